@@ -1,0 +1,1 @@
+"""Public Wagtail pages: policy documents, notices, training material, FAQ."""

@@ -1,0 +1,1 @@
+"""The OCR pipeline that reads scans and flags what disagrees with the record."""

@@ -1,0 +1,1 @@
+"""Data comparison (数据比对) against other departments' rosters, and verification."""

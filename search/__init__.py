@@ -1,0 +1,1 @@
+"""Record, document and OCR-text search: Elasticsearch when configured, else the database."""

@@ -1,0 +1,147 @@
+"""Shared fixtures: the real services started by `make test`, a real Celery worker process,
+and a real Chromium driven by Playwright.
+
+A test that needs a service FAILS when the service is missing: `make test` exports
+REQUIRE_SERVICES=1, and a skipped integration test would be a hidden failure. Running a single
+unit test by hand without services still works: such tests do not ask for these fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def require_env(name: str) -> str:
+    """Returns a service URL from the environment, or fails the test naming the command to use."""
+    value = os.environ.get(name, "")
+    if not value:
+        pytest.fail(
+            f"{name} is not set: run the suite with `make test`, which starts the services."
+        )
+    return value
+
+
+@pytest.fixture(scope="session")
+def elasticsearch_url() -> str:
+    return require_env("ELASTICSEARCH_URL")
+
+
+@pytest.fixture(scope="session")
+def es_client(elasticsearch_url: str):
+    from elasticsearch import Elasticsearch
+
+    client = Elasticsearch(elasticsearch_url, request_timeout=30)
+    if not client.ping():
+        pytest.fail(f"Elasticsearch at {elasticsearch_url} does not answer.")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen]:
+    """A real worker process consuming from the real broker, pointed at the test database."""
+    require_env("CELERY_BROKER_URL")
+    env = dict(os.environ)
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("postgresql"):
+        env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    log = open(Path(settings.DATA_DIR) / "celery-worker.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "1",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            "test@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    from config.celery import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"Celery worker exited with {proc.returncode}; see {log.name}")
+        if app.control.ping(timeout=0.5):
+            break
+    else:
+        proc.kill()
+        pytest.fail("Celery worker did not come up within 60 s")
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def browser(transactional_db) -> Iterator:
+    """Chromium, started per test and only after the database is ready.
+
+    Playwright's sync API runs an event loop in this thread, and while it runs Django's
+    connection handler resolves to other connection objects: a test database restored after
+    the loop started (serialized_rollback) would be invisible. Starting the browser after
+    `transactional_db` keeps the order right; it costs about a second per browser test.
+    """
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package.")
+    # Playwright's sync API keeps an event loop running in this thread; Django would take the
+    # test's own ORM calls for async code. The live server runs in its own thread regardless.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def admin_login(db, django_user_model):
+    """An administrator and their password, for logging in through the browser."""
+    password = "correct-horse-battery-staple"
+    user = django_user_model.objects.create_superuser("admin", "", password)
+    return user, password

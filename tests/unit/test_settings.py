@@ -1,0 +1,68 @@
+"""Production hardening is switched on by DJANGO_ENV=production and refuses to start unsafe."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": "x" * 20 + "-production-secret-for-the-deploy-check-0123456789",
+    "ALLOWED_HOSTS": "dbbt.example.gov.cn",
+}
+
+
+def _manage(tmp_path: Path, extra: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DJANGO_ENV", "SECRET_KEY", "ALLOWED_HOSTS"}
+    }
+    env.update(DATA_DIR=str(tmp_path), **extra)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_production_settings_pass_the_deploy_check(tmp_path):
+    done = _manage(tmp_path, PRODUCTION, "check", "--deploy", "--fail-level", "WARNING")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    done = _manage(tmp_path, {**PRODUCTION, "SECRET_KEY": ""}, "check")
+    assert done.returncode != 0
+    assert "SECRET_KEY must be set" in done.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts(tmp_path):
+    done = _manage(tmp_path, {**PRODUCTION, "ALLOWED_HOSTS": ""}, "check")
+    assert done.returncode != 0
+    assert "ALLOWED_HOSTS must be set" in done.stderr
+
+
+def test_development_defaults_need_no_server(tmp_path):
+    done = _manage(
+        tmp_path,
+        {"DATABASE_URL": "", "ELASTICSEARCH_URL": "", "CELERY_BROKER_URL": ""},
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'], "
+        "s.WAGTAILSEARCH_BACKENDS['default']['BACKEND'], s.CELERY_BROKER_URL, s.LANGUAGE_CODE, s.TIME_ZONE)",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [
+        "django.db.backends.sqlite3",
+        "wagtail.search.backends.database",
+        "filesystem://",
+        "zh-hans",
+        "Asia/Shanghai",
+    ]
