@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class ArchiveConfig(AppConfig):
@@ -6,3 +7,9 @@ class ArchiveConfig(AppConfig):
     label = "archive"
     verbose_name = "档案"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from archive.roles import sync_roles
+
+        # Runs after every app, so the permissions of apps migrated later exist too.
+        post_migrate.connect(sync_roles, dispatch_uid="archive.sync_roles")

@@ -1,0 +1,64 @@
+"""Jurisdiction: the one place that decides which records a user may see and touch.
+
+Every view, export, download, search and command run on someone's behalf filters through
+`scope()`. A user belongs to one division (a county, a city or the province) and sees records
+whose county lies inside it. A superuser without a division is a system administrator and sees
+everything; any other user without a division sees nothing.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from archive.parsing import division_prefix
+
+ALL = ""  # the prefix every code starts with
+
+
+def user_prefix(user: AbstractBaseUser | AnonymousUser) -> str | None:
+    """The division-code prefix of the user's jurisdiction; ALL for system administrators;
+    None for users who may see no records at all."""
+    if not user.is_authenticated:
+        return None
+    profile = getattr(user, "subsidy_profile", None)
+    if profile is not None:
+        return division_prefix(profile.division_id)
+    return ALL if user.is_superuser else None
+
+
+def scope(queryset: QuerySet, user, county_field: str) -> QuerySet:
+    """Restricts a queryset to the user's jurisdiction, given the path to a county code
+    (e.g. "county_id" on Person, "person__county_id" on Certificate)."""
+    prefix = user_prefix(user)
+    if prefix is None:
+        return queryset.none()
+    if prefix == ALL:
+        return queryset
+    return queryset.filter(Q(**{f"{county_field}__startswith": prefix}))
+
+
+def covers(user, county_code: str) -> bool:
+    prefix = user_prefix(user)
+    return prefix is not None and county_code.startswith(prefix)
+
+
+def get_scoped_or_404(queryset: QuerySet, user, county_field: str, request=None, **lookup):
+    """Fetches one record inside the user's jurisdiction. Outside it the record does not
+    exist for them (404, not 403, so guessing URLs reveals nothing), and the attempt is
+    written to the audit log."""
+    from archive.audit import record
+
+    try:
+        return scope(queryset, user, county_field).get(**lookup)
+    except queryset.model.DoesNotExist:
+        record(
+            request,
+            "denied",
+            obj_type=queryset.model._meta.label,
+            obj_id=str(next(iter(lookup.values()), "")),
+            detail="记录不存在或不在本辖区",
+            user=user,
+        )
+        raise Http404("记录不存在或不在您的辖区内。") from None

@@ -1,0 +1,39 @@
+"""Writing to the append-only audit log (审计日志)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest
+
+from archive.models import AuditLog
+
+logger = logging.getLogger("archive.audit")
+
+
+def record(
+    request: HttpRequest | None,
+    action: str,
+    *,
+    obj_type: str = "",
+    obj_id: str = "",
+    detail: str = "",
+    user=None,
+) -> AuditLog:
+    """Logs who did what to which record. `request` gives the user and IP address; commands
+    pass `user` directly."""
+    if user is None and request is not None:
+        user = request.user
+    authenticated = user is not None and user.is_authenticated
+    ip = request.META.get("REMOTE_ADDR") if request is not None else None
+    entry = AuditLog.objects.create(
+        user=user if authenticated else None,
+        username=user.get_username() if authenticated else "",
+        action=action,
+        object_type=obj_type,
+        object_id=obj_id,
+        detail=detail[:500],
+        ip=ip or None,
+    )
+    logger.info("audit %s %s %s:%s", entry.username or "-", action, obj_type, obj_id)
+    return entry

@@ -1,0 +1,57 @@
+"""The division tree the system ships with: 山西省, 长治市 and its 12 current counties and
+districts, and the pre-2018 codes that still begin older ID numbers, mapped to their
+successors (the 2018 restructuring of 长治市: 城区 and 郊区 became 潞州区, 长治县 became 上党区,
+屯留县 and 潞城市 became 屯留区 and 潞城区). Townships and villages are imported from a CSV
+(`import_divisions`)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class DivisionRow(NamedTuple):
+    code: str
+    name: str
+    level: str
+    parent: str | None
+    successor: str | None = None
+
+
+SHANXI = "140000"
+CHANGZHI = "140400"
+
+BUILT_IN: tuple[DivisionRow, ...] = (
+    DivisionRow(SHANXI, "山西省", "province", None),
+    DivisionRow(CHANGZHI, "长治市", "city", SHANXI),
+    DivisionRow("140403", "潞州区", "county", CHANGZHI),
+    DivisionRow("140404", "上党区", "county", CHANGZHI),
+    DivisionRow("140405", "屯留区", "county", CHANGZHI),
+    DivisionRow("140406", "潞城区", "county", CHANGZHI),
+    DivisionRow("140423", "襄垣县", "county", CHANGZHI),
+    DivisionRow("140425", "平顺县", "county", CHANGZHI),
+    DivisionRow("140426", "黎城县", "county", CHANGZHI),
+    DivisionRow("140427", "壶关县", "county", CHANGZHI),
+    DivisionRow("140428", "长子县", "county", CHANGZHI),
+    DivisionRow("140429", "武乡县", "county", CHANGZHI),
+    DivisionRow("140430", "沁县", "county", CHANGZHI),
+    DivisionRow("140431", "沁源县", "county", CHANGZHI),
+    # Abolished in 2018; still the first six digits of many ID numbers.
+    DivisionRow("140402", "城区（已撤销）", "county", CHANGZHI, "140403"),
+    DivisionRow("140411", "郊区（已撤销）", "county", CHANGZHI, "140403"),
+    DivisionRow("140421", "长治县（已撤销）", "county", CHANGZHI, "140404"),
+    DivisionRow("140424", "屯留县（已撤销）", "county", CHANGZHI, "140405"),
+    DivisionRow("140481", "潞城市（已撤销）", "county", CHANGZHI, "140406"),
+)
+
+CURRENT_COUNTIES: tuple[str, ...] = tuple(
+    row.code for row in BUILT_IN if row.level == "county" and row.successor is None
+)
+SUCCESSORS: dict[str, str] = {row.code: row.successor for row in BUILT_IN if row.successor}
+
+
+def current_county(code: str, successors: dict[str, str] = SUCCESSORS) -> str:
+    """The current county for any code whose first six digits name a county, old or new."""
+    county = code[:6]
+    while county in successors:
+        county = successors[county]
+    return county
