@@ -124,10 +124,16 @@ def browser(transactional_db) -> Iterator:
     # Playwright's sync API keeps an event loop running in this thread; Django would take the
     # test's own ORM calls for async code. The live server runs in its own thread regardless.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            yield browser
+            browser.close()
+    finally:
+        # Never leak into subprocesses: `check --deploy` rightly refuses this variable.
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ def _manage(tmp_path: Path, extra: dict[str, str], *args: str) -> subprocess.Com
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in {"DJANGO_ENV", "SECRET_KEY", "ALLOWED_HOSTS"}
+        if k not in {"DJANGO_ENV", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     env.update(DATA_DIR=str(tmp_path), **extra)
     return subprocess.run(
