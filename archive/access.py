@@ -29,14 +29,15 @@ def user_prefix(user: AbstractBaseUser | AnonymousUser) -> str | None:
 
 
 def scope(queryset: QuerySet, user, county_field: str) -> QuerySet:
-    """Restricts a queryset to the user's jurisdiction, given the path to a county code
-    (e.g. "county_id" on Person, "person__county_id" on Certificate)."""
+    """Restricts a queryset to the user's jurisdiction, given the path to the county foreign
+    key (e.g. "county" on Person, "person__county" on Certificate). Filtering on the
+    division's primary key needs no join."""
     prefix = user_prefix(user)
     if prefix is None:
         return queryset.none()
     if prefix == ALL:
         return queryset
-    return queryset.filter(Q(**{f"{county_field}__startswith": prefix}))
+    return queryset.filter(Q(**{f"{county_field}__code__startswith": prefix}))
 
 
 def covers(user, county_code: str) -> bool:

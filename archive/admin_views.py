@@ -1,0 +1,190 @@
+"""Admin pages for people and their enrolments, and the audit log.
+
+Every queryset goes through `archive.access.scope`; every full record shown and every change
+made is written to the audit log. Enrolments change only through the actions of
+`archive.enrolments` — there is no form that edits their fields.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_POST
+
+from archive import access, enrolments
+from archive.audit import record
+from archive.forms import EnrolmentActionForm, PersonFilterForm
+from archive.models import AuditLog, Certificate, Enrolment, EnrolmentChange, Person
+from archive.numbers import normalize_id
+
+PAGE_SIZE = 50
+
+
+def _filtered_people(request: HttpRequest, form: PersonFilterForm):
+    people = access.scope(Person.objects.all(), request.user, "county")
+    if not form.is_valid():
+        return people
+    data = form.cleaned_data
+    if data["q"]:
+        q = data["q"].strip()
+        people = people.filter(Q(name__contains=q) | Q(id_number=normalize_id(q)))
+    if data["county"]:
+        people = people.filter(county=data["county"])
+    enrolment_filter = {
+        k: v
+        for k, v in (
+            ("enrolments__subsidy", data["subsidy"]),
+            ("enrolments__status", data["status"]),
+        )
+        if v
+    }
+    if enrolment_filter:
+        people = people.filter(**enrolment_filter)
+    cert_filter = {
+        k: v
+        for k, v in (
+            ("certificates__category", data["category"]),
+            ("certificates__grade", data["grade"]),
+        )
+        if v is not None
+    }
+    if cert_filter:
+        people = people.filter(certificates__is_current=True, **cert_filter)
+    return people.distinct()
+
+
+@permission_required("archive.view_person", raise_exception=True)
+def person_list(request: HttpRequest) -> TemplateResponse:
+    form = PersonFilterForm(request.GET or None)
+    people = (
+        _filtered_people(request, form)
+        .select_related("county")
+        .prefetch_related(
+            Prefetch("certificates", queryset=Certificate.objects.filter(is_current=True)),
+            "enrolments",
+        )
+        .order_by("county", "name", "id")
+    )
+    page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("p"))
+    query = request.GET.copy()
+    query.pop("p", None)
+    return TemplateResponse(
+        request,
+        "archive/person_list.html",
+        {"form": form, "page": page, "query": query.urlencode(), "total": page.paginator.count},
+    )
+
+
+@permission_required("archive.view_person", raise_exception=True)
+def person_detail(request: HttpRequest, pk: int) -> TemplateResponse:
+    person = access.get_scoped_or_404(
+        Person.objects.select_related("county").prefetch_related(
+            "certificates",
+            "family_statuses",
+            Prefetch(
+                "enrolments",
+                queryset=Enrolment.objects.select_related("county").prefetch_related(
+                    Prefetch(
+                        "changes", queryset=EnrolmentChange.objects.select_related("changed_by")
+                    )
+                ),
+            ),
+        ),
+        request.user,
+        "county",
+        request,
+        pk=pk,
+    )
+    record(
+        request,
+        "view",
+        obj_type="archive.Person",
+        obj_id=str(person.pk),
+        detail=f"查看档案 {person.masked_id}",
+    )
+    return TemplateResponse(
+        request,
+        "archive/person_detail.html",
+        {
+            "person": person,
+            "action_form": EnrolmentActionForm(),
+            "can_change": request.user.has_perm("archive.change_enrolment"),
+        },
+    )
+
+
+ACTIONS = {"stop": enrolments.stop, "suspend": enrolments.suspend, "resume": enrolments.resume}
+
+
+@require_POST
+@permission_required("archive.change_enrolment", raise_exception=True)
+def enrolment_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    enrolment = access.get_scoped_or_404(
+        Enrolment.objects.select_related("person"), request.user, "county", request, pk=pk
+    )
+    form = EnrolmentActionForm(request.POST)
+    if action not in ACTIONS or not form.is_valid():
+        messages.error(request, "操作未完成：请填写正确的生效年月。")
+        return redirect("archive_person_detail", pk=enrolment.person_id)
+    data = form.cleaned_data
+    kwargs = {"month": data["month"], "user": request.user, "note": data["note"]}
+    if action != "resume":
+        kwargs["reason"] = data["reason"]
+    try:
+        ACTIONS[action](enrolment, **kwargs)
+    except enrolments.TransitionError as error:
+        messages.error(request, f"操作未完成：{error}")
+    else:
+        record(
+            request,
+            f"enrolment_{action}",
+            obj_type="archive.Enrolment",
+            obj_id=str(enrolment.pk),
+            detail=f"{enrolment.get_subsidy_display()} {data['month']:%Y-%m} {data['reason']} {data['note']}",
+        )
+        messages.success(request, "已保存，变更已记入历史。")
+    return redirect("archive_person_detail", pk=enrolment.person_id)
+
+
+@permission_required("archive.view_auditlog", raise_exception=True)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    entries = AuditLog.objects.all()
+    q = request.GET.get("q", "").strip()
+    if q:
+        entries = entries.filter(
+            Q(username__icontains=q)
+            | Q(action__icontains=q)
+            | Q(object_id=q)
+            | Q(detail__icontains=q)
+        )
+    if request.GET.get("format") == "csv":
+        record(request, "export", obj_type="archive.AuditLog", detail=f"导出审计日志 q={q}")
+        return _csv_response(entries)
+    page = Paginator(entries, 100).get_page(request.GET.get("p"))
+    return TemplateResponse(request, "archive/audit_log.html", {"page": page, "q": q})
+
+
+def _csv_response(entries) -> StreamingHttpResponse:
+    class Echo:
+        def write(self, value: str) -> str:
+            return value
+
+    writer = csv.writer(Echo())
+    header = ["时间", "用户", "操作", "对象类型", "对象", "详情", "IP 地址"]
+    rows = (
+        [e.at.isoformat(), e.username, e.action, e.object_type, e.object_id, e.detail, e.ip or ""]
+        for e in entries.iterator(chunk_size=2000)
+    )
+    response = StreamingHttpResponse(
+        ("\ufeff" if i == 0 else "") + writer.writerow(row) for i, row in enumerate([header, *rows])
+    )
+    response["Content-Type"] = "text/csv; charset=utf-8"
+    response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
+    return response

@@ -1,0 +1,121 @@
+"""`demo_data`: fills 长治市 with deterministic synthetic beneficiaries (see archive.demo),
+marked `is_demo` and shown with a badge; `--remove` takes every demo record out again."""
+
+from __future__ import annotations
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+from archive.demo import generate
+from archive.models import Certificate, Enrolment, EnrolmentChange, FamilyStatus, Person
+
+
+class Command(BaseCommand):
+    help = "创建演示数据（长治市的虚构残疾人、证件、家庭类别和补贴记录），或用 --remove 删除全部演示数据。"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--people", type=int, default=300, help="人数（默认 300）")
+        parser.add_argument("--seed", type=int, default=2026, help="随机种子，相同种子生成相同数据")
+        parser.add_argument("--remove", action="store_true", help="删除全部演示数据")
+
+    def handle(self, *args, people: int, seed: int, remove: bool, **options) -> None:
+        if remove:
+            self.stdout.write(f"已删除演示人员 {remove_demo()} 人。")
+            return
+        created = load_demo(people, seed)
+        self.stdout.write(f"演示数据：新增 {created} 人（共 {people} 人，种子 {seed}）。")
+        call_command("load_cms_demo", stdout=self.stdout)
+
+
+@transaction.atomic
+def load_demo(count: int, seed: int) -> int:
+    """Creates the demo people that do not exist yet; returns how many were created."""
+    generated = generate(count, seed)
+    existing = set(
+        Person.objects.filter(id_number__in=[p.id_number for p in generated]).values_list(
+            "id_number", flat=True
+        )
+    )
+    fresh = [p for p in generated if p.id_number not in existing]
+    persons = Person.objects.bulk_create(
+        Person(
+            name=p.name,
+            id_number=p.id_number,
+            sex=p.sex,
+            birth_date=p.birth_date,
+            phone=p.phone,
+            hukou_code=p.hukou_code,
+            hukou_address=p.address,
+            county_id=p.county,
+            is_demo=True,
+        )
+        for p in fresh
+    )
+    if not persons or persons[0].pk is None:  # SQLite before RETURNING support
+        by_id = dict(
+            Person.objects.filter(id_number__in=[p.id_number for p in fresh]).values_list(
+                "id_number", "pk"
+            )
+        )
+        for obj in persons:
+            obj.pk = by_id[obj.id_number]
+    Certificate.objects.bulk_create(
+        Certificate(
+            person=obj,
+            number=p.cert_number,
+            stem=p.cert_number[:20],
+            category=p.category,
+            grade=p.grade,
+            expiry_date=p.expiry,
+            long_term=p.long_term,
+        )
+        for obj, p in zip(persons, fresh, strict=True)
+        if p.cert_number
+    )
+    FamilyStatus.objects.bulk_create(
+        FamilyStatus(
+            person=obj,
+            family_type=p.family_type,
+            start_date=min(e.start_month for e in p.enrolments),
+        )
+        if p.enrolments
+        else FamilyStatus(person=obj, family_type=p.family_type, start_date=p.birth_date)
+        for obj, p in zip(persons, fresh, strict=True)
+    )
+    enrolments = Enrolment.objects.bulk_create(
+        Enrolment(
+            person=obj,
+            subsidy=e.subsidy,
+            county_id=e.county,
+            monthly_amount=e.amount,
+            start_month=e.start_month,
+        )
+        for obj, p in zip(persons, fresh, strict=True)
+        for e in p.enrolments
+    )
+    if enrolments and enrolments[0].pk is None:
+        enrolments = list(Enrolment.objects.filter(person__in=persons))
+    EnrolmentChange.objects.bulk_create(
+        EnrolmentChange(
+            enrolment=e,
+            action=EnrolmentChange.Action.ENROL,
+            to_status=e.status,
+            month=e.start_month,
+            note="演示数据",
+            source="demo_data",
+        )
+        for e in enrolments
+    )
+    return len(persons)
+
+
+@transaction.atomic
+def remove_demo() -> int:
+    demo = Person.objects.filter(is_demo=True)
+    EnrolmentChange.objects.filter(enrolment__person__in=demo).delete()
+    Enrolment.objects.filter(person__in=demo).delete()
+    Certificate.objects.filter(person__in=demo).delete()
+    FamilyStatus.objects.filter(person__in=demo).delete()
+    count, _ = demo.delete()
+    return count

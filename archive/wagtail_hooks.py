@@ -1,0 +1,52 @@
+"""Registers the archive's admin pages and menu items with Wagtail."""
+
+from django.urls import path, reverse
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+
+from archive import admin_views
+
+
+@hooks.register("register_admin_urls")
+def register_admin_urls():
+    return [
+        path("people/", admin_views.person_list, name="archive_person_list"),
+        path("people/<int:pk>/", admin_views.person_detail, name="archive_person_detail"),
+        path(
+            "enrolments/<int:pk>/<slug:action>/",
+            admin_views.enrolment_action,
+            name="archive_enrolment_action",
+        ),
+        path("audit-log/", admin_views.audit_log, name="archive_audit_log"),
+    ]
+
+
+class PermissionMenuItem(MenuItem):
+    def __init__(self, *args, permission: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.permission = permission
+
+    def is_shown(self, request):
+        return request.user.has_perm(self.permission)
+
+
+@hooks.register("register_admin_menu_item")
+def people_menu_item():
+    return PermissionMenuItem(
+        "残疾人档案",
+        reverse("archive_person_list"),
+        icon_name="user",
+        order=100,
+        permission="archive.view_person",
+    )
+
+
+@hooks.register("register_admin_menu_item")
+def audit_menu_item():
+    return PermissionMenuItem(
+        "审计日志",
+        reverse("archive_audit_log"),
+        icon_name="history",
+        order=900,
+        permission="archive.view_auditlog",
+    )
