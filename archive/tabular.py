@@ -1,0 +1,579 @@
+"""The one reader for every spreadsheet people bring to the system.
+
+Staff live in spreadsheets (``formats.md``): the beneficiary roster and the seven comparison
+rosters all arrive as ``.xlsx`` or ``.csv``, from Excel on Chinese Windows as often as from
+anything else.  Every import goes through :func:`read_table` so that the same file is judged
+the same way everywhere:
+
+* the type is decided by the *content*, never by the extension — a PDF renamed ``.xlsx`` or an
+  old ``.xls`` saved under a new name is refused with a message a clerk can act on;
+* CSV is UTF-8 (with or without BOM) or, when that does not decode, GB18030 (the superset of
+  GBK that Excel writes on Chinese Windows);
+* xlsx is opened with openpyxl in read-only mode and *without* cached values, so that formula
+  cells are seen as formulas and refused: a formula's cached value may be stale or absent
+  (files written by other tools often carry none), and importing it would silently store a
+  guess;
+* every structural problem (empty file, no header row, missing required headers, duplicate
+  headers, oversize, too many rows, formula cells, undecodable text) is a :class:`TableError`
+  raised by :func:`read_table` itself, i.e. *before* the caller has seen a single row and so
+  before anything can have been written.
+
+To honour the last point while still streaming (a 1e6-row CSV must not be held in memory),
+:func:`read_table` makes one validating pass over the data and :attr:`Table.rows` re-reads the
+source lazily each time it is iterated.  Both passes are streaming; memory stays bounded by one
+row.  The module deliberately knows nothing about Django or about what the columns mean: cells
+are handed back raw (strings from CSV; str/int/float/datetime/bool from xlsx) for the
+per-column parsers to judge.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Literal
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MAX_ROWS",
+    "HeaderSpec",
+    "Row",
+    "Table",
+    "TableError",
+    "column_letter",
+    "read_table",
+]
+
+#: Default upper bound on the file size.  Large enough for a province-wide CSV roster
+#: (1e6 rows of ~120 bytes), small enough that a mistaken upload of a scan archive is refused
+#: at once instead of being decoded.
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+#: Default upper bound on data rows; Excel itself stops at 1 048 576 rows per sheet.
+DEFAULT_MAX_ROWS = 2_000_000
+
+#: Characters stripped around header text: ordinary whitespace plus the ideographic space,
+#: no-break space and a stray BOM, all of which Chinese spreadsheets routinely carry.
+_HEADER_STRIP = " \t\r\n\u3000\u00a0\ufeff"
+_SNIFF_BYTES = 64 * 1024
+_MAX_FORMULA_REPORTS = 10
+
+SourceType = str | os.PathLike[str] | bytes | bytearray | IO[bytes]
+Row = tuple[int, dict[str, Any]]
+
+
+class TableError(ValueError):
+    """A file that cannot be read as a table at all, with a code and a Chinese message.
+
+    Raised for whole-file problems only; a bad *cell* is the business of the per-column
+    parsers and is reported per row.  ``details`` carries machine-readable extras (the missing
+    headers, the offending cells) so that the web and CLI front ends can format them.
+    """
+
+    def __init__(self, code: str, message: str, details: Sequence[str] = ()) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.details = list(details)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Picklable with its fields, so that a worker process can report it to its parent.
+        return (type(self), (self.code, self.message, self.details))
+
+
+@dataclass(frozen=True)
+class HeaderSpec:
+    """The headers an import expects: which are required and which are merely known.
+
+    Headers outside ``required`` and ``optional`` are *unknown*: they are ignored and reported
+    once (``formats.md``), because a clerk who added a notes column should not be blocked, but
+    a clerk who misspelt ``公民身份号码`` should see that the column was not used.
+    """
+
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+
+    @property
+    def known(self) -> frozenset[str]:
+        """Every header the import understands."""
+        return frozenset(self.required) | frozenset(self.optional)
+
+
+@dataclass
+class Table:
+    """A validated spreadsheet: its headers, and its rows read lazily from the source.
+
+    ``rows`` is re-read from the source each time it is iterated (see the module docstring):
+    keep the ``Table`` only as long as the source is available.  Each row is
+    ``(row_number, {header: raw cell})`` where ``row_number`` is the number a person sees in
+    Excel (the header row included), blank rows are skipped, and empty cells are ``None``.
+    """
+
+    format: Literal["xlsx", "csv"]
+    headers: list[str]
+    unknown_headers: list[str]
+    row_count: int
+    encoding: str | None = None
+    _reopen: Any = field(default=None, repr=False)
+
+    @property
+    def rows(self) -> Iterator[Row]:
+        """A fresh streaming iterator over the data rows."""
+        return self._reopen()
+
+    def __iter__(self) -> Iterator[Row]:
+        return self._reopen()
+
+    def __len__(self) -> int:
+        return self.row_count
+
+
+def column_letter(index: int) -> str:
+    """Excel column letters for a 0-based column index, to name a cell the way Excel does."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(ord("A") + rem) + letters
+    return letters
+
+
+# --------------------------------------------------------------------------------------------
+# Source handling
+
+
+class _Source:
+    """Uniform, re-openable access to a path, a bytes object or a seekable binary file."""
+
+    def __init__(self, source: SourceType) -> None:
+        self._path: Path | None = None
+        self._data: bytes | None = None
+        self._file: IO[bytes] | None = None
+        if isinstance(source, (bytes, bytearray)):
+            self._data = bytes(source)
+        elif isinstance(source, (str, os.PathLike)):
+            self._path = Path(source)
+        else:
+            self._file = source
+
+    def size(self) -> int:
+        if self._data is not None:
+            return len(self._data)
+        if self._path is not None:
+            return self._path.stat().st_size
+        assert self._file is not None
+        pos = self._file.tell()
+        self._file.seek(0, io.SEEK_END)
+        end = self._file.tell()
+        self._file.seek(pos)
+        return end
+
+    def open(self) -> IO[bytes]:
+        """A binary stream positioned at the start; the caller closes it."""
+        if self._data is not None:
+            return io.BytesIO(self._data)
+        if self._path is not None:
+            return self._path.open("rb")
+        assert self._file is not None
+        self._file.seek(0)
+        return _NonClosing(self._file)
+
+
+class _NonClosing(io.RawIOBase):
+    """Wraps a caller-owned file so that closing our reader does not close theirs."""
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        super().__init__()
+        self._inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._inner.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._inner.tell()
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._inner.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+
+
+def read_table(
+    source: SourceType,
+    filename: str = "",
+    *,
+    spec: HeaderSpec | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> Table:
+    """Open and validate a spreadsheet; raise :class:`TableError` for any whole-file problem.
+
+    ``filename`` is used only in messages: the type is detected from the content.  With a
+    ``spec``, missing required headers are an error (all of them are listed) and
+    ``unknown_headers`` lists the headers the import will ignore.
+    """
+    src = _Source(source)
+    label = f"文件「{filename}」" if filename else "文件"
+    size = src.size()
+    if size == 0:
+        raise TableError("TABLE_EMPTY", f"{label}是空的。")
+    if size > max_bytes:
+        raise TableError(
+            "TABLE_TOO_LARGE",
+            f"{label}大小 {size} 字节，超过上限 {max_bytes} 字节，请拆分后分别导入。",
+        )
+    with src.open() as fh:
+        head = fh.read(_SNIFF_BYTES)
+    kind = _detect(head, label, src)
+    if kind == "xlsx":
+        return _read_xlsx(src, label, spec, max_rows)
+    return _read_csv(src, head, label, spec, max_rows)
+
+
+def _detect(head: bytes, label: str, src: _Source) -> Literal["xlsx", "csv"]:
+    """Decide xlsx or CSV from the bytes; refuse everything else with a useful hint."""
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        try:
+            with src.open() as fh, zipfile.ZipFile(fh) as zf:
+                names = set(zf.namelist())
+        except zipfile.BadZipFile as exc:
+            raise TableError(
+                "TABLE_CORRUPT", f"{label}不是完整的 xlsx 工作簿（压缩包已损坏）。"
+            ) from exc
+        if "xl/workbook.xml" in names:
+            return "xlsx"
+        raise TableError(
+            "TABLE_FORMAT",
+            f"{label}是压缩包或其他办公文档，不是 xlsx 工作簿；请用 Excel 另存为 .xlsx 或 CSV。",
+        )
+    if head.startswith(b"%PDF"):
+        raise TableError(
+            "TABLE_FORMAT", f"{label}实际是 PDF 文档，不是表格；请上传 .xlsx 或 CSV 文件。"
+        )
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise TableError(
+            "TABLE_FORMAT",
+            f"{label}是旧版 Excel（.xls）或其他 OLE 文档；请在 Excel 中另存为 .xlsx 或 CSV 后导入。",
+        )
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise TableError(
+            "TABLE_ENCODING",
+            f"{label}是 UTF-16 编码（Excel“Unicode 文本”）；请另存为“CSV UTF-8（逗号分隔）”。",
+        )
+    if b"\x00" in head:
+        raise TableError("TABLE_FORMAT", f"{label}不是文本表格，也不是 xlsx 工作簿。")
+    return "csv"
+
+
+def _clean_header(value: Any) -> str:
+    return "" if value is None else str(value).strip(_HEADER_STRIP)
+
+
+def _clean_cell(value: Any) -> Any:
+    """Empty strings become ``None`` so that 'empty' means one thing for every parser."""
+    if isinstance(value, str) and not value.strip(_HEADER_STRIP):
+        return None
+    return value
+
+
+def _is_blank(values: Iterable[Any]) -> bool:
+    return all(_clean_cell(v) is None for v in values)
+
+
+def _check_headers(
+    raw: Sequence[Any], label: str, spec: HeaderSpec | None
+) -> tuple[list[str], list[int], list[str]]:
+    """Validate the header row; return headers, the column indexes they sit in, and unknowns.
+
+    Columns with an empty header are ignored: Excel often keeps formatted but empty columns
+    to the right of the data.  Duplicates are refused because we could not tell which of the
+    two columns a clerk meant.
+    """
+    headers: list[str] = []
+    indexes: list[int] = []
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    for i, value in enumerate(raw):
+        name = _clean_header(value)
+        if not name:
+            continue
+        if name in seen:
+            duplicates.append(name)
+            continue
+        seen.add(name)
+        headers.append(name)
+        indexes.append(i)
+    if not headers:
+        raise TableError("TABLE_NO_HEADER", f"{label}没有表头行。")
+    if duplicates:
+        raise TableError(
+            "TABLE_DUPLICATE_HEADER",
+            f"{label}的表头重复：{'、'.join(duplicates)}。",
+            duplicates,
+        )
+    unknown: list[str] = []
+    if spec is not None:
+        missing = [h for h in spec.required if h not in seen]
+        if missing:
+            raise TableError(
+                "TABLE_MISSING_HEADERS",
+                f"{label}缺少必需的列：{'、'.join(missing)}（表头须在第一行）。",
+                missing,
+            )
+        known = spec.known
+        unknown = [h for h in headers if h not in known]
+    return headers, indexes, unknown
+
+
+def _formula_error(label: str, cells: list[str]) -> TableError:
+    shown = "；".join(cells)
+    return TableError(
+        "TABLE_FORMULA",
+        f"{label}含公式单元格：{shown}。公式的值可能已过期或缺失，"
+        "请将这些单元格复制后“选择性粘贴为数值”再导入。",
+        cells,
+    )
+
+
+def _too_many_rows(label: str, max_rows: int) -> TableError:
+    return TableError(
+        "TABLE_TOO_MANY_ROWS", f"{label}数据超过 {max_rows} 行上限，请拆分后分别导入。"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# CSV
+
+
+def _choose_encoding(src: _Source) -> str:
+    """UTF-8 (BOM optional) when the whole file decodes as such, else GB18030.
+
+    The whole file is checked incrementally because a GBK file can start with pure ASCII
+    headers-and-digits for thousands of lines before its first Chinese name.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with src.open() as fh:
+            while chunk := fh.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "gb18030"
+    return "utf-8-sig"
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    """Comma unless the header line is clearly tab- or semicolon-separated."""
+    counts = {d: first_line.count(d) for d in (",", "\t", ";")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def _csv_records(src: _Source, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(record number, fields); the record number counts CSV records, as Excel shows them."""
+    with src.open() as raw:
+        text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+        try:
+            reader = csv.reader(text, delimiter=delimiter)
+            yield from enumerate(reader, start=1)
+        finally:
+            text.detach()
+
+
+def _read_csv(
+    src: _Source, head: bytes, label: str, spec: HeaderSpec | None, max_rows: int
+) -> Table:
+    encoding = _choose_encoding(src)
+    try:
+        sample = head.decode(encoding, errors="ignore")
+    except LookupError:  # pragma: no cover - both codecs are built in
+        sample = ""
+    if not sample.strip(_HEADER_STRIP):
+        raise TableError("TABLE_EMPTY", f"{label}是空的。")
+    delimiter = _sniff_delimiter(sample.lstrip(_HEADER_STRIP).split("\n", 1)[0])
+
+    def records() -> Iterator[tuple[int, list[str]]]:
+        return _csv_records(src, encoding, delimiter)
+
+    header_number = 0
+    header: list[str] = []
+    indexes: list[int] = []
+    unknown: list[str] = []
+    count = 0
+    formulas: list[str] = []
+    try:
+        for number, record in records():
+            if not header_number:
+                if _is_blank(record):
+                    continue
+                header_number = number
+                header, indexes, unknown = _check_headers(record, label, spec)
+                continue
+            if _is_blank(record):
+                continue
+            count += 1
+            if count > max_rows:
+                raise _too_many_rows(label, max_rows)
+            for name, i in zip(header, indexes, strict=True):
+                is_formula = i < len(record) and record[i].lstrip().startswith("=")
+                if is_formula and len(formulas) < _MAX_FORMULA_REPORTS:
+                    formulas.append(f"{column_letter(i)}{number}（{name}）")
+    except UnicodeDecodeError as exc:
+        raise TableError(
+            "TABLE_ENCODING", f"{label}的文字编码无法识别；请另存为“CSV UTF-8（逗号分隔）”。"
+        ) from exc
+    except csv.Error as exc:
+        raise TableError("TABLE_CORRUPT", f"{label}不是有效的 CSV：{exc}。") from exc
+    if not header_number:
+        raise TableError("TABLE_EMPTY", f"{label}是空的。")
+    if formulas:
+        raise _formula_error(label, formulas)
+
+    def rows() -> Iterator[Row]:
+        started = False
+        for number, record in records():
+            if not started:
+                started = number == header_number
+                continue
+            if _is_blank(record):
+                continue
+            yield (
+                number,
+                {
+                    name: _clean_cell(record[i]) if i < len(record) else None
+                    for name, i in zip(header, indexes, strict=True)
+                },
+            )
+
+    return Table(
+        format="csv",
+        headers=header,
+        unknown_headers=unknown,
+        row_count=count,
+        encoding="utf-8" if encoding == "utf-8-sig" else encoding,
+        _reopen=rows,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# xlsx
+
+
+def _xlsx_rows(src: _Source) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """(row number, cells) of the first worksheet, streamed through openpyxl read-only mode.
+
+    The first worksheet, not the active one: the active sheet is whatever the last person
+    happened to click, the first is what a template puts first.
+    """
+    from openpyxl import load_workbook  # imported lazily: CSV-only callers need not pay for it
+
+    with src.open() as fh:
+        workbook = load_workbook(fh, read_only=True, data_only=False)
+        try:
+            sheet = workbook.worksheets[0]
+            # Writers other than Excel often record a wrong <dimension>; trusting it would
+            # silently cut rows or columns off, so let the rows speak for themselves.
+            sheet.reset_dimensions()
+            for number, cells in enumerate(sheet.iter_rows(), start=1):
+                yield number, tuple(cells)
+        finally:
+            workbook.close()
+
+
+def _is_formula(cell: Any) -> bool:
+    if getattr(cell, "data_type", None) == "f":
+        return True
+    value = getattr(cell, "value", None)
+    return isinstance(value, str) and value.startswith("=")
+
+
+def _read_xlsx(src: _Source, label: str, spec: HeaderSpec | None, max_rows: int) -> Table:
+    header_number = 0
+    header: list[str] = []
+    indexes: list[int] = []
+    unknown: list[str] = []
+    count = 0
+    formulas: list[str] = []
+    try:
+        for number, cells in _xlsx_rows(src):
+            values = [getattr(c, "value", None) for c in cells]
+            if not header_number:
+                if _is_blank(values):
+                    continue
+                header_number = number
+                header, indexes, unknown = _check_headers(values, label, spec)
+                bad = [c for c in cells if _is_formula(c)]
+                if bad:
+                    raise _formula_error(label, [_cell_name(c, number, cells) for c in bad])
+                continue
+            if _is_blank(values):
+                continue
+            count += 1
+            if count > max_rows:
+                raise _too_many_rows(label, max_rows)
+            for i, cell in enumerate(cells):
+                if _is_formula(cell) and len(formulas) < _MAX_FORMULA_REPORTS:
+                    formulas.append(_cell_name(cell, number, cells, header, indexes, i))
+    except TableError:
+        raise
+    except (KeyError, IndexError, ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise TableError("TABLE_CORRUPT", f"{label}无法作为 xlsx 工作簿读取：{exc}。") from exc
+    if not header_number:
+        raise TableError("TABLE_EMPTY", f"{label}没有任何内容。")
+    if formulas:
+        raise _formula_error(label, formulas)
+
+    def rows() -> Iterator[Row]:
+        for number, cells in _xlsx_rows(src):
+            if number <= header_number:
+                continue
+            values = [getattr(c, "value", None) for c in cells]
+            if _is_blank(values):
+                continue
+            yield (
+                number,
+                {
+                    name: _clean_cell(values[i]) if i < len(values) else None
+                    for name, i in zip(header, indexes, strict=True)
+                },
+            )
+
+    return Table(
+        format="xlsx",
+        headers=header,
+        unknown_headers=unknown,
+        row_count=count,
+        _reopen=rows,
+    )
+
+
+def _cell_name(
+    cell: Any,
+    number: int,
+    cells: Sequence[Any],
+    header: Sequence[str] = (),
+    indexes: Sequence[int] = (),
+    index: int | None = None,
+) -> str:
+    """Name a cell as Excel does (``C5``), with its column header when known."""
+    coordinate = getattr(cell, "coordinate", None)
+    if not coordinate:
+        position = index if index is not None else list(cells).index(cell)
+        coordinate = f"{column_letter(position)}{number}"
+    if index is not None and index in indexes:
+        return f"{coordinate}（{header[list(indexes).index(index)]}）"
+    return str(coordinate)

@@ -1,0 +1,167 @@
+"""Findings of a data comparison (比对发现) as plain data, and the diff between two runs.
+
+Kept apart from the DuckDB engine so that the web side, the CLI and the verification workflow
+can read, store and diff findings without importing DuckDB: a finding is the unit a person
+verifies (核查), so its shape and its identity (:func:`finding_key`) are a public contract
+(``cli.md`` prints it as JSON).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+__all__ = [
+    "ACTIONS",
+    "CODES",
+    "CODE_LABELS",
+    "Evidence",
+    "Finding",
+    "FindingDiff",
+    "diff_findings",
+    "finding_key",
+]
+
+Subsidy = Literal["living", "nursing", "both"]
+Action = Literal["STOP", "SUSPEND", "NOTIFY", "WARN", "FIX_DATA"]
+
+ACTIONS: tuple[str, ...] = ("STOP", "SUSPEND", "NOTIFY", "WARN", "FIX_DATA")
+
+#: Every finding code of ``rules.md`` in the order of its table (also the report order).
+CODE_LABELS: dict[str, str] = {
+    "DECEASED": "死亡",
+    "HUKOU_MOVED": "户口迁出",
+    "NO_CERTIFICATE": "无残疾人证",
+    "CERT_CHANGED": "残疾人证信息变更",
+    "CERT_CANCELLED": "残疾人证注销",
+    "CERT_FROZEN": "残疾人证冻结",
+    "CERT_EXPIRED": "残疾人证过期",
+    "CERT_EXPIRING": "残疾人证即将过期",
+    "GRADE_INSUFFICIENT": "残疾等级不足",
+    "LEFT_ASSISTANCE": "已退出低保或低保边缘",
+    "DUPLICATE_BENEFIT": "违反政策衔接重复享受",
+    "IMPRISONED": "在监服刑",
+    "DUPLICATE_ENROLMENT": "跨区域重复享受",
+    "ELIGIBLE_NOT_ENROLLED": "应享未享",
+    "CERT_ID_MISMATCH": "残疾人证号与身份号码不一致",
+    "CERT_CODE_MISMATCH": "残疾人证号与登记类别等级不一致",
+}
+CODES: tuple[str, ...] = tuple(CODE_LABELS)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Where a finding comes from: roster kind, row number, and the cells as read.
+
+    ``roster`` is ``None`` when the evidence is the beneficiary record itself (e.g. a
+    certificate number that contradicts the recorded grade); ``row`` is ``None`` when the
+    evidence is an *absence* (no row for the person in ``cert_base``).
+    """
+
+    roster: str | None
+    row: int | None
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``cli.md``."""
+        return {"roster": self.roster, "row": self.row, "values": dict(self.values)}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One finding about one beneficiary (or, for 应享未享, one certificate holder).
+
+    ``county_code`` and ``enrolment_key`` identify the enrolment the finding acts on: a stop
+    ends an enrolment, and an enrolment belongs to a county.  ``note`` carries remarks that
+    are not findings themselves, such as a name spelt differently in the roster.
+    """
+
+    id_number: str
+    name: str
+    code: str
+    subsidy: Subsidy | None
+    action: Action
+    event_date: date | None
+    evidence: Evidence
+    county_code: str
+    enrolment_key: str | None = None
+    note: str | None = None
+
+    @property
+    def key(self) -> str:
+        """See :func:`finding_key`."""
+        return finding_key(self)
+
+    @property
+    def label(self) -> str:
+        """The Chinese name of the code, for reports."""
+        return CODE_LABELS[self.code]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``cli.md`` (plus ``county_code`` and ``note``)."""
+        return {
+            "id_number": self.id_number,
+            "name": self.name,
+            "code": self.code,
+            "subsidy": self.subsidy,
+            "action": self.action,
+            "event_date": self.event_date.isoformat() if self.event_date else None,
+            "evidence": self.evidence.to_dict(),
+            "county_code": self.county_code,
+            "note": self.note,
+        }
+
+
+def finding_key(finding: Finding | Mapping[str, Any] | str) -> str:
+    """A stable identity for a finding across runs: ``code|id|county|roster``.
+
+    Row numbers and values are left out on purpose: next month's death list has the same
+    person on another row, and that is the *same* finding, still open — not a resolved one
+    plus a new one.  The subsidy is left out too, so a finding that narrows from ``both`` to
+    ``living`` stays the same finding.  Accepts a :class:`Finding`, its JSON dict (as stored),
+    or an already computed key.
+    """
+    if isinstance(finding, str):
+        return finding
+    if isinstance(finding, Finding):
+        parts = (finding.code, finding.id_number, finding.county_code, finding.evidence.roster)
+    else:
+        evidence = finding.get("evidence") or {}
+        parts = (
+            finding["code"],
+            finding["id_number"],
+            finding.get("county_code") or "",
+            evidence.get("roster"),
+        )
+    return "|".join(part or "" for part in parts)
+
+
+@dataclass
+class FindingDiff:
+    """How a run compares with the previous one for the same division."""
+
+    new: list[Finding]
+    still_open: list[Finding]
+    resolved: list[str]  # keys of previous findings no longer raised
+
+
+def diff_findings(
+    previous: Iterable[Finding | Mapping[str, Any] | str], current: Iterable[Finding]
+) -> FindingDiff:
+    """Split ``current`` into new and still-open findings and list the resolved keys.
+
+    Resolved means "not raised this time", which is only meaningful when both runs evaluated
+    the same rule; callers compare runs of the same division with the same rosters.
+    """
+    before = {finding_key(item) for item in previous}
+    new: list[Finding] = []
+    still_open: list[Finding] = []
+    seen: set[str] = set()
+    for finding in current:
+        key = finding_key(finding)
+        seen.add(key)
+        (still_open if key in before else new).append(finding)
+    resolved = sorted(before - seen)
+    return FindingDiff(new=new, still_open=still_open, resolved=resolved)

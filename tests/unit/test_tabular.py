@@ -1,0 +1,233 @@
+"""The spreadsheet reader: content-based type detection, encodings, and whole-file refusals."""
+
+from __future__ import annotations
+
+import io
+import tracemalloc
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from archive.tabular import HeaderSpec, TableError, column_letter, read_table
+
+SPEC = HeaderSpec(required=("姓名", "公民身份号码"), optional=("死亡日期",))
+ID = "11010519491231002X"
+
+
+def xlsx_bytes(rows: list[list[object]], *, second_sheet: bool = False) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    for row in rows:
+        ws.append(row)
+    if second_sheet:
+        wb.create_sheet("其他").append(["无关"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_csv_utf8_without_bom_reads_headers_and_rows() -> None:
+    data = f"姓名,公民身份号码,死亡日期\n张三,{ID},2026-10-15\n".encode()
+    table = read_table(data, "death.csv", spec=SPEC)
+    assert table.format == "csv"
+    assert table.encoding == "utf-8"
+    assert table.headers == ["姓名", "公民身份号码", "死亡日期"]
+    assert list(table.rows) == [(2, {"姓名": "张三", "公民身份号码": ID, "死亡日期": "2026-10-15"})]
+
+
+def test_csv_utf8_with_bom_strips_bom_from_first_header() -> None:
+    data = ("\ufeff姓名,公民身份号码\n张三," + ID + "\n").encode()
+    table = read_table(data, "a.csv", spec=SPEC)
+    assert table.headers == ["姓名", "公民身份号码"]
+    assert next(iter(table.rows))[1]["姓名"] == "张三"
+
+
+def test_gb18030_csv_is_decoded_when_utf8_fails() -> None:
+    data = f"姓名,公民身份号码\n欧阳娜娜,{ID}\n".encode("gb18030")
+    table = read_table(data, "gbk.csv", spec=SPEC)
+    assert table.encoding == "gb18030"
+    assert [row["姓名"] for _, row in table.rows] == ["欧阳娜娜"]
+
+
+def test_gbk_csv_whose_chinese_appears_only_late_is_still_gb18030() -> None:
+    lines = ["姓名,公民身份号码"] + [f"a,{ID}"] * 5000 + [f"李四,{ID}"]
+    data = ("\n".join(lines) + "\n").encode("gb18030")
+    table = read_table(data, "late.csv", spec=SPEC)
+    assert table.encoding == "gb18030"
+    assert list(table.rows)[-1][1]["姓名"] == "李四"
+
+
+def test_headers_are_stripped_and_unknown_headers_reported_once() -> None:
+    data = f" 姓名 ,\u3000公民身份号码,备注,\n张三,{ID},x,\n".encode()
+    table = read_table(data, "a.csv", spec=SPEC)
+    assert table.headers == ["姓名", "公民身份号码", "备注"]
+    assert table.unknown_headers == ["备注"]
+
+
+def test_column_order_is_free_and_empty_cells_become_none() -> None:
+    data = f"公民身份号码,死亡日期,姓名\n{ID},,张三\n".encode()
+    _, row = next(iter(read_table(data, "a.csv", spec=SPEC).rows))
+    assert row == {"公民身份号码": ID, "死亡日期": None, "姓名": "张三"}
+
+
+def test_blank_rows_skipped_and_row_numbers_are_excel_numbers() -> None:
+    data = f"姓名,公民身份号码\n\n张三,{ID}\n,\n李四,{ID}\n".encode()
+    table = read_table(data, "a.csv", spec=SPEC)
+    assert [n for n, _ in table.rows] == [3, 5]
+    assert table.row_count == 2
+
+
+def test_rows_can_be_iterated_twice() -> None:
+    table = read_table(f"姓名,公民身份号码\n张三,{ID}\n".encode(), "a.csv", spec=SPEC)
+    assert list(table.rows) == list(table.rows)
+
+
+def test_tab_separated_text_is_read() -> None:
+    data = f"姓名\t公民身份号码\n张三\t{ID}\n".encode()
+    assert read_table(data, "a.csv", spec=SPEC).headers == ["姓名", "公民身份号码"]
+
+
+def test_path_and_file_object_sources(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes(f"姓名,公民身份号码\n张三,{ID}\n".encode())
+    assert read_table(path, spec=SPEC).row_count == 1
+    with path.open("rb") as fh:
+        table = read_table(fh, "a.csv", spec=SPEC)
+        assert len(list(table.rows)) == 1
+        assert not fh.closed
+
+
+def test_empty_file_is_rejected() -> None:
+    with pytest.raises(TableError) as err:
+        read_table(b"", "empty.csv", spec=SPEC)
+    assert err.value.code == "TABLE_EMPTY"
+
+
+def test_whitespace_only_file_is_rejected_as_empty() -> None:
+    with pytest.raises(TableError) as err:
+        read_table("\ufeff \n\n".encode(), "blank.csv", spec=SPEC)
+    assert err.value.code == "TABLE_EMPTY"
+
+
+def test_wrong_headers_list_every_missing_required_header() -> None:
+    with pytest.raises(TableError) as err:
+        read_table(f"名字,身份证\n张三,{ID}\n".encode(), "wrong.csv", spec=SPEC)
+    assert err.value.code == "TABLE_MISSING_HEADERS"
+    assert err.value.details == ["姓名", "公民身份号码"]
+    assert "姓名" in err.value.message and "公民身份号码" in err.value.message
+
+
+def test_duplicate_header_is_rejected() -> None:
+    with pytest.raises(TableError) as err:
+        read_table(f"姓名,姓名,公民身份号码\n张三,李四,{ID}\n".encode(), "d.csv", spec=SPEC)
+    assert err.value.code == "TABLE_DUPLICATE_HEADER"
+
+
+def test_oversize_file_is_rejected_before_reading() -> None:
+    with pytest.raises(TableError) as err:
+        read_table(b"x" * 101, "big.csv", spec=SPEC, max_bytes=100)
+    assert err.value.code == "TABLE_TOO_LARGE"
+
+
+def test_too_many_rows_is_rejected_before_any_row_is_returned() -> None:
+    data = ("姓名,公民身份号码\n" + f"张三,{ID}\n" * 4).encode()
+    with pytest.raises(TableError) as err:
+        read_table(data, "many.csv", spec=SPEC, max_rows=3)
+    assert err.value.code == "TABLE_TOO_MANY_ROWS"
+
+
+def test_pdf_renamed_xlsx_is_rejected_by_content() -> None:
+    with pytest.raises(TableError) as err:
+        read_table(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "roster.xlsx", spec=SPEC)
+    assert err.value.code == "TABLE_FORMAT"
+    assert "PDF" in err.value.message
+
+
+def test_old_xls_and_other_zip_files_are_rejected() -> None:
+    with pytest.raises(TableError) as err:
+        read_table(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "old.xls", spec=SPEC)
+    assert err.value.code == "TABLE_FORMAT"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("word/document.xml", "<w/>")
+    with pytest.raises(TableError) as err:
+        read_table(buf.getvalue(), "a.xlsx", spec=SPEC)
+    assert err.value.code == "TABLE_FORMAT"
+
+
+def test_binary_garbage_is_not_taken_for_csv() -> None:
+    with pytest.raises(TableError) as err:
+        read_table(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "scan.csv", spec=SPEC)
+    assert err.value.code == "TABLE_FORMAT"
+
+
+def test_xlsx_detected_by_content_even_when_named_csv() -> None:
+    data = xlsx_bytes([["姓名", "公民身份号码", "死亡日期"], ["张三", ID, datetime(2026, 10, 15)]])
+    table = read_table(data, "misnamed.csv", spec=SPEC)
+    assert table.format == "xlsx"
+    rows = list(table.rows)
+    assert rows == [(2, {"姓名": "张三", "公民身份号码": ID, "死亡日期": datetime(2026, 10, 15)})]
+
+
+def test_xlsx_reads_first_sheet_and_skips_blank_rows() -> None:
+    data = xlsx_bytes([["姓名", "公民身份号码"], [None, None], ["张三", ID]], second_sheet=True)
+    table = read_table(data, "a.xlsx", spec=SPEC)
+    assert [(n, r["姓名"]) for n, r in table.rows] == [(3, "张三")]
+
+
+def test_xlsx_formula_cell_is_rejected_naming_the_cell() -> None:
+    data = xlsx_bytes([["姓名", "公民身份号码", "死亡日期"], ["张三", ID, "=TODAY()"]])
+    with pytest.raises(TableError) as err:
+        read_table(data, "f.xlsx", spec=SPEC)
+    assert err.value.code == "TABLE_FORMULA"
+    assert "C2" in err.value.message
+    assert "死亡日期" in err.value.message
+
+
+def test_csv_cell_starting_with_equals_is_rejected_as_formula() -> None:
+    with pytest.raises(TableError) as err:
+        read_table(f"姓名,公民身份号码\n=1+1,{ID}\n".encode(), "f.csv", spec=SPEC)
+    assert err.value.code == "TABLE_FORMULA"
+    assert "A2" in err.value.message
+
+
+def test_xlsx_without_header_row_is_empty() -> None:
+    with pytest.raises(TableError) as err:
+        read_table(xlsx_bytes([]), "none.xlsx", spec=SPEC)
+    assert err.value.code == "TABLE_EMPTY"
+
+
+def test_xlsx_missing_headers_are_listed() -> None:
+    with pytest.raises(TableError) as err:
+        read_table(xlsx_bytes([["姓名"], ["张三"]]), "h.xlsx", spec=SPEC)
+    assert err.value.code == "TABLE_MISSING_HEADERS"
+    assert err.value.details == ["公民身份号码"]
+
+
+def test_corrupt_zip_is_rejected() -> None:
+    with pytest.raises(TableError) as err:
+        read_table(b"PK\x03\x04" + b"\x00" * 50, "broken.xlsx", spec=SPEC)
+    assert err.value.code == "TABLE_CORRUPT"
+
+
+def test_column_letters_follow_excel() -> None:
+    assert [column_letter(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
+
+
+def test_large_csv_is_streamed_in_bounded_memory(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    line = f"张三,{ID},2026-10-15\n"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("姓名,公民身份号码,死亡日期\n")
+        for _ in range(200_000):
+            fh.write(line)
+    tracemalloc.start()
+    table = read_table(path, spec=SPEC)
+    count = sum(1 for _ in table.rows)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert count == table.row_count == 200_000
+    assert peak < 20 * 1024 * 1024
