@@ -25,12 +25,14 @@ ROLE_PERMISSIONS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("archive", "enrolment", "change_enrolment"),
         ("archive", "importrecord", "view_importrecord"),
         ("archive", "importrecord", "add_importrecord"),
+        ("archive", "rulesetversion", "view_rulesetversion"),
     ),
     INSPECTOR: (
         WAGTAIL_ADMIN,
         ("archive", "person", "view_person"),
         ("archive", "enrolment", "view_enrolment"),
         ("archive", "importrecord", "view_importrecord"),
+        ("archive", "rulesetversion", "view_rulesetversion"),
     ),
     EDITOR: (
         WAGTAIL_ADMIN,

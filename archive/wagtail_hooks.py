@@ -4,7 +4,7 @@ from django.urls import path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
-from archive import admin_views
+from archive import admin_views, rules_views
 
 
 @hooks.register("register_admin_urls")
@@ -18,6 +18,8 @@ def register_admin_urls():
             name="archive_enrolment_action",
         ),
         path("audit-log/", admin_views.audit_log, name="archive_audit_log"),
+        path("rule-sets/", rules_views.rule_set_list, name="archive_rule_sets"),
+        path("rule-sets/new/", rules_views.rule_set_new, name="archive_rule_set_new"),
     ]
 
 
@@ -38,6 +40,17 @@ def people_menu_item():
         icon_name="user",
         order=100,
         permission="archive.view_person",
+    )
+
+
+@hooks.register("register_admin_menu_item")
+def rule_sets_menu_item():
+    return PermissionMenuItem(
+        "认定规则",
+        reverse("archive_rule_sets"),
+        icon_name="cog",
+        order=800,
+        permission="archive.view_rulesetversion",
     )
 
 
