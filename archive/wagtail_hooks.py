@@ -1,10 +1,10 @@
 """Registers the archive's admin pages and menu items with Wagtail."""
 
-from django.urls import path, reverse
+from django.urls import include, path, reverse
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
-from archive import admin_views, rules_views
+from archive import admin_views, import_views, rules_views
 
 
 @hooks.register("register_admin_urls")
@@ -18,6 +18,7 @@ def register_admin_urls():
             name="archive_enrolment_action",
         ),
         path("audit-log/", admin_views.audit_log, name="archive_audit_log"),
+        path("import/beneficiaries/", include((import_views.urlpatterns, "archive_import"))),
         path("rule-sets/", rules_views.rule_set_list, name="archive_rule_sets"),
         path("rule-sets/new/", rules_views.rule_set_new, name="archive_rule_set_new"),
     ]
@@ -44,6 +45,17 @@ def people_menu_item():
 
 
 @hooks.register("register_admin_menu_item")
+def import_menu_item():
+    return PermissionMenuItem(
+        "导入花名册",
+        reverse("archive_import:upload"),
+        icon_name="upload",
+        order=200,
+        permission="archive.add_importrecord",
+    )
+
+
+@hooks.register("register_admin_menu_item")
 def rule_sets_menu_item():
     return PermissionMenuItem(
         "认定规则",
@@ -62,4 +74,47 @@ def audit_menu_item():
         icon_name="history",
         order=900,
         permission="archive.view_auditlog",
+    )
+
+
+# --- Case files and scanned documents (issue 4) ------------------------------------------------
+
+
+@hooks.register("register_admin_urls")
+def register_document_urls():
+    from archive import document_views
+
+    return document_views.urlpatterns
+
+
+@hooks.register("register_admin_menu_item")
+def case_files_menu_item():
+    return PermissionMenuItem(
+        "补贴档案",
+        reverse("archive_casefile_list"),
+        icon_name="folder-open-inverse",
+        order=110,
+        permission="archive.view_casefile",
+    )
+
+
+@hooks.register("register_admin_menu_item")
+def inbox_menu_item():
+    return PermissionMenuItem(
+        "待归档扫描件",
+        reverse("archive_inbox"),
+        icon_name="upload",
+        order=120,
+        permission="archive.add_document",
+    )
+
+
+@hooks.register("register_admin_menu_item")
+def integrity_menu_item():
+    return PermissionMenuItem(
+        "完整性校验",
+        reverse("archive_integrity"),
+        icon_name="warning",
+        order=910,
+        permission="archive.view_integrityrun",
     )

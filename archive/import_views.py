@@ -1,0 +1,365 @@
+"""Admin views for importing the beneficiary roster: upload → preview → confirm → result.
+
+Plain Django views rendered in the Wagtail admin (templates extend ``wagtailadmin/base.html``);
+``urlpatterns`` below is registered by a ``register_admin_urls`` hook, which puts them behind
+the admin login.  Every view also checks ``archive.add_importrecord`` itself.
+
+The uploaded file holds personal data, so it never gets a public URL: it is written under
+``PRIVATE_MEDIA_ROOT / "imports"`` with mode 0600, named by its SHA-256 (the same file uploaded
+twice is stored once, and the name reveals nothing), and removed once the import is done.
+The preview is computed once per upload and user (a dry run: the jurisdiction of the user
+decides which rows are rejected) and kept next to it as JSON, so that paging through 100 000
+rows does not re-validate the file on every page.  The confirm step runs the real import from
+the stored file, so it judges exactly what the preview showed, against the database as it is
+at that moment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.files.uploadedfile import UploadedFile
+from django.core.paginator import Paginator
+from django.db import IntegrityError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_POST
+from wagtail.admin.auth import permission_denied, require_admin_access
+
+from archive import audit, importer
+from archive.models import ImportRecord
+from archive.numbers import mask_id
+from archive.tabular import DEFAULT_MAX_BYTES, TableError, read_table
+
+app_name = "archive_import"
+PERMISSION = "archive.add_importrecord"
+PAGE_SIZE = 100
+SESSION_KEY = "beneficiary_imports"
+#: Uploads and previews older than this are removed on the next upload.
+MAX_AGE_SECONDS = 24 * 3600
+_SHA = re.compile(r"[0-9a-f]{64}")
+_FILTERS = ("created", "updated", "unchanged", "rejected")
+
+
+def imports_dir() -> Path:
+    """The private directory for uploads, previews and rejected-row files."""
+    directory = Path(settings.PRIVATE_MEDIA_ROOT) / "imports"
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return directory
+
+
+def _upload_path(sha: str) -> Path:
+    return imports_dir() / f"{sha}.upload"
+
+
+def _preview_path(sha: str, user: Any) -> Path:
+    return imports_dir() / f"{sha}.u{user.pk}.preview.json"
+
+
+def _rejected_path(record_id: int) -> Path:
+    return imports_dir() / f"rejected-{record_id}.xlsx"
+
+
+def _guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Admin login and the import permission, whatever URLconf the view is mounted in."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.has_perm(PERMISSION):
+            return permission_denied(request)
+        return view(request, *args, **kwargs)
+
+    return require_admin_access(wrapped)
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="花名册文件",
+        help_text="Excel（.xlsx）或 CSV（UTF-8 或 GBK 编码）；第一行为表头。",
+    )
+
+    def clean_file(self) -> UploadedFile:
+        upload: UploadedFile = self.cleaned_data["file"]
+        if upload.size and upload.size > DEFAULT_MAX_BYTES:
+            raise forms.ValidationError(
+                f"文件大小 {upload.size} 字节，超过上限 {DEFAULT_MAX_BYTES} 字节，请拆分后分别导入。"
+            )
+        return upload
+
+
+def _store(upload: UploadedFile) -> str:
+    """Write the upload to the private directory under its SHA-256; return the digest."""
+    directory = imports_dir()
+    digest = hashlib.sha256()
+    fd, temp = tempfile.mkstemp(dir=directory, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in upload.chunks():
+                digest.update(chunk)
+                out.write(chunk)
+        os.chmod(temp, 0o600)
+        sha = digest.hexdigest()
+        os.replace(temp, _upload_path(sha))
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return sha
+
+
+def _sweep() -> None:
+    """Remove abandoned uploads and previews (a clerk who never confirmed)."""
+    cutoff = time.time() - MAX_AGE_SECONDS
+    for item in imports_dir().iterdir():
+        if item.suffix in (".upload", ".json", ".part") and item.stat().st_mtime < cutoff:
+            item.unlink(missing_ok=True)
+
+
+def _remember(request: HttpRequest, sha: str, filename: str) -> None:
+    uploads = dict(request.session.get(SESSION_KEY, {}))
+    uploads[sha] = filename
+    request.session[SESSION_KEY] = uploads
+
+
+def _filename(request: HttpRequest, sha: str) -> str:
+    """The name the user uploaded under; only uploads of this session can be previewed."""
+    if not _SHA.fullmatch(sha):
+        raise Http404("无此上传文件。")
+    filename = request.session.get(SESSION_KEY, {}).get(sha)
+    if filename is None or not _upload_path(sha).exists():
+        raise Http404("上传的文件已过期或不存在，请重新上传。")
+    return filename
+
+
+def _build_preview(request: HttpRequest, sha: str, filename: str) -> dict[str, Any]:
+    """Dry-run the file for this user and keep every row's outcome as JSON."""
+    source = _upload_path(sha)
+    result = importer.import_beneficiaries(source, filename, dry_run=True, user=request.user)
+    table = read_table(source, filename)
+    columns, _ = importer.match_headers(table.headers, filename)
+    reasons: dict[int, list[str]] = {}
+    for error in result.errors:
+        reasons.setdefault(error.row, []).append(
+            f"{error.column}：{error.message}" if error.column else error.message
+        )
+    entries = []
+    for number, cells in table.rows:
+        name = str(cells.get(columns[importer.NAME]) or "").strip()
+        raw_id = cells.get(columns[importer.ID])
+        outcome = "rejected" if number in reasons else result.outcomes.get(number, "rejected")
+        entries.append(
+            {
+                "row": number,
+                "name": name,
+                "id": mask_id(str(raw_id)) if raw_id is not None else "",
+                "outcome": outcome,
+                "reasons": reasons.get(number, []),
+            }
+        )
+    preview = {
+        "filename": filename,
+        "total": result.total,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "rejected": len(result.rejected_rows),
+        "notices": result.notices,
+        "rows": entries,
+    }
+    target = _preview_path(sha, request.user)
+    target.write_text(json.dumps(preview, ensure_ascii=False, default=str), encoding="utf-8")
+    target.chmod(0o600)
+    return preview
+
+
+@_guarded
+def upload(request: HttpRequest) -> HttpResponse:
+    """Step 1: choose a file.  It is validated at once and the preview computed."""
+    form = UploadForm()
+    if request.method == "POST":
+        form = UploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            _sweep()
+            upload_file: UploadedFile = form.cleaned_data["file"]
+            filename = Path(upload_file.name or "花名册").name
+            sha = _store(upload_file)
+            _remember(request, sha, filename)
+            try:
+                _build_preview(request, sha, filename)
+            except TableError as error:
+                _upload_path(sha).unlink(missing_ok=True)
+                form.add_error("file", error.message)
+            else:
+                return redirect("archive_import:preview", sha=sha)
+    return render(
+        request,
+        "archive/import/upload.html",
+        {"form": form, "headers": importer.ALL_HEADERS, "required": importer.REQUIRED_HEADERS},
+    )
+
+
+@_guarded
+def preview(request: HttpRequest, sha: str) -> HttpResponse:
+    """Step 2: every row's outcome (新增/更新/未变/拒绝), 100 per page, and the confirm form."""
+    filename = _filename(request, sha)
+    cached = _preview_path(sha, request.user)
+    try:
+        data = json.loads(cached.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        try:
+            data = _build_preview(request, sha, filename)
+        except TableError as error:
+            messages.error(request, error.message)
+            return redirect("archive_import:upload")
+    shown = request.GET.get("outcome", "")
+    rows = data["rows"]
+    if shown in _FILTERS:
+        rows = [r for r in rows if r["outcome"] == shown]
+    else:
+        shown = ""
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    for row in page.object_list:
+        row["label"] = importer.OUTCOME_LABELS[row["outcome"]]
+    return render(
+        request,
+        "archive/import/preview.html",
+        {
+            "sha": sha,
+            "data": data,
+            "page": page,
+            "shown": shown,
+            "filters": [(key, importer.OUTCOME_LABELS[key], data[key]) for key in _FILTERS],
+            "ATOMIC": importer.ATOMIC,
+            "SKIP_INVALID": importer.SKIP_INVALID,
+        },
+    )
+
+
+@_guarded
+def preview_rejected(request: HttpRequest, sha: str) -> HttpResponse:
+    """The rejected rows of an upload as xlsx, before importing, to correct them offline."""
+    filename = _filename(request, sha)
+    source = _upload_path(sha)
+    try:
+        validation = importer.read_roster(source, filename, user=request.user)
+        content = importer.rejected_rows_xlsx(read_table(source, filename).rows, validation.errors)
+    except TableError as error:
+        messages.error(request, error.message)
+        return redirect("archive_import:upload")
+    return _xlsx_response(content, f"被拒绝的行-{Path(filename).stem}.xlsx")
+
+
+@_guarded
+@require_POST
+def confirm(request: HttpRequest, sha: str) -> HttpResponse:
+    """Step 3: run the import, atomic or skipping invalid rows, from the stored upload."""
+    filename = _filename(request, sha)
+    mode = request.POST.get("mode")
+    if mode not in (importer.ATOMIC, importer.SKIP_INVALID):
+        messages.error(request, "请选择导入方式。")
+        return redirect("archive_import:preview", sha=sha)
+    source = _upload_path(sha)
+    try:
+        result = importer.import_beneficiaries(
+            source, filename, mode=mode, user=request.user, request=request
+        )
+    except TableError as error:
+        messages.error(request, error.message)
+        return redirect("archive_import:upload")
+    except IntegrityError:
+        messages.error(request, "写入时与其他操作冲突，未写入任何数据，请稍后重试。")
+        return redirect("archive_import:preview", sha=sha)
+    if result.rejected:
+        messages.error(
+            request,
+            f"有{len(result.rejected_rows)}行错误，按“整体导入”方式未写入任何数据。"
+            "请改正后重新上传，或选择“跳过错误行导入”。",
+        )
+        return redirect("archive_import:preview", sha=sha)
+    assert result.record_id is not None
+    if result.rejected_rows:
+        content = importer.rejected_rows_xlsx(read_table(source, filename).rows, result.errors)
+        target = _rejected_path(result.record_id)
+        target.write_bytes(content)
+        target.chmod(0o600)
+    source.unlink(missing_ok=True)
+    for item in imports_dir().glob(f"{sha}.u*.preview.json"):
+        item.unlink(missing_ok=True)
+    uploads = dict(request.session.get(SESSION_KEY, {}))
+    uploads.pop(sha, None)
+    request.session[SESSION_KEY] = uploads
+    messages.success(request, f"已导入「{filename}」。")
+    return redirect("archive_import:result", pk=result.record_id)
+
+
+def _own_record(request: HttpRequest, pk: int) -> ImportRecord:
+    """An import record the user made (administrators see all); others do not exist for them."""
+    record = get_object_or_404(ImportRecord, pk=pk, kind=importer.KIND)
+    if not request.user.is_superuser and record.imported_by_id != request.user.pk:
+        raise Http404("导入记录不存在。")
+    return record
+
+
+@_guarded
+def result(request: HttpRequest, pk: int) -> HttpResponse:
+    """Step 4: the counts, and the rejected rows to download."""
+    record = _own_record(request, pk)
+    return render(
+        request,
+        "archive/import/result.html",
+        {"record": record, "has_rejected": _rejected_path(record.pk).exists()},
+    )
+
+
+@_guarded
+def rejected(request: HttpRequest, pk: int) -> HttpResponse:
+    """The rejected rows of a finished skip-invalid import, as xlsx."""
+    record = _own_record(request, pk)
+    target = _rejected_path(record.pk)
+    if not target.exists():
+        raise Http404("本次导入没有被拒绝的行。")
+    audit.record(
+        request,
+        "download",
+        obj_type="archive.ImportRecord",
+        obj_id=str(record.pk),
+        detail="下载导入被拒绝的行",
+    )
+    return _xlsx_response(target.read_bytes(), f"被拒绝的行-导入{record.pk}.xlsx")
+
+
+def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+urlpatterns = [
+    path("", upload, name="upload"),
+    path("preview/<str:sha>/", preview, name="preview"),
+    path("preview/<str:sha>/rejected.xlsx", preview_rejected, name="preview_rejected"),
+    path("confirm/<str:sha>/", confirm, name="confirm"),
+    path("result/<int:pk>/", result, name="result"),
+    path("result/<int:pk>/rejected.xlsx", rejected, name="rejected"),
+]
+
+
+def upload_url() -> str:
+    """Where the admin menu item points."""
+    return reverse("archive_import:upload")
