@@ -55,3 +55,49 @@ def current_county(code: str, successors: dict[str, str] = SUCCESSORS) -> str:
     while county in successors:
         county = successors[county]
     return county
+
+
+DIVISION_HEADERS = ("区划代码", "名称")
+
+
+class DivisionError(ValueError):
+    def __init__(self, row: int, message: str):
+        super().__init__(message)
+        self.row, self.message = row, message
+
+
+def township_and_village_rows(
+    cells: list[tuple[int, dict[str, object]]], known_codes: set[str]
+) -> tuple[list[DivisionRow], list[DivisionError]]:
+    """Validates township (9-digit) and village (12-digit) rows of a division CSV.
+
+    A township's parent is the current county of its first six digits; a village's parent is
+    its township, which must be known already or come earlier in the same file.
+    """
+    rows: list[DivisionRow] = []
+    errors: list[DivisionError] = []
+    seen = set(known_codes)
+    for number, cell in cells:
+        code = str(cell.get("区划代码") or "").strip()
+        name = str(cell.get("名称") or "").strip()
+        if not code.isdigit() or len(code) not in (9, 12):
+            errors.append(
+                DivisionError(
+                    number,
+                    f"第{number}行：区划代码应为9位（乡镇）或12位（村、社区）数字，实为“{code}”。",
+                )
+            )
+            continue
+        if not name:
+            errors.append(DivisionError(number, f"第{number}行：名称为空。"))
+            continue
+        if len(code) == 9:
+            parent, level = current_county(code), "township"
+        else:
+            parent, level = code[:9], "village"
+        if parent not in seen:
+            errors.append(DivisionError(number, f"第{number}行：上级区划 {parent} 不存在。"))
+            continue
+        seen.add(code)
+        rows.append(DivisionRow(code, name, level, parent))
+    return rows, errors
