@@ -118,3 +118,10 @@ def integrity_menu_item():
         order=910,
         permission="archive.view_integrityrun",
     )
+
+
+@hooks.register("register_admin_viewset")
+def register_user_profile_viewset():
+    from archive.viewsets import UserProfileViewSet
+
+    return UserProfileViewSet("user_profiles")
