@@ -423,11 +423,16 @@ def _read_csv(
                 header_number = number
                 header, indexes, unknown = _check_headers(record, label, spec)
                 continue
-            if _is_blank(record):
+            # Whole-record string operations first: they run in C, and the per-cell loop only
+            # runs for the rare record that can hold a formula.
+            joined = "\x00".join(record)
+            if not joined.replace("\x00", "").strip(_HEADER_STRIP):
                 continue
             count += 1
             if count > max_rows:
                 raise _too_many_rows(label, max_rows)
+            if "=" not in joined:
+                continue
             for name, i in zip(header, indexes, strict=True):
                 is_formula = i < len(record) and record[i].lstrip().startswith("=")
                 if is_formula and len(formulas) < _MAX_FORMULA_REPORTS:
@@ -443,20 +448,24 @@ def _read_csv(
     if formulas:
         raise _formula_error(label, formulas)
 
+    pairs = list(zip(header, indexes, strict=True))
+    width = max(indexes) + 1
+
     def rows() -> Iterator[Row]:
         started = False
+        strip = _HEADER_STRIP
         for number, record in records():
             if not started:
                 started = number == header_number
                 continue
-            if _is_blank(record):
+            if not "".join(record).strip(strip):
                 continue
+            if len(record) < width:  # a short record: pad it rather than index past its end
+                record = record + [""] * (width - len(record))
+            # ``v.strip(...) and v or None``: the cell as written, or None when blank.
             yield (
                 number,
-                {
-                    name: _clean_cell(record[i]) if i < len(record) else None
-                    for name, i in zip(header, indexes, strict=True)
-                },
+                {name: (record[i].strip(strip) and record[i]) or None for name, i in pairs},
             )
 
     return Table(

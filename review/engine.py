@@ -44,6 +44,7 @@ from review.findings import (
     Evidence,
     Finding,
     FindingDiff,
+    Subsidy,
     diff_findings,
     finding_key,
 )
@@ -88,13 +89,14 @@ BENEFICIARY_COLUMNS: dict[str, str] = {
     "grade": "INTEGER",  # recorded 残疾等级 1–4
     "cert_expiry": "DATE",  # 证件有效期至; empty when unknown or 长期
     "cert_long_term": "BOOLEAN",  # 证件有效期至 = 长期
-    "family_type": "VARCHAR",  # 家庭类别
+    "family_type": "VARCHAR",  # 家庭类别; informative: the rules read the assistance roster
     "receives_living": "BOOLEAN",
     "receives_nursing": "BOOLEAN",
     "start_month": "DATE",  # 补贴起始年月 (first day of the month)
 }
 
-#: Which roster each benefit of ``RuleSet.exclusions`` is evidenced by (and any filter).
+#: Which roster evidences each benefit of ``RuleSet.exclusions`` (特困 is the 保障类别 特困 of
+#: ``assistance``); a benefit without a roster here cannot be evaluated and is ignored.
 _BENEFIT_ROSTERS: dict[str, str] = {
     "assistance_tekun": "assistance",
     "work_injury_care": "work_injury_care",
@@ -162,7 +164,10 @@ class ComparisonResult:
 
 @dataclass(frozen=True)
 class Rule:
-    """A finding code, the rosters it needs (all, or any one of them), and its SQL."""
+    """A finding code and the rosters it needs (all of them, or with ``any_of`` any one).
+
+    The SQL of each rule is in ``_RULE_SQL``; this table drives what is evaluated.
+    """
 
     code: str
     needs: tuple[str, ...] = ()
@@ -196,47 +201,6 @@ assert (EXCLUDED, ALLOWED, SUSPENDED) == ("excluded", "allowed", "suspended")
 # Writing inputs
 
 
-def _csv_value(value: Any) -> str:
-    """Any value as CSV text the engine's typed reader parses back (generic, slower path)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, date):
-        return value.isoformat()
-    return _csv_text(str(value))
-
-
-def _csv_text(value: str | None) -> str:
-    # Newlines inside a name would only complicate the CSV; they carry no meaning.
-    if not value:
-        return ""
-    if "\n" in value or "\r" in value:
-        return value.replace("\r", " ").replace("\n", " ")
-    return value
-
-
-def _csv_date(value: date | None) -> str:
-    return value.isoformat() if value else ""
-
-
-def _csv_bool(value: bool | None) -> str:
-    return "" if value is None else ("true" if value else "false")
-
-
-def _csv_int(value: int | None) -> str:
-    return "" if value is None else str(value)
-
-
-#: Per DuckDB type, the fast converter used when spooling a million roster rows.
-_CONVERTERS: dict[str, Any] = {
-    "VARCHAR": _csv_text,
-    "DATE": _csv_date,
-    "BOOLEAN": _csv_bool,
-    "INTEGER": _csv_int,
-}
-
-
 def write_beneficiaries_csv(
     rows: Iterable[Beneficiary | Sequence[Any]], path: str | os.PathLike[str]
 ) -> int:
@@ -250,8 +214,9 @@ def write_beneficiaries_csv(
         writer = csv.writer(fh)
         writer.writerow(BENEFICIARY_COLUMNS)
         for row in rows:
-            values = row.as_row() if isinstance(row, Beneficiary) else row
-            writer.writerow([_csv_value(v) for v in values])
+            # The csv module writes None as an empty cell, dates as ISO and booleans as
+            # True/False, which is exactly what the typed reader expects.
+            writer.writerow(row.as_row() if isinstance(row, Beneficiary) else row)
             count += 1
     return count
 
@@ -269,11 +234,10 @@ def _roster_columns(kind: str) -> dict[str, str]:
 def _write_roster_csv(kind: str, rows: Iterable[Mapping[str, Any]], path: Path) -> int:
     """Normalised rows to CSV: typed fields, then each evidence text in its own column.
 
-    Evidence texts are separate columns rather than one JSON document per row because JSON
-    is then built in DuckDB only for the rows that become findings.
+    Evidence texts are separate columns rather than one JSON document per row: DuckDB builds
+    the JSON (in C++) while loading, which is far cheaper than ``json.dumps`` per row here.
     """
-    fields = {**COMMON_FIELDS, **ROSTERS[kind].fields}
-    converters = [(name, _CONVERTERS[sql_type]) for name, sql_type in fields.items()]
+    fields = list({**COMMON_FIELDS, **ROSTERS[kind].fields})
     headers = list(_evidence_columns(kind).values())
     count = 0
     with path.open("w", encoding="utf-8", newline="") as fh:
@@ -281,9 +245,7 @@ def _write_roster_csv(kind: str, rows: Iterable[Mapping[str, Any]], path: Path) 
         writer.writerow(_roster_columns(kind))
         for row in rows:
             raw = row.get("raw") or {}
-            values = [convert(row.get(name)) for name, convert in converters]
-            values.extend(_csv_text(raw.get(header)) for header in headers)
-            writer.writerow(values)
+            writer.writerow([*map(row.get, fields), *map(raw.get, headers)])
             count += 1
     return count
 
@@ -343,16 +305,19 @@ def spool_roster_files(
     if unknown:
         raise ValueError(f"unknown roster kinds: {sorted(unknown)}")
     out_dir = Path(directory)
+    # Largest file first (longest-processing-time-first): the biggest roster should not be
+    # the one left running alone at the end.
+    ordered = sorted(files.items(), key=lambda item: -Path(item[1]).stat().st_size)
     jobs = {
         kind: (kind, os.fspath(path), os.fspath(out_dir / f"{kind}.norm.csv"), max_bytes, max_rows)
-        for kind, path in files.items()
+        for kind, path in ordered
     }
     if workers <= 1 or len(jobs) <= 1:
         return {kind: _spool_file(*args) for kind, args in jobs.items()}
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
         futures = {kind: pool.submit(_spool_file, *args) for kind, args in jobs.items()}
-        return {kind: future.result() for kind, future in futures.items()}
+        return {kind: futures[kind].result() for kind in files}
 
 
 # --------------------------------------------------------------------------------------------
@@ -376,6 +341,7 @@ def _load_beneficiaries(
     con: duckdb.DuckDBPyConnection,
     source: Iterable[Beneficiary | Sequence[Any]] | str | os.PathLike[str],
     tmp: Path,
+    prefix: str,
 ) -> None:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -398,30 +364,43 @@ def _load_beneficiaries(
                enrolment_key, id_number, name, division_code,
                coalesce(county_code, substr(division_code, 1, 6)) AS county_code,
                cert_number,
-               substr(cert_number, 1, 20) AS cert_stem,
-               substr(cert_number, 1, 18) AS cert_id,
                TRY_CAST(substr(cert_number, 19, 1) AS INTEGER) AS cert_category,
                TRY_CAST(substr(cert_number, 20, 1) AS INTEGER) AS cert_grade,
                category, grade, cert_expiry,
                coalesce(cert_long_term, false) AS cert_long_term,
-               family_type,
                coalesce(receives_living, false) AS rl,
                coalesce(receives_nursing, false) AS rn,
-               start_month
+               start_month,
+               starts_with(coalesce(county_code, substr(division_code, 1, 6)), $prefix) AS in_div
         FROM b_src
-        """
+        """,
+        {"prefix": prefix},
     )
 
 
-def _load_roster(con: duckdb.DuckDBPyConnection, kind: str, path: Path) -> None:
+_READ_ROSTER = (
+    "SELECT * FROM read_csv($path, header = true, auto_detect = false, columns = $columns, "
+    "nullstr = '', quote = '\"', escape = '\"', delim = ',')"
+)
+_READ_RELEVANT_ROSTER = (
+    "SELECT * FROM read_csv($path, header = true, auto_detect = false, columns = $columns, "
+    "nullstr = '', quote = '\"', escape = '\"', delim = ',') "
+    "WHERE id_number IN (SELECT id_number FROM relevant)"
+)
+
+
+def _load_roster(
+    con: duckdb.DuckDBPyConnection, kind: str, path: Path, *, relevant_only: bool
+) -> None:
     """Load a normalised roster file as table ``r_<kind>`` with a JSON ``raw`` column.
 
-    The JSON is built with DuckDB's expression API from the constant header names of the
-    roster spec, so no SQL text is assembled from strings.
+    With ``relevant_only`` only rows about people the run can concern are kept (table
+    ``relevant``): departmental lists are mostly about other people, and dropping them on
+    load keeps memory and every later join small.  The JSON is built with DuckDB's expression
+    API from the constant header names of the roster spec, so no SQL text is assembled.
     """
     relation = con.sql(
-        "SELECT * FROM read_csv($path, header = true, auto_detect = false, columns = $columns, "
-        "nullstr = '', quote = '\"', escape = '\"', delim = ',')",
+        _READ_RELEVANT_ROSTER if relevant_only else _READ_ROSTER,
         params={"path": str(path), "columns": _roster_columns(kind)},
     )
     pairs: list[Any] = []
@@ -449,24 +428,37 @@ CREATE TEMP TABLE f (
 """
 
 
-_PREPARE = (
+# Preparation.  Big tables are never sorted whole: the certificate-base row per person is
+# chosen by an aggregate over (id, row) only, and the other rosters are loaded only for the
+# people the run can concern (table ``relevant``: the division's beneficiaries and the
+# certificate holders registered in it), which in a real departmental list is a small part.
+_PREPARE_BASE = (
+    "CREATE TEMP VIEW bd AS SELECT * FROM b WHERE in_div",
     # The person's current certificate-base row: a person holds at most one current
     # certificate, so a 正常 row beats a 冻结 one, which beats a 注销 (old) one; then the latest.
     """
     CREATE TEMP TABLE cb AS
     SELECT * FROM r_cert_base
-    QUALIFY row_number() OVER (
-        PARTITION BY id_number
-        ORDER BY CASE status WHEN '正常' THEN 0 WHEN '冻结' THEN 1 ELSE 2 END, "row" DESC) = 1
+    WHERE "row" IN (
+        SELECT arg_min(
+            "row",
+            CASE status WHEN '正常' THEN 0 WHEN '冻结' THEN 1 ELSE 2 END * 4294967296 - "row")
+        FROM r_cert_base GROUP BY id_number)
     """,
     """
-    CREATE TEMP TABLE bd AS
-    SELECT * FROM b WHERE starts_with(county_code, $prefix)
+    CREATE TEMP TABLE relevant AS
+    SELECT id_number FROM bd
+    UNION
+    SELECT id_number FROM cb WHERE starts_with(division_county, $prefix)
     """,
+    # Rules read cb only; the whole base would just hold memory.
+    "DROP TABLE r_cert_base",
+)
+_PREPARE = (
     # Current certificate facts: the cert_base row when there is one, else the record.  The
     # category and grade come from the certificate number (numbers.md: the number wins).
     """
-    CREATE TEMP TABLE cur AS
+    CREATE TEMP VIEW cur AS
     SELECT b.idx,
            c."row" IS NOT NULL AS from_cb, c."row" AS cb_row, c.raw AS cb_raw, c.name AS cb_name,
            CASE WHEN c."row" IS NOT NULL THEN c.cert_category ELSE b.cert_category END AS category,
@@ -479,13 +471,15 @@ _PREPARE = (
     # The first death on or before as_of.
     """
     CREATE TEMP TABLE dead AS
-    SELECT * FROM r_death WHERE event_date <= $as_of
+    SELECT * FROM r_death
+    WHERE event_date <= $as_of
     QUALIFY row_number() OVER (PARTITION BY id_number ORDER BY event_date, "row") = 1
     """,
     # The latest move on or before as_of: it says where the household registration is now.
     """
     CREATE TEMP TABLE moved AS
-    SELECT * FROM r_hukou_out WHERE event_date <= $as_of
+    SELECT * FROM r_hukou_out
+    WHERE event_date <= $as_of
     QUALIFY row_number() OVER (PARTITION BY id_number ORDER BY event_date DESC, "row" DESC) = 1
     """,
     # Benefits active on as_of, one evidence row per person and benefit (the earliest start).
@@ -494,7 +488,8 @@ _PREPARE = (
     SELECT * FROM (
         SELECT 'assistance_tekun' AS benefit, 'assistance' AS roster, id_number, "row", start,
                raw, name
-        FROM r_assistance WHERE benefit_type = '特困' AND start <= $as_of AND ("end" IS NULL OR "end" >= $as_of)
+        FROM r_assistance
+        WHERE benefit_type = '特困' AND start <= $as_of AND ("end" IS NULL OR "end" >= $as_of)
         UNION ALL
         SELECT 'work_injury_care', 'work_injury_care', id_number, "row", start, raw, name
         FROM r_work_injury_care WHERE start <= $as_of AND ("end" IS NULL OR "end" >= $as_of)
@@ -511,7 +506,8 @@ _PREPARE = (
     """
     CREATE TEMP TABLE living_ok AS
     SELECT DISTINCT id_number FROM r_assistance
-    WHERE benefit_type IN (SELECT family_type FROM living_types) AND start <= $as_of AND ("end" IS NULL OR "end" >= $as_of)
+    WHERE benefit_type IN (SELECT family_type FROM living_types)
+      AND start <= $as_of AND ("end" IS NULL OR "end" >= $as_of)
     """,
     """
     CREATE TEMP TABLE receiving AS
@@ -545,7 +541,7 @@ _RULE_SQL: dict[str, tuple[str, ...]] = {
         SELECT b.idx, b.id_number, b.name, b.county_code, b.enrolment_key, 'CERT_CHANGED', false, false, 'FIX_DATA', NULL,
                'cert_base', c."row", c.raw, c.name, NULL, NULL, NULL, NULL, NULL, NULL
         FROM bd b JOIN cb c ON c.id_number = b.id_number
-        WHERE b.cert_stem IS DISTINCT FROM c.cert_stem
+        WHERE substr(b.cert_number, 1, 20) IS DISTINCT FROM c.cert_stem
         """,
     ),
     "CERT_CANCELLED": (
@@ -603,15 +599,19 @@ _RULE_SQL: dict[str, tuple[str, ...]] = {
         SELECT b.idx, b.id_number, b.name, b.county_code, b.enrolment_key, 'LEFT_ASSISTANCE', true, false, 'STOP',
                CASE WHEN a."end" < $as_of THEN a."end" END,
                'assistance', a."row", a.raw, a.name, NULL, NULL, NULL, NULL, NULL, NULL
-        FROM bd b
+        FROM (
+            SELECT * FROM bd
+            WHERE rl AND id_number NOT IN (SELECT id_number FROM living_ok)
+        ) b
         LEFT JOIN (
             SELECT * FROM r_assistance
             WHERE benefit_type IN (SELECT family_type FROM living_types)
+              AND id_number IN (SELECT id_number FROM bd WHERE rl)
+              AND id_number NOT IN (SELECT id_number FROM living_ok)
             QUALIFY row_number() OVER (
                 PARTITION BY id_number
                 ORDER BY coalesce("end", DATE '9999-12-31') DESC, start DESC, "row" DESC) = 1
         ) a ON a.id_number = b.id_number
-        WHERE b.rl AND NOT EXISTS (SELECT 1 FROM living_ok o WHERE o.id_number = b.id_number)
         """,
     ),
     # One finding per person and evidence roster; the subsidies concerned are those received
@@ -668,6 +668,9 @@ _RULE_SQL: dict[str, tuple[str, ...]] = {
                    max(b.county_code) OVER (PARTITION BY b.id_number) AS hi
             FROM bd b LEFT JOIN cb c ON c.id_number = b.id_number
             WHERE (b.rl OR b.rn)
+              AND b.id_number IN (
+                  SELECT id_number FROM bd WHERE rl OR rn
+                  GROUP BY id_number HAVING min(county_code) <> max(county_code))
             WINDOW w AS (
                 PARTITION BY b.id_number
                 ORDER BY (b.county_code = c.division_county) DESC NULLS LAST,
@@ -677,20 +680,22 @@ _RULE_SQL: dict[str, tuple[str, ...]] = {
         WHERE lo <> hi AND county_code <> kept_county
         """,
     ),
+    # Certificate holders of the division who would qualify and are not paid.  Computed on
+    # narrow columns; the evidence row's text is fetched only for the hits.
     "ELIGIBLE_NOT_ENROLLED": (
         """
         INSERT INTO f
         WITH cand AS (
-            SELECT c.* FROM cb c
+            SELECT c.id_number, c."row", c.division_county, c.cert_category, c.cert_grade
+            FROM cb c
             WHERE c.status = '正常'
               AND (c.expiry_long_term OR c.expiry IS NULL OR c.expiry >= $as_of)
               AND starts_with(c.division_county, $prefix)
-              AND NOT EXISTS (SELECT 1 FROM dead d WHERE d.id_number = c.id_number)
+              AND c.id_number NOT IN (SELECT id_number FROM dead)
               AND NOT EXISTS (
                   SELECT 1 FROM moved m
                   WHERE m.id_number = c.id_number AND m.destination_county <> c.division_county)
-              AND NOT EXISTS (
-                  SELECT 1 FROM ben n WHERE n.id_number = c.id_number AND n.benefit = 'prison')
+              AND c.id_number NOT IN (SELECT id_number FROM ben WHERE benefit = 'prison')
         ),
         blocked AS (
             SELECT n.id_number,
@@ -699,34 +704,34 @@ _RULE_SQL: dict[str, tuple[str, ...]] = {
             FROM ben n JOIN exclusions e ON e.benefit = n.benefit
             GROUP BY n.id_number
         ),
-        enrolment AS (
-            SELECT b.*, c.division_county AS cb_county FROM bd b JOIN cand c USING (id_number)
-            QUALIFY row_number() OVER (
-                PARTITION BY b.id_number
-                ORDER BY (b.county_code = c.division_county) DESC, (b.rl OR b.rn) DESC,
-                         b.county_code, b.idx) = 1
-        ),
-        missed AS (
-            SELECT c.*,
-                   $with_assistance
-                       AND EXISTS (SELECT 1 FROM living_ok o WHERE o.id_number = c.id_number)
-                       AND NOT coalesce(k.living, false)
-                       AND NOT coalesce(r.rl, false) AS lv,
-                   EXISTS (SELECT 1 FROM nursing_pairs p
-                           WHERE p.category = c.cert_category AND p.grade = c.cert_grade)
-                       AND NOT coalesce(k.nursing, false)
-                       AND NOT coalesce(r.rn, false) AS nv
+        judged AS (
+            SELECT c.id_number, c."row", c.division_county,
+                   $with_assistance AND o.id_number IS NOT NULL
+                       AND NOT coalesce(k.living, false) AND NOT coalesce(r.rl, false) AS lv,
+                   p.category IS NOT NULL
+                       AND NOT coalesce(k.nursing, false) AND NOT coalesce(r.rn, false) AS nv
             FROM cand c
+            LEFT JOIN living_ok o ON o.id_number = c.id_number
+            LEFT JOIN nursing_pairs p ON p.category = c.cert_category AND p.grade = c.cert_grade
             LEFT JOIN blocked k ON k.id_number = c.id_number
             LEFT JOIN receiving r ON r.id_number = c.id_number
+        ),
+        hits AS (SELECT * FROM judged WHERE lv OR nv),
+        enrolment AS (
+            SELECT b.* FROM bd b JOIN hits h ON h.id_number = b.id_number
+            QUALIFY row_number() OVER (
+                PARTITION BY b.id_number
+                ORDER BY (b.county_code = h.division_county) DESC, (b.rl OR b.rn) DESC,
+                         b.county_code, b.idx) = 1
         )
-        SELECT e.idx, m.id_number, coalesce(e.name, m.name, ''),
-               coalesce(e.county_code, m.division_county), e.enrolment_key,
-               'ELIGIBLE_NOT_ENROLLED', m.lv, m.nv, 'NOTIFY', NULL,
-               'cert_base', m."row", m.raw, m.name,
+        SELECT e.idx, h.id_number, coalesce(e.name, c.name, ''),
+               coalesce(e.county_code, h.division_county), e.enrolment_key,
+               'ELIGIBLE_NOT_ENROLLED', h.lv, h.nv, 'NOTIFY', NULL,
+               'cert_base', h."row", c.raw, c.name,
                NULL, NULL, NULL, NULL, NULL, NULL
-        FROM missed m LEFT JOIN enrolment e ON e.id_number = m.id_number
-        WHERE m.lv OR m.nv
+        FROM hits h
+        JOIN cb c ON c."row" = h."row"
+        LEFT JOIN enrolment e ON e.id_number = h.id_number
         """,
     ),
     "CERT_ID_MISMATCH": (
@@ -734,7 +739,8 @@ _RULE_SQL: dict[str, tuple[str, ...]] = {
         INSERT INTO f
         SELECT b.idx, b.id_number, b.name, b.county_code, b.enrolment_key, 'CERT_ID_MISMATCH', false, false, 'FIX_DATA', NULL,
                NULL, NULL, NULL, NULL, b.cert_number, b.category, b.grade, b.cert_expiry, b.division_code, NULL
-        FROM bd b WHERE b.cert_id IS NOT NULL AND b.cert_id <> b.id_number
+        FROM bd b
+        WHERE b.cert_number IS NOT NULL AND substr(b.cert_number, 1, 18) <> b.id_number
         """,
         """
         INSERT INTO f
@@ -863,22 +869,27 @@ def compare(
         tmp = Path(tmpdir)
         con = _connect(config, tmp)
         try:
-            _load_beneficiaries(con, beneficiaries, tmp)
-            for kind in KINDS:
-                roster = rosters.get(kind)
-                if isinstance(roster, SpooledRoster):
-                    path = roster.path
-                else:
-                    path = tmp / f"{kind}.csv"
-                    _write_roster_csv(kind, roster.rows if roster else (), path)
-                _load_roster(con, kind, path)
-            _setup_rule_tables(con, rules, supplied)
             params = {
                 "as_of": as_of,
                 "prefix": prefix,
                 "expiring_until": as_of + timedelta(days=rules.expiring_days),
                 "with_assistance": "assistance" in supplied,
             }
+            _load_beneficiaries(con, beneficiaries, tmp, prefix)
+            # cert_base first and whole: it defines, with the division's beneficiaries, whom
+            # the run can concern; every other roster is then loaded for those people only.
+            for kind in ("cert_base", *(k for k in KINDS if k != "cert_base")):
+                roster = rosters.get(kind)
+                if isinstance(roster, SpooledRoster):
+                    path = roster.path
+                else:
+                    path = tmp / f"{kind}.csv"
+                    _write_roster_csv(kind, roster.rows if roster else (), path)
+                _load_roster(con, kind, path, relevant_only=kind != "cert_base")
+                if kind == "cert_base":
+                    for statement in _PREPARE_BASE:
+                        con.execute(statement, _used(statement, params))
+            _setup_rule_tables(con, rules, supplied)
             for statement in _PREPARE:
                 con.execute(statement, _used(statement, params))
             con.execute(_CREATE_F)
@@ -922,7 +933,7 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 # Formatting findings
 
 
-def _subsidy(living: bool, nursing: bool) -> Any:
+def _subsidy(living: bool, nursing: bool) -> Subsidy | None:
     if living and nursing:
         return "both"
     if living:

@@ -381,8 +381,9 @@ def iter_roster(
     a million-row roster affordable in Python.
     """
     spec = _spec(kind)
-    columns = spec.columns
-    memos: list[dict[Any, _Outcome] | None] = [{} if c.repetitive else None for c in columns]
+    plan: list[tuple[Column, dict[Any, _Outcome] | None]] = [
+        (column, {} if column.repetitive else None) for column in spec.columns
+    ]
     for number, cells in rows:
         errors: list[RowError] = []
         out: dict[str, Any] = {"row": number}
@@ -392,14 +393,15 @@ def iter_roster(
         except NumberError as exc:
             errors.append(RowError(number, ID_HEADER, exc.code, exc.message))
         name = cells.get(NAME_HEADER)
-        out["name"] = None if is_blank(name) else str(name).strip()
+        out["name"] = (str(name).strip() or None) if name is not None else None
         evidence: dict[str, str] = {}
-        for column, memo in zip(columns, memos, strict=True):
+        for column, memo in plan:
             raw = cells.get(column.header)
             outcome: _Outcome | None = None
             key: Any = None
             if memo is not None:
-                key = (raw.__class__, raw)
+                # Text is its own key; other values carry their type, since 1 == 1.0 == True.
+                key = raw if raw.__class__ is str else (raw.__class__, raw)
                 try:
                     outcome = memo.get(key)
                 except TypeError:  # an unhashable cell value: parse it every time

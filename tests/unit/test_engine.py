@@ -13,8 +13,9 @@ import pytest
 
 from archive.eligibility import SHANXI_2023
 from archive.numbers import id_check_char
-from archive.tabular import read_table
+from archive.tabular import TableError, read_table
 from review.engine import (
+    BENEFICIARY_COLUMNS,
     RULES,
     Beneficiary,
     ComparisonResult,
@@ -23,6 +24,7 @@ from review.engine import (
     diff_findings,
     finding_key,
     spool_roster,
+    spool_roster_files,
     write_beneficiaries_csv,
 )
 from review.findings import CODES
@@ -889,3 +891,39 @@ def test_findings_are_ordered_by_county_person_and_table_order() -> None:
         (ID, "CERT_EXPIRED"),
         (ID2, "NO_CERTIFICATE"),
     ]
+
+
+def test_roster_files_are_spooled_in_worker_processes(tmp_path: Path) -> None:
+    death = tmp_path / "death.csv"
+    death.write_text(f"姓名,公民身份号码,死亡日期\n张三,{ID},2026-01-01\n李四,123,2026-01-01\n")
+    prison = tmp_path / "prison.csv"
+    prison.write_text(
+        f"姓名,公民身份号码,入监日期,出监日期\n张三,{ID},2026-01-01,\n", encoding="gb18030"
+    )
+    spooled = spool_roster_files({"death": death, "prison": prison}, tmp_path, workers=2)
+    assert [(e.row, e.code) for e in spooled["death"].errors] == [(3, "ID_LENGTH")]
+    result = compare([person()], spooled, as_of=AS_OF, division=COUNTY)
+    assert codes(result) == {"DECEASED", "IMPRISONED"}
+    assert result.roster_errors["death"][0].column == "公民身份号码"
+
+
+def test_a_bad_roster_file_fails_before_anything_is_compared(tmp_path: Path) -> None:
+    pdf = tmp_path / "death.xlsx"
+    pdf.write_bytes(b"%PDF-1.4\n")
+    other = tmp_path / "prison.csv"
+    other.write_text("姓名,公民身份号码,入监日期,出监日期\n")
+    with pytest.raises(TableError) as err:
+        spool_roster_files({"death": pdf, "prison": other}, tmp_path, workers=2)
+    assert err.value.code == "TABLE_FORMAT"
+
+
+def test_beneficiaries_from_parquet_are_accepted(tmp_path: Path) -> None:
+    import duckdb
+
+    csv_path, parquet_path = tmp_path / "b.csv", tmp_path / "b.parquet"
+    write_beneficiaries_csv([person(cert=None)], csv_path)
+    duckdb.sql(
+        "SELECT * FROM read_csv($csv, header = true, columns = $columns)",
+        params={"csv": str(csv_path), "columns": BENEFICIARY_COLUMNS},
+    ).write_parquet(str(parquet_path))
+    assert codes(compare(parquet_path, {}, as_of=AS_OF, division=COUNTY)) == {"NO_CERTIFICATE"}
