@@ -40,6 +40,11 @@ ROLE_PERMISSIONS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("wagtaildocs", "document", "change_document"),
         ("wagtailimages", "image", "add_image"),
         ("wagtailimages", "image", "change_image"),
+        *(
+            ("cms", model, f"{action}_{model}")
+            for model in ("trainingsession", "issuer", "policytopic")
+            for action in ("add", "change", "view")
+        ),
     ),
     ADMINISTRATOR: (
         WAGTAIL_ADMIN,

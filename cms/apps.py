@@ -6,3 +6,8 @@ class CmsConfig(AppConfig):
     label = "cms"
     verbose_name = "政策发布"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from cms import signals
+
+        signals.connect()
