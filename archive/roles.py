@@ -14,55 +14,47 @@ ADMINISTRATOR = "管理员"
 
 WAGTAIL_ADMIN = ("wagtailadmin", "admin", "access_admin")
 
-#: role → (app_label, model, codename) triples
-ROLE_PERMISSIONS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    ARCHIVIST: (
-        WAGTAIL_ADMIN,
-        ("archive", "person", "view_person"),
-        ("archive", "person", "add_person"),
-        ("archive", "person", "change_person"),
-        ("archive", "enrolment", "view_enrolment"),
-        ("archive", "enrolment", "change_enrolment"),
-        ("archive", "importrecord", "view_importrecord"),
-        ("archive", "importrecord", "add_importrecord"),
-        ("archive", "rulesetversion", "view_rulesetversion"),
-    ),
-    INSPECTOR: (
-        WAGTAIL_ADMIN,
-        ("archive", "person", "view_person"),
-        ("archive", "enrolment", "view_enrolment"),
-        ("archive", "importrecord", "view_importrecord"),
-        ("archive", "rulesetversion", "view_rulesetversion"),
-    ),
+Perm = tuple[str, str, str]  # (app_label, model, codename)
+
+
+def perms(app: str, model: str, *actions: str) -> tuple[Perm, ...]:
+    return tuple((app, model, f"{action}_{model}") for action in actions)
+
+
+#: What someone who reviews cases needs: read the records and the rules.
+_READ_RECORDS: tuple[Perm, ...] = (
+    WAGTAIL_ADMIN,
+    *perms("archive", "person", "view"),
+    *perms("archive", "enrolment", "view"),
+    *perms("archive", "importrecord", "view"),
+    *perms("archive", "rulesetversion", "view"),
+)
+#: What someone who keeps the case files needs on top: enter people, import, change enrolments.
+_KEEP_RECORDS: tuple[Perm, ...] = (
+    *_READ_RECORDS,
+    *perms("archive", "person", "add", "change"),
+    *perms("archive", "enrolment", "change"),
+    *perms("archive", "importrecord", "add"),
+)
+
+#: role → permissions
+ROLE_PERMISSIONS: dict[str, tuple[Perm, ...]] = {
+    ARCHIVIST: _KEEP_RECORDS,
+    INSPECTOR: _READ_RECORDS,
     EDITOR: (
         WAGTAIL_ADMIN,
-        ("wagtaildocs", "document", "add_document"),
-        ("wagtaildocs", "document", "change_document"),
-        ("wagtailimages", "image", "add_image"),
-        ("wagtailimages", "image", "change_image"),
-        *(
-            ("cms", model, f"{action}_{model}")
-            for model in ("trainingsession", "issuer", "policytopic")
-            for action in ("add", "change", "view")
-        ),
+        *perms("wagtaildocs", "document", "add", "change"),
+        *perms("wagtailimages", "image", "add", "change"),
+        *perms("cms", "trainingsession", "add", "change", "view"),
+        *perms("cms", "issuer", "add", "change", "view"),
+        *perms("cms", "policytopic", "add", "change", "view"),
     ),
     ADMINISTRATOR: (
-        WAGTAIL_ADMIN,
-        ("archive", "person", "view_person"),
-        ("archive", "person", "add_person"),
-        ("archive", "person", "change_person"),
-        ("archive", "enrolment", "view_enrolment"),
-        ("archive", "enrolment", "change_enrolment"),
-        ("archive", "importrecord", "view_importrecord"),
-        ("archive", "importrecord", "add_importrecord"),
-        ("archive", "rulesetversion", "view_rulesetversion"),
-        ("archive", "rulesetversion", "add_rulesetversion"),
-        ("archive", "auditlog", "view_auditlog"),
-        ("archive", "userprofile", "view_userprofile"),
-        ("archive", "userprofile", "add_userprofile"),
-        ("archive", "userprofile", "change_userprofile"),
-        ("auth", "user", "add_user"),
-        ("auth", "user", "change_user"),
+        *_KEEP_RECORDS,
+        *perms("archive", "rulesetversion", "add"),
+        *perms("archive", "auditlog", "view"),
+        *perms("archive", "userprofile", "view", "add", "change"),
+        *perms("auth", "user", "add", "change"),
     ),
 }
 
