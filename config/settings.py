@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -205,6 +206,11 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 UPLOAD_MAX_BYTES = int(env("UPLOAD_MAX_BYTES", str(200 * 1024 * 1024)))
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 
+# 档号 (archival reference code, DA/T 22-2015) of the office: 全宗号, 门类代码, 机构代码.
+ARCHIVE_FONDS = env("ARCHIVE_FONDS", "J014")
+ARCHIVE_CATEGORY = env("ARCHIVE_CATEGORY", "MZ")
+ARCHIVE_ORG = env("ARCHIVE_ORG", "LX")
+
 # --- Wagtail ------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = env("SITE_NAME", "残疾人两项补贴档案管理系统")
 WAGTAILADMIN_BASE_URL = env("SITE_URL", "http://127.0.0.1:8000")
@@ -256,7 +262,20 @@ CELERY_TASK_ACKS_LATE = True  # a task killed mid-way is redelivered, not lost
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Re-hash every stored original and report missing or altered files (archive.integrity).
+    "archive-integrity-check": {
+        "task": "archive.integrity_check",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    # Re-queue OCR that was committed but never reached the broker (crash, broker down).
+    "archive-requeue-ocr": {"task": "archive.requeue_stale_ocr", "schedule": 15 * 60},
+    # Recompute completeness after enrolment changes or a new checklist.
+    "archive-refresh-completeness": {
+        "task": "archive.refresh_completeness",
+        "schedule": crontab(hour=3, minute=15),
+    },
+}
 
 # --- OCR ----------------------------------------------------------------------------------
 TESSERACT_CMD = env("TESSERACT_CMD", "tesseract")

@@ -1,0 +1,466 @@
+"""OCR text → the fields of a case-file document: pure functions, no engine, no Django.
+
+What a page says is read from the text Tesseract produced (and, optionally, its word boxes,
+for confidences).  The rule throughout is the one of ``spec/cli.md``: a field that could not be
+read is ``None``, never a guess, and every doubt becomes a warning in Chinese that a clerk can
+act on.  Numbers go through :mod:`archive.numbers` — a certificate number is returned only
+when it passes the same checks as a typed one — and dates, categories and grades through
+:mod:`archive.parsing`, so that OCR accepts exactly the forms the importer accepts.
+
+OCR confusions are corrected only where the position *must* be a digit: ``O``→0, ``I``/``l``→1,
+``Z``→2, ``S``→5, ``B``→8 inside the first 20 characters of a certificate number (the 18th may
+be ``X``), never in the reissue suffix ``B``/``B1``/…, and never elsewhere.  A correction that
+yields a number failing the check character is not retried with other guesses: MOD 11-2
+catches every single-character error, and trying alternatives would manufacture a valid but
+wrong number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from archive.numbers import (
+    CATEGORIES,
+    GRADES,
+    CertificateNumber,
+    NumberError,
+    parse_certificate,
+    parse_id,
+    to_halfwidth,
+)
+from archive.parsing import LONG_TERM, CellError, parse_category, parse_expiry, parse_grade
+from ocr.words import Word
+
+__all__ = [
+    "FIELD_NAMES",
+    "Extraction",
+    "correct_digits",
+    "extract_fields",
+    "find_numbers",
+    "name_boxes",
+    "settle_name",
+]
+
+#: The keys of ``fields`` in the JSON of ``ocr_extract`` (``spec/cli.md``), in order.
+FIELD_NAMES: tuple[str, ...] = (
+    "certificate_number",
+    "id_number",
+    "name",
+    "category",
+    "grade",
+    "valid_until",
+)
+
+# Letters Tesseract returns for digits; applied only at positions that must be digits.
+_DIGIT_CONFUSIONS = str.maketrans(
+    {"O": "0", "o": "0", "I": "1", "l": "1", "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8"}
+)
+_CONFUSABLE_LETTERS = "OoIlZzSsB"
+_RUN = re.compile(r"[0-9OoIlZzSsBXx]+")
+# Cells of a form row: a wide gap, a tab, or a table rule that Tesseract read as a bar.
+_CELL_SPLIT = re.compile(r"\s{2,}|\t|[|｜]")
+_SPACE = re.compile(r"\s+")
+# Words that start another field: a value never runs on into them.
+_LABELS = (
+    "姓名", "性别", "民族", "出生", "住址", "证号", "身份", "公民", "类别", "等级", "有效期",
+    "发证", "签发", "户籍", "电话", "照片", "申请", "监护",
+)  # fmt: skip
+_NAME_LABEL = re.compile(r"姓名[:]?")
+_NAME_CHARS = re.compile(r"[\u4e00-\u9fff·•]+")
+_CATEGORY_LABEL = re.compile(r"(?<!补贴)类别[:]?")
+_CATEGORY_VALUE = re.compile(
+    "(" + "|".join(name.removesuffix("残疾") for name in CATEGORIES.values()) + ")(残疾)?"
+)
+_GRADE_LABEL = re.compile(r"等级[:]?")
+_GRADE_VALUE = re.compile(r"(IV|III|II|I|[1-4一二三四壹贰叁肆ⅠⅡⅢⅣ])级?")
+_DATE = r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{8}"
+_EXPIRY_UNTIL = re.compile(rf"有效期至[:]?(?P<end>长期有效|长期|{_DATE})")
+_EXPIRY_RANGE = re.compile(rf"有效期限?[:]?(?:{_DATE})[至到~\-—]+(?P<end>长期有效|长期|{_DATE})")
+_EXPIRY_LABEL = re.compile(r"有效期")
+_NUMBER_LABEL = re.compile(r"证号|身份|号码|证件")
+_LOW_CONFIDENCE = 60.0
+#: Lowest per-character confidence (0–100) at which a re-read name is accepted alone, and
+#: at which it is accepted when the whole-page reading agrees.  Chosen on 60 generated
+#: certificates of three qualities, with ``chi_sim+eng`` and with ``chi_sim`` alone: the
+#: lowest thresholds that returned no wrong name in either configuration.
+NAME_MIN_CONFIDENCE = 70.0
+NAME_AGREEING_MIN_CONFIDENCE = 30.0
+
+
+@dataclass
+class Extraction:
+    """Fields read from one page (``None`` when unread) and the warnings that go with them."""
+
+    fields: dict[str, Any] = field(default_factory=lambda: dict.fromkeys(FIELD_NAMES))
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+
+def correct_digits(run: str, *, length: int) -> str:
+    """Map look-alike letters to digits in the first ``length`` characters of ``run``.
+
+    The 18th character may legitimately be ``X`` (check character), so ``x`` becomes ``X``
+    there and is left alone; characters after ``length`` (a reissue suffix such as ``B1``)
+    keep their letters, except that digits after the ``B`` get the same digit mapping.
+    """
+    head = list(run[:length])
+    for index, char in enumerate(head):
+        if index == 17 and char in "Xx":
+            head[index] = "X"
+        else:
+            head[index] = char.translate(_DIGIT_CONFUSIONS)
+    tail = run[length:]
+    if tail.startswith("B"):
+        tail = "B" + tail[1:].translate(_DIGIT_CONFUSIONS)
+    return "".join(head) + tail
+
+
+@dataclass
+class _Numbers:
+    certificates: dict[str, CertificateNumber] = field(default_factory=dict)
+    ids: set[str] = field(default_factory=set)
+    rejected: list[tuple[str, str, NumberError]] = field(default_factory=list)  # kind, text, why
+
+
+def _cells(line: str) -> list[str]:
+    """A line's cells with the spaces OCR puts between characters removed."""
+    cells = (_SPACE.sub("", cell) for cell in _CELL_SPLIT.split(to_halfwidth(line)))
+    return [cell for cell in cells if cell]
+
+
+def _runs(cell: str) -> list[str]:
+    """Digit-like runs in a cell, also without leading look-alike letters (``No.`` → ``o``)."""
+    found: list[str] = []
+    for match in _RUN.finditer(cell):
+        run = match.group()
+        for variant in (run, run.lstrip(_CONFUSABLE_LETTERS)):
+            if variant and variant not in found:
+                found.append(variant)
+    return found
+
+
+def find_numbers(text: str, *, today: date | None = None) -> _Numbers:
+    """Every certificate and ID number on the page that passes :mod:`archive.numbers`.
+
+    Searched per cell first (a wide gap never joins two numbers), then, for lines where that
+    found nothing valid, across the whole line with all spaces removed (a number printed in
+    widely spaced groups).  Candidates that fail validation are kept with their reason, but
+    only on lines labelled as a number (证号, 身份, 号码): a bank card or account number
+    that is not an ID is no reason for a warning.
+    """
+    numbers = _Numbers()
+    for line in text.splitlines():
+        cells = _cells(line)
+        found_before = len(numbers.certificates) + len(numbers.ids)
+        pending: list[tuple[str, str, NumberError]] = []
+        for source in (cells, ["".join(cells)]):
+            for cell in source:
+                for run in _runs(cell):
+                    _judge(run, numbers, pending, today)
+            if len(numbers.certificates) + len(numbers.ids) > found_before:
+                break
+        else:
+            if _NUMBER_LABEL.search("".join(cells)):
+                numbers.rejected.extend(pending)
+    return numbers
+
+
+def _judge(
+    run: str, numbers: _Numbers, pending: list[tuple[str, str, NumberError]], today: date | None
+) -> None:
+    """Validate one digit-like run as a certificate (20+), an ID (18) or a near miss."""
+    if sum(char.isdigit() for char in run) < 12:  # look-alike letters or a short number
+        return
+    if len(run) >= 20:
+        value = correct_digits(run, length=20)
+        try:
+            cert = parse_certificate(value, today=today)
+        except NumberError as error:
+            pending.append(("certificate", value, error))
+        else:
+            numbers.certificates.setdefault(cert.value, cert)
+        return
+    value = correct_digits(run, length=len(run))
+    kind = "certificate" if len(run) == 19 else "id"
+    try:
+        if kind == "id":
+            numbers.ids.add(parse_id(value, today=today).value)
+        else:
+            parse_certificate(value, today=today)  # always fails: 19 characters
+    except NumberError as error:
+        pending.append((kind, value, error))
+
+
+def _value_after(cells: list[str], label: re.Pattern[str]) -> str | None:
+    """The text after ``label`` in its cell, or the next cell when the label ends its cell."""
+    for index, cell in enumerate(cells):
+        match = label.search(cell)
+        if not match:
+            continue
+        rest = cell[match.end() :]
+        if not rest and index + 1 < len(cells):
+            rest = cells[index + 1]
+        return _cut_at_label(rest)
+    return None
+
+
+def _cut_at_label(value: str) -> str:
+    cut = len(value)
+    for label in _LABELS:
+        position = value.find(label)
+        if 0 < position < cut:
+            cut = position
+    return value[:cut]
+
+
+def _plausible_name(value: str) -> bool:
+    """Chinese characters (with ``·`` between the parts of a transliterated name), 2–5 long."""
+    plain = value.replace("·", "")
+    longest = 20 if "·" in value else 5
+    return _NAME_CHARS.fullmatch(value) is not None and 2 <= len(plain) <= longest
+
+
+def _read_name(lines: list[list[str]], result: Extraction) -> None:
+    for cells in lines:
+        value = _value_after(cells, _NAME_LABEL)
+        if value is None:
+            continue
+        value = value.replace("•", "·")
+        if _plausible_name(value):
+            result.fields["name"] = value
+            return
+        result.warn(f"姓名「{value}」无法可靠识别，请人工核对" if value else "姓名栏为空或无法识别")
+        return
+
+
+def _same_row(a: Word, b: Word) -> bool:
+    return min(a.bottom, b.bottom) - max(a.top, b.top) >= 0.5 * min(a.height, b.height)
+
+
+def _is_name_label(word: Word, words: Sequence[Word]) -> bool:
+    """``word`` ends the label 姓名 (one word, or 名 right after a word ending in 姓)."""
+    text = word.text.strip().rstrip(":：")
+    if text.endswith("姓名"):
+        return True
+    return text == "名" and any(
+        other.text.strip().endswith("姓")
+        and _same_row(word, other)
+        and 0 <= word.left - other.right <= word.height
+        for other in words
+    )
+
+
+def name_boxes(words: Sequence[Word]) -> list[Word]:
+    """The words of the value after the 姓名 label, for a closer second reading.
+
+    A name has no check digit, and Tesseract reads isolated Chinese names poorly inside a
+    whole page (with ``eng`` loaded it often returns Latin letters for them); reading just
+    the name's box again as one line gives a better reading *and* a per-character
+    confidence to judge it by (:func:`settle_name`).  Empty when there is no label.
+    """
+    labels = [word for word in words if _is_name_label(word, words)]
+    label = min(labels, key=lambda w: (w.top, w.left), default=None)
+    if label is None:
+        return []
+    row = sorted(
+        (w for w in words if w.left >= label.right and _same_row(w, label)),
+        key=lambda w: w.left,
+    )
+    value: list[Word] = []
+    for index, word in enumerate(row):
+        text = word.text.strip()
+        if text in ("|", "｜", ":", "："):
+            if value:
+                break
+            continue
+        if value and word.left - value[-1].right > 1.2 * label.height:
+            break  # the next cell
+        following = "".join(w.text.strip() for w in row[index : index + 3])
+        if any(following.startswith(other) for other in _LABELS):
+            break  # the next field's label, printed without a gap
+        value.append(word)
+    return value
+
+
+def settle_name(result: Extraction, reading: str, confidences: Sequence[float]) -> None:
+    """Decide the name from a second, closer reading of its box (see :func:`name_boxes`).
+
+    The name is accepted when every character of the second reading has at least
+    :data:`NAME_MIN_CONFIDENCE`, or :data:`NAME_AGREEING_MIN_CONFIDENCE` when it equals the
+    first reading (from the whole page): two readings at different settings agreeing.  Otherwise it is ``None`` with a
+    warning that shows the doubtful reading, for a clerk to confirm: a wrong name filed
+    against a person is worse than an empty one.  On generated certificates this keeps
+    wrong names at zero (``bench/ocr_bench.py``).
+    """
+    text = _SPACE.sub("", to_halfwidth(reading)).replace("•", "·")
+    first = result.fields["name"]
+    result.warnings[:] = [w for w in result.warnings if not w.startswith("姓名")]
+    lowest = min(confidences, default=0.0)
+    agreeing = text == first and lowest >= NAME_AGREEING_MIN_CONFIDENCE
+    if _plausible_name(text) and (lowest >= NAME_MIN_CONFIDENCE or agreeing):
+        result.fields["name"] = text
+        return
+    result.fields["name"] = None
+    if text:
+        result.warn(f"姓名识别不可靠（疑为「{text}」），请人工核对")
+    else:
+        result.warn("姓名栏为空或无法识别")
+
+
+def _read_category_grade(
+    lines: list[list[str]], problems: list[str]
+) -> tuple[int | None, int | None]:
+    category: int | None = None
+    grade: int | None = None
+    for cells in lines:
+        value = _value_after(cells, _CATEGORY_LABEL)
+        if value is not None and category is None:
+            match = _CATEGORY_VALUE.match(value)
+            try:
+                category = parse_category(match.group(0) if match else value)
+            except CellError:
+                problems.append(f"残疾类别「{value}」无法识别")
+        value = _value_after(cells, _GRADE_LABEL)
+        if value is not None and grade is None:
+            match = _GRADE_VALUE.match(value)
+            try:
+                grade = parse_grade(match.group(0) if match else value)
+            except CellError:
+                problems.append(f"残疾等级「{value}」无法识别")
+    return category, grade
+
+
+def _read_expiry(lines: list[list[str]], result: Extraction) -> None:
+    for cells in lines:
+        joined = "".join(cells)
+        if not _EXPIRY_LABEL.search(joined):
+            continue
+        match = _EXPIRY_UNTIL.search(joined) or _EXPIRY_RANGE.search(joined)
+        if not match:
+            result.warn(f"有效期「{joined}」无法识别")
+            return
+        text = match.group("end")
+        try:
+            expiry = parse_expiry(text)
+        except CellError as error:
+            result.warn(f"有效期无法识别：{error.message}")
+            return
+        if expiry is LONG_TERM:
+            result.fields["valid_until"] = LONG_TERM.value
+        elif isinstance(expiry, date):
+            result.fields["valid_until"] = expiry.isoformat()
+        return
+
+
+def _number_confidence(words: Sequence[Word], value: str) -> float | None:
+    """Lowest confidence of the words that make up ``value`` (None when none match)."""
+    stem = value[:20]
+    confidences = []
+    for word in words:
+        text = correct_digits(_SPACE.sub("", to_halfwidth(word.text)), length=len(word.text))
+        if len(text) >= 2 and text in stem:
+            confidences.append(word.conf)
+    return min(confidences) if confidences else None
+
+
+def _describe(kind: str, value: str, error: NumberError) -> str:
+    what = "残疾人证号" if kind == "certificate" else "身份号码"
+    return (
+        f"识别出的{what}「{value}」未通过校验（{error.code}）：{error.message}，未采用，请人工核对"
+    )
+
+
+def extract_fields(
+    text: str,
+    words: Sequence[Word] | None = None,
+    *,
+    doc_type: str | None = None,
+    today: date | None = None,
+) -> Extraction:
+    """Read certificate number, ID number, name, category, grade and expiry from OCR text.
+
+    ``words`` (optional) lets low-confidence digits be flagged; ``doc_type`` adds warnings
+    for fields that a page of that type must show but could not be read; ``today`` fixes
+    the date for the "birth date not in the future" check.
+    """
+    result = Extraction()
+    lines = [cells for cells in (_cells(line) for line in text.splitlines()) if cells]
+
+    numbers = find_numbers(text, today=today)
+    cert: CertificateNumber | None = None
+    if len(numbers.certificates) == 1:
+        cert = next(iter(numbers.certificates.values()))
+        result.fields["certificate_number"] = cert.value
+    elif len(numbers.certificates) > 1:
+        listed = "、".join(numbers.certificates)
+        result.warn(f"页面上识别出多个不同的残疾人证号（{listed}），无法确定，未采用")
+    ids = set(numbers.ids)
+    if len(ids) == 1:
+        result.fields["id_number"] = next(iter(ids))
+    elif len(ids) > 1:
+        result.warn(f"页面上识别出多个不同的身份号码（{'、'.join(sorted(ids))}），无法确定，未采用")
+    if cert is not None:
+        if result.fields["id_number"] is None and not ids:
+            result.fields["id_number"] = cert.id_number.value
+        elif result.fields["id_number"] not in (None, cert.id_number.value):
+            result.warn("残疾人证号中的身份号码与页面上的公民身份号码不一致，请核对")
+    for kind, value, error in numbers.rejected:
+        if (kind == "certificate" and cert is None) or (kind == "id" and not ids):
+            result.warn(_describe(kind, value, error))
+
+    _read_name(lines, result)
+    unread: list[str] = []
+    category, grade = _read_category_grade(lines, unread)
+    if cert is None:
+        # With a valid number the printed words are only a cross-check: an unreadable
+        # 类别/等级 cell is then nothing for a clerk to act on.
+        for problem in unread:
+            result.warn(problem)
+    else:
+        if category is not None and category != cert.category:
+            result.warn(
+                f"证面残疾类别「{CATEGORIES[category]}」与证号第19位（{cert.category}，"
+                f"{cert.category_name}）不一致，以证号为准"
+            )
+        if grade is not None and grade != cert.grade:
+            result.warn(
+                f"证面残疾等级「{GRADES[grade]}」与证号第20位（{cert.grade}，{cert.grade_name}）"
+                "不一致，以证号为准"
+            )
+        category, grade = cert.category, cert.grade
+    result.fields["category"] = category
+    result.fields["grade"] = grade
+    _read_expiry(lines, result)
+
+    if words and cert is not None:
+        confidence = _number_confidence(words, cert.value)
+        if confidence is not None and confidence < _LOW_CONFIDENCE:
+            result.warn(f"残疾人证号识别置信度较低（{confidence:.0f}），已通过校验，建议人工核对")
+
+    _warn_missing(doc_type, result)
+    return result
+
+
+_REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
+    "disability_certificate": (
+        ("certificate_number", "残疾人证号"),
+        ("name", "姓名"),
+        ("category", "残疾类别"),
+        ("grade", "残疾等级"),
+        ("valid_until", "有效期"),
+    ),
+    "id_card": (("id_number", "公民身份号码"), ("name", "姓名")),
+}
+
+
+def _warn_missing(doc_type: str | None, result: Extraction) -> None:
+    for key, label in _REQUIRED.get(doc_type or "", ()):
+        if result.fields[key] is None and not any(label in w for w in result.warnings):
+            result.warn(f"未能识别{label}")

@@ -1,0 +1,276 @@
+"""The consumption pipeline: file → pages → prepared images → words → type and fields.
+
+Modelled on paperless-ngx's consumer: a sequence of explicit steps, each a plain function in
+its own module (:mod:`ocr.pages`, :mod:`ocr.preprocess`, :mod:`ocr.engine`,
+:mod:`ocr.classify`, :mod:`ocr.extract`), so that each is tested alone and the Celery task
+(:mod:`ocr.tasks`) and the command (``ocr_extract``) are thin.  Nothing here touches the
+database: results are plain data that the documents app stores.
+
+Orientation: most scans are upright, and asking Tesseract OSD about every page costs about
+half a second more per page.  So a page is read as it is first; only when that reading is
+poor (few confident words — what an upside-down or sideways page gives) is OSD asked, and the
+better of the two readings kept.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageOps
+
+from archive.numbers import CATEGORIES, GRADES, normalize_id, parse_certificate
+from archive.parsing import LONG_TERM, Expiry
+from ocr import classify as classifier
+from ocr import engine, extract, pages, preprocess
+from ocr.words import Word, layout_text
+
+__all__ = [
+    "PageResult",
+    "compare_with_record",
+    "iter_file",
+    "read_file",
+    "read_image",
+]
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+# A reading is "poor" below these: an upright page of print gives dozens of words at 85–95.
+_GOOD_WORD_CONF = 70.0
+_MIN_GOOD_WORDS = 6
+_MIN_MEAN_CONF = 60.0
+
+
+@dataclass
+class PageResult:
+    """What one page of a file says: its document type, fields and warnings (``cli.md``)."""
+
+    file: str
+    page: int
+    doc_type: str
+    confidence: float
+    fields: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    text: str = ""
+
+    def to_json(self, *, text: bool = False) -> dict[str, Any]:
+        """The item of ``ocr_extract --json``; ``text=True`` adds the OCR text (for storage)."""
+        item: dict[str, Any] = {
+            "file": self.file,
+            "page": self.page,
+            "doc_type": self.doc_type,
+            "confidence": self.confidence,
+            "fields": {name: self.fields.get(name) for name in extract.FIELD_NAMES},
+            "warnings": list(self.warnings),
+        }
+        if text:
+            item["text"] = self.text
+        return item
+
+
+def _quality(words: list[Word]) -> tuple[int, float]:
+    good = sum(1 for word in words if word.conf >= _GOOD_WORD_CONF)
+    mean = statistics.fmean(word.conf for word in words) if words else 0.0
+    return good, mean
+
+
+def _is_poor(words: list[Word]) -> bool:
+    good, mean = _quality(words)
+    return good < _MIN_GOOD_WORDS or mean < _MIN_MEAN_CONF
+
+
+def _recognise(
+    image: Image.Image, *, detect_orientation: bool
+) -> tuple[preprocess.Prepared, list[Word]]:
+    """Prepare and OCR a page; retry upright (OSD) when the first reading is poor."""
+    prepared = preprocess.prepare(image)
+    words = engine.recognise(prepared.image)
+    if not detect_orientation or not _is_poor(words):
+        return prepared, words
+    upright, rotated, note = preprocess.orient(prepared.image)
+    if note:
+        prepared.notes.append(note)
+    if not rotated:
+        return prepared, words
+    retry = preprocess.prepare(upright)
+    retry.rotated = rotated
+    retry_words = engine.recognise(retry.image)
+    if _quality(retry_words)[0] > _quality(words)[0]:
+        return retry, retry_words
+    return prepared, words
+
+
+def read_image(
+    image: Image.Image,
+    *,
+    file: str,
+    page: int,
+    today: date | None = None,
+    detect_orientation: bool = True,
+) -> PageResult:
+    """Read one page image: preprocess, recognise, classify, extract."""
+    prepared, words = _recognise(image, detect_orientation=detect_orientation)
+    text = layout_text(words)
+    kind = classifier.classify(text)
+    found = extract.extract_fields(text, words, doc_type=kind.doc_type, today=today)
+    boxes = extract.name_boxes(words)
+    if boxes:
+        reading, confidences = _reread_name(prepared.image, boxes)
+        extract.settle_name(found, reading, confidences)
+    warnings = list(prepared.notes)
+    if _is_poor(words):
+        warnings.append("识别质量较差（页面模糊、倾斜过大或不是文字页面），结果请人工核对")
+    if kind.doc_type == classifier.UNKNOWN:
+        warnings.append("无法确定文件类型，请人工归类")
+    warnings.extend(found.warnings)
+    return PageResult(
+        file=file,
+        page=page,
+        doc_type=kind.doc_type,
+        confidence=kind.confidence,
+        fields=found.fields,
+        warnings=warnings,
+        text=text,
+    )
+
+
+def _reread_name(image: Image.Image, boxes: list[Word]) -> tuple[str, list[float]]:
+    """Read the name's box again as one line; enlarged once more if that reads nothing."""
+    crop = _crop(image, boxes)
+    for scale in (1.0, 1.5):
+        if scale != 1.0:
+            size = (round(crop.width * scale), round(crop.height * scale))
+            crop = crop.resize(size, Image.Resampling.LANCZOS)
+        # Table rules and the card's frame come back as "|" or punctuation: not the name.
+        words = [w for w in engine.recognise_name(crop) if _HAN.search(w.text)]
+        if words:
+            return "".join(w.text for w in words), [w.conf for w in words]
+    return "", []
+
+
+def _crop(image: Image.Image, boxes: list[Word]) -> Image.Image:
+    """The area of ``boxes`` with a margin, on a white border (Tesseract needs some paper
+    around a line to find it)."""
+    left = min(w.left for w in boxes)
+    top = min(w.top for w in boxes)
+    right = max(w.right for w in boxes)
+    bottom = max(w.bottom for w in boxes)
+    pad = max(4, round(0.4 * (bottom - top)))
+    area = (
+        max(0, left - pad),
+        max(0, top - pad),
+        min(image.width, right + pad),
+        min(image.height, bottom + pad),
+    )
+    return ImageOps.expand(image.crop(area), border=20, fill=255)
+
+
+def iter_file(
+    source: pages.Source,
+    *,
+    name: str | None = None,
+    today: date | None = None,
+    detect_orientation: bool = True,
+) -> Iterator[PageResult]:
+    """Read a file page by page (lazily: one page image in memory at a time).
+
+    Raises :class:`ocr.pages.PageError` when the file is not a readable scan and
+    :class:`ocr.engine.EngineError` when Tesseract cannot run.
+    """
+    label = name if name is not None else _label(source)
+    for number, image in enumerate(pages.iter_pages(source), start=1):
+        yield read_image(
+            image, file=label, page=number, today=today, detect_orientation=detect_orientation
+        )
+
+
+def read_file(
+    source: pages.Source,
+    *,
+    name: str | None = None,
+    today: date | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[PageResult]:
+    """Read every page of a file; ``progress`` is called with each page number done."""
+    results: list[PageResult] = []
+    for result in iter_file(source, name=name, today=today):
+        results.append(result)
+        if progress is not None:
+            progress(result.page)
+    return results
+
+
+def _label(source: pages.Source) -> str:
+    if isinstance(source, str | os.PathLike):
+        return str(Path(source))
+    return getattr(source, "name", "") or "<upload>"
+
+
+def compare_with_record(
+    fields: dict[str, Any],
+    person_id_number: str | None,
+    recorded_category: int | None,
+    recorded_grade: int | None,
+    recorded_expiry: Expiry | str | None,
+) -> list[str]:
+    """What a page read by OCR says that disagrees with the person's record, in Chinese.
+
+    Only what was read is compared: a field OCR could not read (``None``) is never reported
+    as a disagreement — absence of evidence is not a finding.  The certificate number wins
+    over the record for what the certificate says (``numbers.md``), so every flag names
+    both values for the clerk to decide.
+    """
+    flags: list[str] = []
+    number = fields.get("certificate_number")
+    cert = None
+    if number:
+        try:
+            cert = parse_certificate(number)
+        except ValueError:
+            flags.append(f"识别出的残疾人证号「{number}」无效，未与档案比对")
+    person = normalize_id(person_id_number) if person_id_number else ""
+    if cert is not None and person and cert.id_number.value != person:
+        flags.append("证号中的身份号码与档案不一致")
+    id_read = fields.get("id_number")
+    if (
+        id_read
+        and person
+        and normalize_id(id_read) != person
+        and (cert is None or cert.id_number.value != normalize_id(id_read))
+    ):
+        flags.append("页面上的公民身份号码与档案不一致")
+    category = fields.get("category")
+    if category is not None and recorded_category is not None and category != recorded_category:
+        flags.append(
+            f"残疾类别与档案不一致（证件为{_name(CATEGORIES, category)}，"
+            f"档案为{_name(CATEGORIES, recorded_category)}）"
+        )
+    grade = fields.get("grade")
+    if grade is not None and recorded_grade is not None and grade != recorded_grade:
+        flags.append(
+            f"残疾等级与档案不一致（证件为{_name(GRADES, grade)}，档案为{_name(GRADES, recorded_grade)}）"
+        )
+    expiry = fields.get("valid_until")
+    recorded = _expiry_text(recorded_expiry)
+    if expiry and recorded and expiry != recorded:
+        flags.append(f"有效期与档案不一致（证件为{expiry}，档案为{recorded}）")
+    return flags
+
+
+def _expiry_text(expiry: Expiry | str | None) -> str:
+    if expiry is None or expiry == "":
+        return ""
+    if expiry is LONG_TERM or expiry in ("长期", "长期有效"):
+        return LONG_TERM.value
+    if isinstance(expiry, date):
+        return expiry.isoformat()
+    return str(expiry)
+
+
+def _name(names: dict[int, str], value: int) -> str:
+    return names.get(value, str(value))

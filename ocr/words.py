@@ -1,0 +1,119 @@
+"""Recognised words with their boxes, and the reading-order lines built from them.
+
+Kept apart from the Tesseract wrapper so that field extraction (:mod:`ocr.extract`) can take
+word boxes without importing an OCR engine: tests build :class:`Word` lists by hand.
+
+Why rebuild lines at all: Tesseract's page segmentation splits a form row into columns
+("姓名 张三" on the left, "性别 男" on the right become separate blocks), and chi_sim output
+puts spaces between single characters.  A label and its value must end up on one line, and a
+wide gap between two cells must stay visible, so lines are re-assembled from the boxes:
+Tesseract lines that overlap vertically are merged, words are ordered left to right, CJK
+characters are joined without spaces and a wide gap becomes :data:`FIELD_GAP`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = ["FIELD_GAP", "Word", "layout_lines", "layout_text"]
+
+#: What separates two cells of a form row in reconstructed text (two spaces): extraction
+#: treats it as the end of a value, whereas a single space may be OCR noise inside a value.
+FIELD_GAP = "  "
+# A horizontal gap wider than this many text heights separates two cells.
+_CELL_GAP_HEIGHTS = 1.2
+# Two Tesseract lines belong to one row when they overlap by this share of the shorter one.
+_ROW_OVERLAP = 0.5
+
+
+@dataclass(frozen=True)
+class Word:
+    """One recognised word (for chi_sim, often one character) and where it is on the page.
+
+    ``conf`` is Tesseract's confidence 0–100; ``line`` identifies the Tesseract text line
+    (block, paragraph, line) the word was assigned to.
+    """
+
+    text: str
+    conf: float
+    left: int
+    top: int
+    width: int
+    height: int
+    line: tuple[int, int, int] = (0, 0, 0)
+
+    @property
+    def right(self) -> int:
+        return self.left + self.width
+
+    @property
+    def bottom(self) -> int:
+        return self.top + self.height
+
+
+def _is_cjk(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in ("W", "F")
+
+
+@dataclass
+class _Row:
+    top: int
+    bottom: int
+    words: list[Word]
+
+    def overlap(self, top: int, bottom: int) -> float:
+        shared = min(self.bottom, bottom) - max(self.top, top)
+        shortest = max(1, min(self.bottom - self.top, bottom - top))
+        return shared / shortest
+
+
+def _rows(words: Iterable[Word]) -> list[_Row]:
+    """Group words into rows: Tesseract's lines, merged when they sit side by side."""
+    lines: dict[tuple[int, int, int], list[Word]] = {}
+    for word in words:
+        if word.text.strip():
+            lines.setdefault(word.line, []).append(word)
+    rows: list[_Row] = []
+    for members in sorted(lines.values(), key=lambda ws: min(w.top for w in ws)):
+        top = min(w.top for w in members)
+        bottom = max(w.bottom for w in members)
+        for row in rows:
+            if row.overlap(top, bottom) >= _ROW_OVERLAP:
+                row.words.extend(members)
+                row.top, row.bottom = min(row.top, top), max(row.bottom, bottom)
+                break
+        else:
+            rows.append(_Row(top, bottom, list(members)))
+    rows.sort(key=lambda row: row.top)
+    return rows
+
+
+def _join(words: Sequence[Word]) -> str:
+    ordered = sorted(words, key=lambda w: w.left)
+    height = statistics.median(w.height for w in ordered)
+    parts: list[str] = []
+    previous: Word | None = None
+    for word in ordered:
+        text = word.text.strip()
+        if previous is not None:
+            gap = word.left - previous.right
+            if gap > _CELL_GAP_HEIGHTS * height:
+                parts.append(FIELD_GAP)
+            elif not (_is_cjk(parts[-1][-1]) and _is_cjk(text[0])):
+                parts.append(" ")
+        parts.append(text)
+        previous = word
+    return "".join(parts)
+
+
+def layout_lines(words: Iterable[Word]) -> list[str]:
+    """The page's text as lines in reading order, one per form row."""
+    return [_join(row.words) for row in _rows(words)]
+
+
+def layout_text(words: Iterable[Word]) -> str:
+    """:func:`layout_lines` joined with newlines: the OCR text kept with a document."""
+    return "\n".join(layout_lines(words))

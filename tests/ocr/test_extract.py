@@ -1,0 +1,309 @@
+"""Field extraction from OCR text (ocr.extract): pure, no Tesseract — the text is what
+Tesseract is known to produce, including its usual confusions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from archive.numbers import id_check_char
+from ocr.extract import FIELD_NAMES, correct_digits, extract_fields, name_boxes, settle_name
+from ocr.words import Word, layout_lines
+
+TODAY = date(2026, 11, 30)
+
+
+def make_id(division: str = "140425", birth: str = "19800101", sequence: str = "123") -> str:
+    first17 = division + birth + sequence
+    return first17 + id_check_char(first17)
+
+
+ID = make_id()  # 140425198001011235
+CERT = ID + "43"
+
+
+def read(text: str, **kwargs):
+    return extract_fields(text, today=TODAY, **kwargs)
+
+
+def certificate_text(number: str = CERT, *, category: str = "肢体残疾", grade: str = "三级") -> str:
+    return (
+        "中华人民共和国残疾人证\n"
+        "姓名 张 三  性别 男\n"
+        f"证号 {number}\n"
+        f"类别 {category}  等级 {grade}\n"
+        "有效期至 2030年05月01日\n"
+    )
+
+
+def test_reads_every_field_of_a_clean_certificate():
+    result = read(certificate_text(), doc_type="disability_certificate")
+    assert result.fields == {
+        "certificate_number": CERT,
+        "id_number": ID,
+        "name": "张三",
+        "category": 4,
+        "grade": 3,
+        "valid_until": "2030-05-01",
+    }
+    assert result.warnings == []
+
+
+def test_fields_always_have_every_key_and_null_when_unread():
+    result = read("一张与证件无关的纸")
+    assert tuple(result.fields) == FIELD_NAMES
+    assert set(result.fields.values()) == {None}
+
+
+@pytest.mark.parametrize(
+    ("printed", "why"),
+    [
+        (CERT.replace("0", "O"), "O for 0"),
+        (CERT.replace("1", "l"), "l for 1"),
+        (CERT.replace("1", "I"), "I for 1"),
+        (CERT.replace("2", "Z"), "Z for 2"),
+        (CERT.replace("5", "S"), "S for 5"),
+        (CERT.replace("8", "B"), "B for 8"),
+        (f"{CERT[:6]} {CERT[6:14]} {CERT[14:]}", "spaces inside the number"),
+        ("１４０４２５１９８００１０１１２３５４３", "full-width digits"),
+    ],
+)
+def test_tolerates_ocr_confusions_where_a_digit_must_be(printed: str, why: str):
+    assert read(certificate_text(printed)).fields["certificate_number"] == CERT, why
+
+
+def test_lower_case_x_check_character_is_read_as_x():
+    worked = "11010519491231002X"
+    result = read(f"证号 {worked.lower()}12")
+    assert result.fields["certificate_number"] == worked + "12"
+    assert result.fields["id_number"] == worked
+
+
+@pytest.mark.parametrize("suffix", ["B", "B1", "B12"])
+def test_keeps_the_reissue_suffix(suffix: str):
+    result = read(certificate_text(CERT + suffix))
+    assert result.fields["certificate_number"] == CERT + suffix
+    assert result.fields["id_number"] == ID
+
+
+def test_suffix_read_as_digit_eight_is_not_turned_into_b():
+    # "B1" misread as "81" cannot be told from two stray digits: no guess, a warning.
+    result = read(certificate_text(CERT + "81"))
+    assert result.fields["certificate_number"] is None
+    assert any("CERT_LENGTH" in warning for warning in result.warnings)
+
+
+def test_wrong_check_character_gives_null_and_a_warning_never_a_corrected_number():
+    wrong = ID[:17] + ("1" if ID[17] != "1" else "2") + "43"
+    result = read(certificate_text(wrong), doc_type="disability_certificate")
+    assert result.fields["certificate_number"] is None
+    assert result.fields["id_number"] is None
+    assert any("校验" in w and "CERT_ID" in w for w in result.warnings)
+
+
+def test_invalid_category_digit_in_number_gives_null():
+    result = read(certificate_text(ID + "93"))
+    assert result.fields["certificate_number"] is None
+    assert any("CERT_CATEGORY" in w for w in result.warnings)
+
+
+def test_confusion_is_not_corrected_outside_digit_positions():
+    # Letters around the number are not folded into it.
+    result = read(f"No.{CERT}")
+    assert result.fields["certificate_number"] == CERT
+
+
+def test_two_different_valid_numbers_on_a_page_give_null():
+    other = make_id(birth="19900202") + "11"
+    result = read(f"证号 {CERT}\n证号 {other}")
+    assert result.fields["certificate_number"] is None
+    assert any("多个" in w for w in result.warnings)
+
+
+def test_label_category_and_grade_disagreeing_with_the_number_warn_and_number_wins():
+    result = read(certificate_text(category="视力残疾", grade="一级"))
+    assert (result.fields["category"], result.fields["grade"]) == (4, 3)
+    assert any("残疾类别" in w and "以证号为准" in w for w in result.warnings)
+    assert any("残疾等级" in w and "以证号为准" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize(
+    ("category", "grade", "expected"),
+    [
+        ("智力", "2级", (5, 2)),
+        ("多重残疾", "Ⅳ级", (7, 4)),
+        ("精神", "叁级", (6, 3)),
+        ("听力残疾", "1", (2, 1)),
+    ],
+)
+def test_category_and_grade_from_labels_without_a_number(category, grade, expected):
+    result = read(f"类别:{category}  等级:{grade}")
+    assert (result.fields["category"], result.fields["grade"]) == expected
+
+
+def test_category_and_grade_derived_from_the_number_when_labels_are_missing():
+    result = read(f"证号 {CERT}")
+    assert (result.fields["category"], result.fields["grade"]) == (4, 3)
+
+
+def test_subsidy_type_row_of_application_form_is_not_a_disability_category():
+    result = read("申请补贴类别  困难残疾人生活补贴")
+    assert result.fields["category"] is None
+    assert result.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("有效期至 2030年05月01日", "2030-05-01"),
+        ("有效期至 2030 年 5 月 1 日", "2030-05-01"),
+        ("有效期至：2030.05.01", "2030-05-01"),
+        ("有效期至 2030/5/1", "2030-05-01"),
+        ("有效期至 20300501", "2030-05-01"),
+        ("有效期至 长期", "长期"),
+        ("有效期至 长 期 有 效", "长期"),
+        ("有效期 2020-05-01 至 2030-05-01", "2030-05-01"),
+        ("有效期限 2016.05.01-2036.05.01", "2036-05-01"),
+        ("有效期限 2016.05.01-长期", "长期"),
+    ],
+)
+def test_expiry_forms(line: str, expected: str):
+    assert read(line).fields["valid_until"] == expected
+
+
+def test_expiry_that_is_not_a_real_date_gives_null_and_a_warning():
+    result = read("有效期至 2030年02月30日")
+    assert result.fields["valid_until"] is None
+    assert any("有效期" in w for w in result.warnings)
+
+
+def test_name_runs_until_the_next_label_or_cell():
+    assert read("姓名张三性别男").fields["name"] == "张三"
+    assert read("申请人姓名  李 四 娃").fields["name"] == "李四娃"
+    assert read("姓名 阿依古丽·买买提").fields["name"] == "阿依古丽·买买提"
+
+
+def test_name_misread_as_latin_letters_gives_null_and_a_warning():
+    result = read("姓名 FERIA  性别 男", doc_type="id_card")
+    assert result.fields["name"] is None
+    assert any("FERIA" in w for w in result.warnings)
+
+
+def test_id_card_number_is_read_and_an_invalid_one_is_not():
+    assert read(f"公民身份号码 {ID}").fields["id_number"] == ID
+    bad = read(f"公民身份号码 {ID[:17]}{'1' if ID[17] != '1' else '2'}", doc_type="id_card")
+    assert bad.fields["id_number"] is None
+    assert any("ID_CHECKSUM" in w for w in bad.warnings)
+
+
+def test_id_on_the_page_that_differs_from_the_certificate_number_is_flagged():
+    other = make_id(birth="19700707")
+    result = read(f"证号 {CERT}\n公民身份号码 {other}")
+    assert result.fields["certificate_number"] == CERT
+    assert any("不一致" in w for w in result.warnings)
+
+
+def test_birth_date_in_the_future_is_rejected_relative_to_today():
+    future = make_id(birth="20270101") + "11"
+    assert read(f"证号 {future}").fields["certificate_number"] is None
+
+
+def test_missing_fields_are_named_for_a_certificate_page():
+    result = read("中华人民共和国残疾人证", doc_type="disability_certificate")
+    assert "未能识别残疾人证号" in result.warnings
+    assert "未能识别姓名" in result.warnings
+
+
+def test_low_confidence_digits_are_flagged_even_when_the_number_validates():
+    words = [
+        Word("证号", 95, 10, 10, 60, 30),
+        Word(CERT[:10], 40, 90, 10, 200, 30),
+        Word(CERT[10:], 93, 292, 10, 200, 30),
+    ]
+    result = read(f"证号 {CERT}", words=words)
+    assert result.fields["certificate_number"] == CERT
+    assert any("置信度" in w for w in result.warnings)
+
+
+def test_correct_digits_leaves_the_check_character_x_and_the_suffix_letter():
+    assert correct_digits("l4O425198OO1O1123XS3B1", length=20) == "14042519800101123X53B1"
+    assert correct_digits("OOOOOOOOOOOOOOOOOx", length=18) == "00000000000000000X"
+    assert correct_digits(CERT + "B1", length=20) == CERT + "B1"
+
+
+def test_words_are_laid_out_in_rows_with_cells_apart():
+    words = [
+        Word("性别", 90, 600, 100, 80, 40, (2, 1, 1)),
+        Word("男", 90, 700, 102, 40, 40, (2, 1, 1)),
+        Word("姓", 90, 80, 98, 40, 40, (1, 1, 1)),
+        Word("名", 90, 122, 98, 40, 40, (1, 1, 1)),
+        Word("张", 90, 200, 99, 40, 40, (1, 1, 1)),
+        Word("三", 90, 242, 99, 40, 40, (1, 1, 1)),
+        Word("证号", 90, 80, 200, 80, 40, (3, 1, 1)),
+        Word("1404", 90, 180, 200, 90, 40, (3, 1, 1)),
+    ]
+    assert layout_lines(words) == ["姓名张三  性别男", "证号 1404"]
+
+
+def test_name_boxes_are_the_value_after_the_label_up_to_the_next_cell():
+    words = [
+        Word("姓", 90, 80, 100, 40, 40),
+        Word("名", 90, 122, 100, 40, 40),
+        Word("张", 60, 200, 101, 40, 40),
+        Word("三", 60, 242, 101, 40, 40),
+        Word("性别", 90, 600, 100, 80, 40),
+        Word("男", 90, 700, 100, 40, 40),
+    ]
+    assert [w.text for w in name_boxes(words)] == ["张", "三"]
+
+
+def test_name_boxes_skip_a_table_rule_and_stop_at_a_label_without_a_gap():
+    words = [
+        Word("申请人姓名", 90, 80, 100, 200, 40),
+        Word("|", 50, 400, 95, 5, 50),
+        Word("李", 90, 500, 100, 40, 40),
+        Word("四", 90, 542, 100, 40, 40),
+        Word("性", 90, 584, 100, 40, 40),
+        Word("别", 90, 626, 100, 40, 40),
+    ]
+    assert [w.text for w in name_boxes(words)] == ["李", "四"]
+    assert name_boxes([Word("证号", 90, 0, 0, 80, 40)]) == []
+
+
+def test_confident_second_reading_of_the_name_is_accepted():
+    result = read("姓名 ERA")
+    settle_name(result, "王 斌 国", [91, 88, 90])
+    assert result.fields["name"] == "王斌国"
+    assert not any("姓名" in w for w in result.warnings)
+
+
+def test_doubtful_second_reading_of_the_name_gives_null_and_shows_the_reading():
+    result = read("姓名 程起")
+    settle_name(result, "程霞", [88, 33])
+    assert result.fields["name"] is None
+    assert any("疑为「程霞」" in w for w in result.warnings)
+
+
+def test_two_readings_that_agree_are_accepted_despite_low_confidence():
+    result = read("姓名 刘磊")
+    settle_name(result, "刘磊", [45])
+    assert result.fields["name"] == "刘磊"
+
+
+def test_agreeing_readings_with_a_character_read_blind_are_not_accepted():
+    result = read("姓名 旦玉")
+    settle_name(result, "旦玉", [0, 89])
+    assert result.fields["name"] is None
+
+
+def test_id_with_a_dropped_digit_is_reported_on_a_labelled_line():
+    result = read(f"公民身份号码 {ID[:9]}{ID[10:]}")
+    assert result.fields["id_number"] is None
+    assert any("ID_LENGTH" in w for w in result.warnings)
+
+
+def test_unlabelled_long_numbers_such_as_bank_cards_raise_no_warning():
+    result = read("中国农业银行 借记卡\n6228 4800 1234 5678 901")
+    assert result.fields["certificate_number"] is None
+    assert result.warnings == []
