@@ -348,3 +348,264 @@ class AuditLog(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionDenied("审计日志不可删除。")
+
+
+# --- Standardized case files (补贴档案) and their scanned documents ---------------------------
+# Appended for issue 4. The original bytes of every scan live under PRIVATE_MEDIA_ROOT, named
+# by their SHA-256 (`archive.storage`); these rows say what they are, where they are filed and
+# who did what. Documents are never deleted: a replaced document keeps its old versions, a
+# withdrawn one is soft-deleted with a reason.
+
+
+class ChecklistVersion(models.Model):
+    """The checklist an office applies (which document types a case file needs). Versions are
+    appended, never edited; the latest is the one in force. The default is built from
+    `archive.doctypes.DOCUMENT_TYPES`."""
+
+    items = models.JSONField(
+        "清单", help_text="[{code, name, required_for, condition, retention}]，顺序即卷内顺序"
+    )
+    note = models.CharField("修订说明", max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField("修订时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "档案材料清单"
+        verbose_name_plural = "档案材料清单"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"材料清单（{self.created_at:%Y-%m-%d %H:%M}）"
+
+
+class CaseFile(models.Model):
+    """The case file of one beneficiary in one county (one per person and enrolment county),
+    created on demand. Completeness is computed by `archive.case_files.refresh` whenever a
+    document changes and stored here, so that lists filter and sort without per-row queries."""
+
+    person = models.ForeignKey(
+        Person, models.PROTECT, related_name="case_files", verbose_name="残疾人"
+    )
+    county = models.ForeignKey(
+        Division, models.PROTECT, related_name="case_files", verbose_name="县（区）"
+    )
+    completeness = models.PositiveSmallIntegerField("完整度（%）", default=0)
+    missing = models.CharField(
+        "缺少材料", max_length=400, blank=True, help_text="以逗号分隔并首尾加逗号的类型代码"
+    )
+    document_count = models.PositiveIntegerField("文件数", default=0)
+    page_count = models.PositiveIntegerField("页数", default=0)
+    checklist = models.ForeignKey(
+        ChecklistVersion, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField("建档时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "补贴档案"
+        verbose_name_plural = "补贴档案"
+        ordering = ["county_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "county"], name="one_case_file_per_county")
+        ]
+        indexes = [models.Index(fields=["county", "completeness"])]
+        permissions = [("export_casefile", "导出补贴档案")]
+
+    def __str__(self) -> str:
+        return f"{self.person.name}（{self.person.masked_id}）· {self.county.name}"
+
+    @property
+    def missing_codes(self) -> list[str]:
+        return [code for code in self.missing.split(",") if code]
+
+
+class StoredFile(models.Model):
+    """One original file as uploaded, stored once however often it is uploaded."""
+
+    class Kind(models.TextChoices):
+        JPEG = "jpeg", "JPEG"
+        PNG = "png", "PNG"
+        TIFF = "tiff", "TIFF"
+        PDF = "pdf", "PDF"
+
+    class Check(models.TextChoices):
+        UNCHECKED = "", "未校验"
+        OK = "ok", "完好"
+        MISSING = "missing", "缺失"
+        ALTERED = "altered", "已被改动"
+
+    sha256 = models.CharField("SHA-256", max_length=64, unique=True)
+    size = models.BigIntegerField("字节数")
+    kind = models.CharField("格式", max_length=4, choices=Kind)
+    page_count = models.PositiveIntegerField("页数")
+    stored_at = models.DateTimeField("存储时间", auto_now_add=True)
+    checked_at = models.DateTimeField("校验时间", null=True, blank=True)
+    check_status = models.CharField(
+        "校验结果", max_length=8, choices=Check, default=Check.UNCHECKED, blank=True
+    )
+
+    class Meta:
+        verbose_name = "原件"
+        verbose_name_plural = "原件"
+
+    def __str__(self) -> str:
+        return f"{self.sha256[:12]}…（{self.get_kind_display()}，{self.page_count} 页）"
+
+
+class Document(models.Model):
+    """One item (件) of a case file, or an unfiled scan waiting in an inbox (`case_file` empty).
+
+    It is *filed* once it has a case file and a document type; then it gets its 档号, once.
+    `county` is its jurisdiction: the case file's county, or for the inbox the uploader's
+    division. The file itself is in `versions`; `current` is the one in force."""
+
+    case_file = models.ForeignKey(
+        CaseFile,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="documents",
+        verbose_name="补贴档案",
+    )
+    county = models.ForeignKey(
+        Division, models.PROTECT, null=True, blank=True, related_name="+", verbose_name="辖区"
+    )
+    doc_type = models.CharField("材料类型", max_length=32, blank=True, db_index=True)
+    title = models.CharField("题名", max_length=200, blank=True)
+    doc_date = models.DateField("日期", null=True, blank=True)
+    current = models.ForeignKey(
+        "DocumentVersion", models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    archival_code = models.CharField("档号", max_length=64, null=True, blank=True, unique=True)
+    retention = models.CharField("保管期限", max_length=4, blank=True)
+    filed_year = models.PositiveSmallIntegerField("年度", null=True, blank=True)
+    item_number = models.PositiveIntegerField("件号", null=True, blank=True)
+    filed_at = models.DateTimeField("归档时间", null=True, blank=True)
+    proposed_person = models.ForeignKey(
+        Person, models.SET_NULL, null=True, blank=True, related_name="+", verbose_name="识别人员"
+    )
+    proposed_type = models.CharField("识别类型", max_length=32, blank=True)
+    proposal_confidence = models.FloatField("识别置信度", null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField("上传时间", auto_now_add=True)
+    deleted_at = models.DateTimeField("作废时间", null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    delete_reason = models.CharField("作废原因", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = "档案文件"
+        verbose_name_plural = "档案文件"
+        ordering = ["case_file_id", "doc_type", "filed_at", "id"]
+        indexes = [
+            models.Index(fields=["case_file", "doc_type"]),
+            models.Index(fields=["county", "case_file"]),
+        ]
+        permissions = [("soft_delete_document", "作废档案文件（须填写原因）")]
+
+    def __str__(self) -> str:
+        return self.archival_code or f"未归档文件 #{self.pk}"
+
+    @property
+    def is_filed(self) -> bool:
+        return bool(self.case_file_id and self.doc_type)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class DocumentVersion(models.Model):
+    """One uploaded file of a document. Replacing a document adds a version; none is removed."""
+
+    class Ocr(models.TextChoices):
+        QUEUED = "queued", "排队识别"
+        DONE = "done", "已识别"
+        FAILED = "failed", "识别失败"
+
+    document = models.ForeignKey(
+        Document, models.PROTECT, related_name="versions", verbose_name="档案文件"
+    )
+    number = models.PositiveSmallIntegerField("版本")
+    blob = models.ForeignKey(
+        StoredFile, models.PROTECT, related_name="versions", verbose_name="原件"
+    )
+    original_name = models.CharField("原文件名", max_length=255)
+    note = models.CharField("备注", max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+    ocr_status = models.CharField("识别状态", max_length=8, choices=Ocr, default=Ocr.QUEUED)
+    ocr_queued_at = models.DateTimeField("排队时间", null=True, blank=True)
+    ocr_text = models.TextField("识别文字", blank=True)
+    ocr_fields = models.JSONField("识别结果", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "文件版本"
+        verbose_name_plural = "文件版本"
+        ordering = ["document_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "number"], name="one_number_per_version")
+        ]
+        indexes = [models.Index(fields=["ocr_status", "ocr_queued_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.document} 第{self.number}版"
+
+
+class ArchivalCounter(models.Model):
+    """The last 件号 given out per (全宗, 门类, 年度, 保管期限, 机构). Locked with
+    SELECT … FOR UPDATE while a number is taken, in the transaction that files the document,
+    so numbers are neither skipped nor reused (`archive.archival_codes`)."""
+
+    fonds = models.CharField("全宗号", max_length=16)
+    category = models.CharField("门类代码", max_length=8)
+    year = models.PositiveSmallIntegerField("年度")
+    retention = models.CharField("保管期限", max_length=4)
+    org = models.CharField("机构代码", max_length=16)
+    last = models.PositiveIntegerField("已用件号", default=0)
+
+    class Meta:
+        verbose_name = "件号计数器"
+        verbose_name_plural = "件号计数器"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fonds", "category", "year", "retention", "org"],
+                name="one_counter_per_series",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fonds}-{self.category}·{self.year}-{self.retention}-{self.org}: {self.last}"
+
+
+class IntegrityRun(models.Model):
+    """One run of the integrity check: every original re-hashed and compared."""
+
+    started_at = models.DateTimeField("开始时间", auto_now_add=True)
+    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+    triggered_by = models.CharField("发起", max_length=150, blank=True)
+    checked = models.PositiveIntegerField("已校验", default=0)
+    ok = models.PositiveIntegerField("完好", default=0)
+    missing = models.PositiveIntegerField("缺失", default=0)
+    altered = models.PositiveIntegerField("被改动", default=0)
+    orphans = models.PositiveIntegerField("无记录文件", default=0)
+    problems = models.JSONField("问题清单", default=list, blank=True)
+
+    class Meta:
+        verbose_name = "完整性校验"
+        verbose_name_plural = "完整性校验"
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"完整性校验 {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def has_problems(self) -> bool:
+        return bool(self.missing or self.altered)

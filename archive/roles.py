@@ -28,6 +28,8 @@ _READ_RECORDS: tuple[Perm, ...] = (
     *perms("archive", "enrolment", "view"),
     *perms("archive", "importrecord", "view"),
     *perms("archive", "rulesetversion", "view"),
+    *perms("archive", "casefile", "view"),
+    *perms("archive", "document", "view"),
 )
 #: What someone who keeps the case files needs on top: enter people, import, change enrolments.
 _KEEP_RECORDS: tuple[Perm, ...] = (
@@ -35,6 +37,8 @@ _KEEP_RECORDS: tuple[Perm, ...] = (
     *perms("archive", "person", "add", "change"),
     *perms("archive", "enrolment", "change"),
     *perms("archive", "importrecord", "add"),
+    *perms("archive", "casefile", "export"),
+    *perms("archive", "document", "add", "change"),
 )
 
 #: role → permissions
@@ -53,6 +57,9 @@ ROLE_PERMISSIONS: dict[str, tuple[Perm, ...]] = {
         *_KEEP_RECORDS,
         *perms("archive", "rulesetversion", "add"),
         *perms("archive", "auditlog", "view"),
+        *perms("archive", "document", "soft_delete"),
+        *perms("archive", "integrityrun", "view"),
+        *perms("archive", "checklistversion", "view", "add"),
         *perms("archive", "userprofile", "view", "add", "change"),
         *perms("auth", "user", "add", "change"),
     ),

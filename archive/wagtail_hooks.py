@@ -77,8 +77,62 @@ def audit_menu_item():
     )
 
 
+# --- Case files and scanned documents (issue 4) ------------------------------------------------
+
+
+@hooks.register("register_admin_urls")
+def register_document_urls():
+    from archive import document_views
+
+    return document_views.urlpatterns
+
+
+@hooks.register("register_admin_menu_item")
+def case_files_menu_item():
+    return PermissionMenuItem(
+        "补贴档案",
+        reverse("archive_casefile_list"),
+        icon_name="folder-open-inverse",
+        order=110,
+        permission="archive.view_casefile",
+    )
+
+
+@hooks.register("register_admin_menu_item")
+def inbox_menu_item():
+    return PermissionMenuItem(
+        "待归档扫描件",
+        reverse("archive_inbox"),
+        icon_name="upload",
+        order=120,
+        permission="archive.add_document",
+    )
+
+
+@hooks.register("register_admin_menu_item")
+def integrity_menu_item():
+    return PermissionMenuItem(
+        "完整性校验",
+        reverse("archive_integrity"),
+        icon_name="warning",
+        order=910,
+        permission="archive.view_integrityrun",
+    )
+
+
 @hooks.register("register_admin_viewset")
 def register_user_profile_viewset():
     from archive.viewsets import UserProfileViewSet
 
     return UserProfileViewSet("user_profiles")
+
+
+@hooks.register("register_admin_menu_item")
+def checklist_menu_item():
+    return PermissionMenuItem(
+        "档案材料清单",
+        reverse("archive_checklist"),
+        icon_name="list-ul",
+        order=810,
+        permission="archive.view_checklistversion",
+    )

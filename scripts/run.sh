@@ -33,7 +33,7 @@ trap stop INT TERM EXIT
   --schedule "$DATA_DIR/celerybeat-schedule" &
 pids+=($!)
 .venv/bin/gunicorn config.wsgi --bind "$host:$port" --workers "${WEB_WORKERS:-2}" \
-  --access-logfile - --graceful-timeout 10 &
+  --access-logfile - --graceful-timeout 10 --timeout 300 &
 pids+=($!)
 
 for _ in $(seq 100); do

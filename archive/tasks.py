@@ -1,0 +1,161 @@
+"""Celery tasks of the archive. Each is thin: the logic lives in plain functions.
+
+- ``archive.ocr_document``: reads a stored version with the OCR pipeline
+  (`ocr.pipeline.read_file`, the same call as the task ``ocr.read_document``, which stores
+  nothing) and keeps the text and fields; proposes the type (and, for the inbox, the person);
+  files a document uploaded to a case file without a type when OCR is sure of it
+  (``ARCHIVE_OCR_AUTO_FILE_CONFIDENCE``, default 0.8).
+- ``archive.requeue_stale_ocr`` (beat, every 15 min): re-sends OCR committed but never
+  delivered (a crash between commit and publish, or the broker down).
+- ``archive.integrity_check`` (beat, nightly): re-hashes every original (`archive.integrity`).
+- ``archive.refresh_completeness`` (beat, nightly): recomputes every case file's completeness.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from archive import storage
+from archive.doctypes import BY_CODE
+from archive.models import Document, DocumentVersion, Person
+
+logger = logging.getLogger("archive.tasks")
+
+STALE_AFTER = timedelta(minutes=15)
+REQUEUE_BATCH = 500
+
+
+def auto_file_confidence() -> float:
+    return float(getattr(settings, "ARCHIVE_OCR_AUTO_FILE_CONFIDENCE", 0.8))
+
+
+@shared_task(name="archive.ocr_document", acks_late=True)
+def ocr_document(version_id: int) -> str:
+    version = (
+        DocumentVersion.objects.select_related("blob", "document").filter(pk=version_id).first()
+    )
+    if version is None or version.ocr_status != DocumentVersion.Ocr.QUEUED:
+        return "skipped"
+    try:
+        from ocr.engine import EngineError
+        from ocr.pages import PageError
+        from ocr.pipeline import read_file
+    except ImportError:
+        logger.warning("ocr.pipeline is not available; version %s stays queued", version_id)
+        return "unavailable"
+    original = storage.original_path(version.blob.sha256)
+    try:  # the pipeline recognises the format by content, like the upload did
+        results = read_file(original, name=version.original_name)
+    except EngineError:
+        # Tesseract missing or hung: stays queued; archive.requeue_stale_ocr tries again.
+        logger.exception("OCR engine failed on version %s; will be retried", version_id)
+        return "retry"
+    except (PageError, OSError) as error:
+        DocumentVersion.objects.filter(pk=version_id).update(
+            ocr_status=DocumentVersion.Ocr.FAILED,
+            ocr_fields={"error": getattr(error, "message", str(error))[:500]},
+        )
+        return "failed"
+    apply_ocr(version_id, results)
+    return "done"
+
+
+def apply_ocr(version_id: int, results) -> None:
+    """Keeps what OCR read (``PageResult``s) and acts on it."""
+    from archive.docs import operations
+
+    pages = [
+        {
+            "page": r.page,
+            "doc_type": r.doc_type,
+            "confidence": r.confidence,
+            "fields": r.fields,
+            "warnings": list(r.warnings),
+        }
+        for r in results
+    ]
+    fields: dict = {}
+    for r in results:
+        for key, value in (r.fields or {}).items():
+            if value is not None and fields.get(key) is None:
+                fields[key] = value
+    typed = [r for r in results if r.doc_type in BY_CODE and r.doc_type != "other"]
+    best = max(typed, key=lambda r: r.confidence or 0, default=None)
+    with transaction.atomic():
+        version = DocumentVersion.objects.select_for_update().get(pk=version_id)
+        version.ocr_text = "\n\f".join(r.text or "" for r in results)
+        version.ocr_fields = {"pages": pages, "fields": _jsonable(fields)}
+        version.ocr_status = DocumentVersion.Ocr.DONE
+        version.save(update_fields=["ocr_text", "ocr_fields", "ocr_status"])
+        document = Document.objects.select_for_update().get(pk=version.document_id)
+        if document.current_id != version.pk or document.deleted_at:
+            return
+        if best is not None and not document.doc_type:
+            document.proposed_type = best.doc_type
+            document.proposal_confidence = best.confidence
+        id_number = fields.get("id_number")
+        if id_number and not document.case_file_id:
+            document.proposed_person = Person.objects.filter(id_number=str(id_number)).first()
+        document.save(update_fields=["proposed_type", "proposal_confidence", "proposed_person"])
+        if (
+            document.case_file_id
+            and not document.doc_type
+            and best is not None
+            and (best.confidence or 0) >= auto_file_confidence()
+        ):
+            operations.move(
+                document, None, doc_type=best.doc_type, reason="（OCR 自动识别材料类型）"
+            )
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def requeue_stale() -> int:
+    """Re-sends OCR of versions queued more than STALE_AFTER ago."""
+    from archive.docs.ingest import queue_ocr
+
+    cutoff = timezone.now() - STALE_AFTER
+    stale = list(
+        DocumentVersion.objects.filter(
+            ocr_status=DocumentVersion.Ocr.QUEUED, ocr_queued_at__lt=cutoff
+        ).values_list("pk", flat=True)[:REQUEUE_BATCH]
+    )
+    if stale:
+        DocumentVersion.objects.filter(pk__in=stale).update(ocr_queued_at=timezone.now())
+    for pk in stale:
+        queue_ocr(pk)
+    return len(stale)
+
+
+@shared_task(name="archive.requeue_stale_ocr")
+def requeue_stale_ocr() -> int:
+    return requeue_stale()
+
+
+@shared_task(name="archive.integrity_check", acks_late=True)
+def integrity_check(triggered_by: str = "定时任务") -> dict:
+    from archive.integrity import run_check
+
+    run = run_check(triggered_by=triggered_by)
+    return {"run": run.pk, "checked": run.checked, "missing": run.missing, "altered": run.altered}
+
+
+@shared_task(name="archive.refresh_completeness")
+def refresh_completeness() -> int:
+    from archive.case_files import refresh_all
+
+    return refresh_all()

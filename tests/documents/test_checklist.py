@@ -1,0 +1,53 @@
+"""The checklist is data with history: an administrator saves a new version, completeness of
+every case file follows."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from archive import case_files
+from archive.models import AuditLog, ChecklistVersion
+from archive.roles import ADMINISTRATOR
+from tests.documents.conftest import COUNTY
+
+pytestmark = pytest.mark.django_db
+
+
+def test_default_checklist_comes_from_the_document_types():
+    from archive.doctypes import DOCUMENT_TYPES
+
+    checklist = case_files.current_checklist()
+    assert [item["code"] for item in checklist.items] == [t.code for t in DOCUMENT_TYPES]
+    assert case_files.current_checklist().pk == checklist.pk  # made once
+
+
+def test_administrator_saves_a_new_version_and_completeness_follows(
+    client, make_user, document_roles, case_file, monkeypatch
+):
+    from archive import tasks
+
+    monkeypatch.setattr(tasks.refresh_completeness, "delay", lambda: case_files.refresh_all())
+    old = case_files.current_checklist()
+    assert ",bank_card," in case_file.missing
+    admin = make_user("admin", COUNTY, role=ADMINISTRATOR)
+    client.force_login(admin)
+    response = client.post(
+        reverse("archive_checklist"), {"required_bank_card": "", "note": "晋民发〔2026〕X号"}
+    )
+    assert response.status_code == 302
+    new = case_files.current_checklist()
+    assert new.pk != old.pk and new.created_by == admin and new.note == "晋民发〔2026〕X号"
+    assert ChecklistVersion.objects.count() == 2  # the old version is kept
+    case_file.refresh_from_db()
+    assert ",bank_card," not in case_file.missing and case_file.checklist_id == new.pk
+    assert AuditLog.objects.filter(action="change_checklist", user=admin).exists()
+    page = client.get(reverse("archive_checklist")).content.decode()
+    assert "晋民发〔2026〕X号" in page
+
+
+def test_archivist_cannot_change_the_checklist(client, archivist):
+    client.force_login(archivist)
+    response = client.post(reverse("archive_checklist"), {"required_id_card": ""})
+    assert response.status_code in (302, 403)
+    assert ChecklistVersion.objects.count() <= 1

@@ -1,0 +1,109 @@
+"""What OCR reads is kept with the version and acted on: an untyped document in a case file is
+filed when OCR is sure, an inbox scan gets a proposed person and type. End to end, the upload's
+commit queues the task and a real worker reads the scan."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+from archive import tasks
+from archive.docs.ingest import INBOX, UNTYPED, Target, inbox_target
+from archive.models import Document, DocumentVersion
+from tests.documents import samples
+
+ORIGINAL_PRIVATE_ROOT = Path(django_settings.PRIVATE_MEDIA_ROOT)
+
+
+@dataclass
+class FakePage:
+    page: int
+    doc_type: str
+    confidence: float
+    fields: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+    text: str = ""
+
+
+@pytest.mark.django_db
+def test_confident_ocr_files_an_untyped_document(upload, case_file, archivist):
+    [outcome] = upload(samples.jpeg(1), "scan.jpg", Target(case_file, ""), archivist)
+    assert outcome.status == UNTYPED
+    version = Document.objects.get().current
+    tasks.apply_ocr(
+        version.pk, [FakePage(1, "id_card", 0.93, {"id_number": "x"}, [], "居民身份证")]
+    )
+    document = Document.objects.get()
+    assert document.doc_type == "id_card" and document.archival_code
+    assert document.current.ocr_status == DocumentVersion.Ocr.DONE
+    assert document.current.ocr_text == "居民身份证"
+    case_file.refresh_from_db()
+    assert ",id_card," not in case_file.missing
+
+
+@pytest.mark.django_db
+def test_unsure_ocr_only_proposes(upload, case_file, archivist):
+    upload(samples.jpeg(1), "scan.jpg", Target(case_file, ""), archivist)
+    tasks.apply_ocr(Document.objects.get().current_id, [FakePage(1, "bank_card", 0.4)])
+    document = Document.objects.get()
+    assert document.doc_type == "" and document.proposed_type == "bank_card"
+    assert document.archival_code is None
+
+
+@pytest.mark.django_db
+def test_ocr_proposes_the_person_of_an_inbox_scan(upload, archivist, person):
+    [outcome] = upload(samples.jpeg(1), "scan.jpg", inbox_target(archivist), archivist)
+    assert outcome.status == INBOX
+    page = FakePage(1, "disability_certificate", 0.9, {"id_number": person.id_number})
+    tasks.apply_ocr(Document.objects.get().current_id, [page])
+    document = Document.objects.get()
+    assert document.proposed_person == person
+    assert document.proposed_type == "disability_certificate"
+    assert document.case_file is None  # the archivist confirms the filing
+
+
+@pytest.mark.django_db
+def test_ocr_of_a_replaced_version_does_not_touch_the_document(upload, case_file, archivist):
+    import io
+
+    from archive.docs import operations
+
+    upload(samples.jpeg(1), "scan.jpg", Target(case_file, ""), archivist)
+    document = Document.objects.get()
+    first = document.current_id
+    operations.replace(document, io.BytesIO(samples.jpeg(2)), "v2.jpg", archivist)
+    tasks.apply_ocr(first, [FakePage(1, "id_card", 0.99)])
+    document.refresh_from_db()
+    assert document.doc_type == "" and document.proposed_type == ""
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_upload_commit_queues_ocr_that_a_real_worker_reads(
+    celery_worker_process, settings, upload, archivist, tmp_path
+):
+    from ocr import samples as ocr_samples
+    from tests.documents.conftest import make_person
+
+    settings.PRIVATE_MEDIA_ROOT = ORIGINAL_PRIVATE_ROOT  # where the worker process looks
+    sample = ocr_samples.make_person(3)
+    person = make_person(9, name=sample.name)
+    person.id_number = sample.id_number
+    person.save()
+    scan = tmp_path / "id.png"
+    ocr_samples.id_card_page(sample).save(scan)
+    [outcome] = upload(scan.read_bytes(), "id.png", inbox_target(archivist), archivist)
+    assert outcome.status == INBOX
+    deadline = time.monotonic() + 90
+    version = Document.objects.get(pk=outcome.document_id).current
+    while version.ocr_status == DocumentVersion.Ocr.QUEUED and time.monotonic() < deadline:
+        time.sleep(0.5)
+        version.refresh_from_db()
+    assert version.ocr_status == DocumentVersion.Ocr.DONE, version.ocr_fields
+    document = Document.objects.get(pk=outcome.document_id)
+    assert document.proposed_type == "id_card"
+    assert document.proposed_person == person
