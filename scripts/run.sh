@@ -17,7 +17,7 @@ $py manage.py collectstatic --noinput -v 0
 $py manage.py ensure_admin
 if [ ! -f "$DATA_DIR/.demo-loaded" ]; then
   echo "==> loading demo data (once)"
-  $py manage.py demo_data && touch "$DATA_DIR/.demo-loaded"
+  $py manage.py demo_data --scans 20 && touch "$DATA_DIR/.demo-loaded"
 fi
 
 pids=()

@@ -55,3 +55,17 @@ def test_demo_data_is_removable_in_one_command():
     load_demo(30, seed=1)
     assert remove_demo() == 30
     assert not Person.objects.exists()
+
+
+def test_demo_scans_are_filed_to_case_files_with_archival_codes():
+    from archive.management.commands.demo_data import file_demo_scans
+    from archive.models import Document
+
+    load_demo(10, seed=1)
+    pages = file_demo_scans(2, seed=1)
+    assert pages == 6
+    codes = list(Document.objects.values_list("archival_code", flat=True))
+    assert len(codes) == 6 and all(code.startswith("J014-MZ·") for code in codes)
+    assert file_demo_scans(2, seed=1) == 6  # the next two people; the first two are skipped
+    assert remove_demo() == 10
+    assert not Document.objects.exists()

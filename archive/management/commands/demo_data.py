@@ -3,12 +3,24 @@ marked `is_demo` and shown with a badge; `--remove` takes every demo record out 
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from archive.demo import generate
-from archive.models import Certificate, Enrolment, EnrolmentChange, FamilyStatus, Person
+from archive.models import (
+    CaseFile,
+    Certificate,
+    Document,
+    DocumentVersion,
+    Enrolment,
+    EnrolmentChange,
+    FamilyStatus,
+    Person,
+)
 
 
 class Command(BaseCommand):
@@ -18,13 +30,24 @@ class Command(BaseCommand):
         parser.add_argument("--people", type=int, default=300, help="人数（默认 300）")
         parser.add_argument("--seed", type=int, default=2026, help="随机种子，相同种子生成相同数据")
         parser.add_argument("--remove", action="store_true", help="删除全部演示数据")
+        parser.add_argument(
+            "--scans",
+            type=int,
+            nargs="?",
+            const=20,
+            default=0,
+            metavar="N",
+            help="为前 N 名演示人员生成扫描件（残疾人证、身份证、申请审批表）并归档（默认 20）",
+        )
 
-    def handle(self, *args, people: int, seed: int, remove: bool, **options) -> None:
+    def handle(self, *args, people: int, seed: int, remove: bool, scans: int, **options) -> None:
         if remove:
             self.stdout.write(f"已删除演示人员 {remove_demo()} 人。")
             return
         created = load_demo(people, seed)
         self.stdout.write(f"演示数据：新增 {created} 人（共 {people} 人，种子 {seed}）。")
+        if scans:
+            self.stdout.write(f"演示扫描件：归档 {file_demo_scans(scans, seed)} 页。")
         call_command("load_cms_demo", stdout=self.stdout)
 
 
@@ -110,9 +133,50 @@ def load_demo(count: int, seed: int) -> int:
     return len(persons)
 
 
+def file_demo_scans(count: int, seed: int) -> int:
+    """Generates scans of the first `count` demo people's documents and files them to their
+    case files through the same ingest path as a browser upload (so 档号, page images and
+    OCR are all real). People who already have documents are skipped, so it is idempotent."""
+    from archive.case_files import case_file_for
+    from archive.docs.ingest import Target, ingest_path
+    from ocr.samples import SamplePerson, document_scans
+
+    filed = 0
+    people = (
+        Person.objects.filter(is_demo=True, certificates__is_current=True)
+        .exclude(case_files__documents__isnull=False)  # already has scans: leave it alone
+        .order_by("id")[:count]
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for person in people.prefetch_related("certificates"):
+            cert = person.current_certificate
+            sample = SamplePerson(
+                name=person.name,
+                sex=person.sex,
+                id_number=person.id_number,
+                category=cert.category,
+                grade=cert.grade,
+                valid_until=None if cert.long_term else cert.expiry_date,
+                address=person.hukou_address,
+            )
+            case_file = case_file_for(person)
+            for doc_type, image in document_scans(sample, seed=seed + person.pk).items():
+                path = Path(tmp) / f"{person.id_number}_{doc_type}.jpg"
+                image.convert("L").save(path, "JPEG", quality=80)
+                outcomes = ingest_path(path, Target(case_file, doc_type), user=None)
+                filed += sum(o.pages for o in outcomes if o.ok)
+    return filed
+
+
 @transaction.atomic
 def remove_demo() -> int:
     demo = Person.objects.filter(is_demo=True)
+    documents = Document.objects.filter(case_file__person__in=demo)
+    documents.update(current=None)
+    DocumentVersion.objects.filter(document__in=documents).delete()
+    documents.delete()
+    Document.objects.filter(proposed_person__in=demo).update(proposed_person=None)
+    CaseFile.objects.filter(person__in=demo).delete()
     EnrolmentChange.objects.filter(enrolment__person__in=demo).delete()
     Enrolment.objects.filter(person__in=demo).delete()
     Certificate.objects.filter(person__in=demo).delete()
