@@ -134,7 +134,7 @@ def load_demo(count: int, seed: int) -> int:
 
 
 def file_demo_scans(count: int, seed: int) -> int:
-    """Generates scans of the first `count` demo people's documents and files them to their
+    """Generates scans of the first `count` enrolled demo people's documents and files them to their
     case files through the same ingest path as a browser upload (so 档号, page images and
     OCR are all real). People who already have documents are skipped, so it is idempotent."""
     from archive.case_files import case_file_for
@@ -143,8 +143,11 @@ def file_demo_scans(count: int, seed: int) -> int:
 
     filed = 0
     people = (
-        Person.objects.filter(is_demo=True, certificates__is_current=True)
+        Person.objects.filter(
+            is_demo=True, certificates__is_current=True, enrolments__status=Enrolment.Status.ACTIVE
+        )
         .exclude(case_files__documents__isnull=False)  # already has scans: leave it alone
+        .distinct()
         .order_by("id")[:count]
     )
     with tempfile.TemporaryDirectory() as tmp:
