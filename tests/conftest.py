@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, child_env
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -61,10 +62,7 @@ def es_client(elasticsearch_url: str):
 def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen]:
     """A real worker process consuming from the real broker, pointed at the test database."""
     require_env("CELERY_BROKER_URL")
-    env = dict(os.environ)
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("postgresql"):
-        env["DATABASE_URL"] = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env = child_env()
     log = open(Path(settings.DATA_DIR) / "celery-worker.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [

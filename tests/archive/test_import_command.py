@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from openpyxl import load_workbook
@@ -26,6 +23,7 @@ from tests.archive.test_import import (
     csv_bytes,
     roster_row,
 )
+from tests.helpers import run_manage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,31 +42,8 @@ def write(tmp_path: Path, rows: list[dict[str, Any]], name: str = "roster.csv") 
     return str(path)
 
 
-def subprocess_env() -> dict[str, str]:
-    """The environment of a child ``manage.py`` pointed at the test database."""
-    env = dict(os.environ)
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("postgresql"):
-        password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-        env["DATABASE_URL"] = (
-            f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        )
-    else:
-        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    return env
-
-
 def manage(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", "import_beneficiaries", *args],
-        cwd=ROOT,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_manage("import_beneficiaries", *args)
 
 
 @pytest.mark.django_db

@@ -6,28 +6,19 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ocr import samples
+from tests.helpers import run_manage
 from tests.ocr.helpers import one_page_pdf
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATA_DIR": str(data_dir)}
-    return subprocess.run(
-        [sys.executable, "manage.py", "ocr_extract", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_manage("ocr_extract", *args, env={**os.environ, "DATA_DIR": str(data_dir)})
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The embedded defaults (`make run` without any server): SQLite, database search and the
 filesystem broker work end to end in fresh processes, exactly as a new engineer gets them."""
 
-import os
 import socket
 import subprocess
 import sys
@@ -9,26 +8,20 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.helpers import child_env, run_manage
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_VARS = ("DATABASE_URL", "ELASTICSEARCH_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
 
 
 def _embedded_env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
+    env = {k: v for k, v in child_env().items() if k not in SERVICE_VARS}
     env.update(DATA_DIR=str(data_dir), ADMIN_PASSWORD="smoke-test-password-1")
     return env
 
 
 def _manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = run_manage(*args, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 

@@ -1,9 +1,9 @@
 """Production hardening is switched on by DJANGO_ENV=production and refuses to start unsafe."""
 
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.helpers import child_env, run_manage
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
@@ -16,19 +16,11 @@ PRODUCTION = {
 def _manage(tmp_path: Path, extra: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     env = {
         k: v
-        for k, v in os.environ.items()
-        if k not in {"DJANGO_ENV", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        for k, v in child_env().items()
+        if k not in {"DJANGO_ENV", "SECRET_KEY", "ALLOWED_HOSTS"}
     }
     env.update(DATA_DIR=str(tmp_path), **extra)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_manage(*args, env=env)
 
 
 def test_production_settings_pass_the_deploy_check(tmp_path):

@@ -1,0 +1,49 @@
+"""Running `manage.py` in a child process, as a person or a scheduler would.
+
+Commands are a public interface (cli.md): their exit codes and output are tested from a real
+process, not through call_command, and the child must use the same test database.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Set by test fixtures for Playwright, never wanted in a child (`check --deploy` refuses it).
+_NEVER_INHERITED = ("DJANGO_ALLOW_ASYNC_UNSAFE",)
+
+
+def child_env(**overrides: str) -> dict[str, str]:
+    """This process's environment, pointed at the current test database."""
+    env = {k: v for k, v in os.environ.items() if k not in _NEVER_INHERITED}
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("postgresql"):
+        password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+        env["DATABASE_URL"] = (
+            f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        )
+    else:
+        env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    env.update(overrides)
+    return env
+
+
+def run_manage(
+    *args: str, env: dict[str, str] | None = None, timeout: int = 120
+) -> subprocess.CompletedProcess[str]:
+    """Runs `python manage.py ARGS` from the project root and returns the finished process."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=child_env() if env is None else env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
