@@ -30,6 +30,9 @@ _READ_RECORDS: tuple[Perm, ...] = (
     *perms("archive", "rulesetversion", "view"),
     *perms("archive", "casefile", "view"),
     *perms("archive", "document", "view"),
+    *perms("review", "comparisonrun", "view"),
+    *perms("review", "rosterupload", "view"),
+    *perms("review", "finding", "view", "export"),
 )
 #: What someone who keeps the case files needs on top: enter people, import, change enrolments.
 _KEEP_RECORDS: tuple[Perm, ...] = (
@@ -39,6 +42,10 @@ _KEEP_RECORDS: tuple[Perm, ...] = (
     *perms("archive", "importrecord", "add"),
     *perms("archive", "casefile", "export"),
     *perms("archive", "document", "add", "change"),
+    *perms("review", "rosterupload", "add"),
+    *perms("review", "comparisonrun", "add"),
+    *perms("review", "verification", "add"),
+    *perms("review", "notifyoutcome", "add"),
 )
 
 #: role → permissions
@@ -60,6 +67,7 @@ ROLE_PERMISSIONS: dict[str, tuple[Perm, ...]] = {
         *perms("archive", "document", "soft_delete"),
         *perms("archive", "integrityrun", "view"),
         *perms("archive", "checklistversion", "view", "add"),
+        *perms("review", "verification", "reverse"),
         *perms("archive", "userprofile", "view", "add", "change"),
         *perms("auth", "user", "add", "change"),
     ),

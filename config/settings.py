@@ -210,6 +210,9 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 ARCHIVE_FONDS = env("ARCHIVE_FONDS", "J014")
 ARCHIVE_CATEGORY = env("ARCHIVE_CATEGORY", "MZ")
 ARCHIVE_ORG = env("ARCHIVE_ORG", "LX")
+# Years each 保管期限 runs after a case file's enrolments stopped; "Y" (永久) never ends. The
+# 到期鉴定 page lists what has run out; nothing is ever destroyed by the system (archive.appraisal).
+ARCHIVE_RETENTION_YEARS = {"D30": 30, "D10": 10}
 
 # --- Wagtail ------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = env("SITE_NAME", "残疾人两项补贴档案管理系统")
@@ -274,6 +277,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "archive-refresh-completeness": {
         "task": "archive.refresh_completeness",
         "schedule": crontab(hour=3, minute=15),
+    },
+    # Start the data comparisons that are due (county monthly, city half-yearly, province
+    # yearly) when their rosters are uploaded; otherwise record a reminder (review.schedule).
+    "review-due-comparisons": {
+        "task": "review.start_due_comparisons",
+        "schedule": crontab(hour=4, minute=0),
     },
 }
 

@@ -1,0 +1,351 @@
+"""The records of data comparison (数据比对) and of what people did about its findings.
+
+* :class:`RosterUpload` — one roster file from another department (death list, certificate
+  base, …) for a division and a period, kept privately by its SHA-256, with its parse report.
+* :class:`ComparisonRun` — one run of :func:`review.engine.compare` for a division and a
+  reference date, with its inputs (the uploads, hence the file hashes) and the rule-set
+  version it applied.  Immutable once finished: re-running makes a new run.
+* :class:`Finding` — one finding of a run, with its evidence; immutable, written in bulk.
+* :class:`Verification` — a person's verdict on a STOP/SUSPEND finding (属实 / 不属实), and the
+  enrolment changes it made; a wrong verdict is reversed (never deleted) with a reason.
+* :class:`NotifyOutcome` — what came of a policy notice (应享未享): applied, declined,
+  unreachable.
+* :class:`Reminder` — the daily schedule's note that a division's comparison is due but its
+  rosters are missing.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Q
+
+from archive.models import Division, Enrolment, EnrolmentChange, Person, RuleSetVersion
+from review.findings import ACTIONS, CODE_LABELS
+from review.rosters import ROSTERS
+
+KIND_CHOICES = [(kind, spec.label) for kind, spec in ROSTERS.items()]
+CODE_CHOICES = list(CODE_LABELS.items())
+ACTION_LABELS = {
+    "STOP": "停发",
+    "SUSPEND": "暂停",
+    "NOTIFY": "告知",
+    "WARN": "提醒",
+    "FIX_DATA": "更正数据",
+}
+ACTION_CHOICES = [(a, ACTION_LABELS[a]) for a in ACTIONS]
+SUBSIDY_CHOICES = [("living", "生活补贴"), ("nursing", "护理补贴"), ("both", "两项补贴")]
+
+
+class RosterUpload(models.Model):
+    """A roster file as received. The bytes live under ``PRIVATE_MEDIA_ROOT/rosters`` named by
+    their SHA-256 (no URL); the row counts and rejected cells are from parsing it on upload."""
+
+    kind = models.CharField("比对数据类别", max_length=20, choices=KIND_CHOICES)
+    division = models.ForeignKey(
+        Division, models.PROTECT, related_name="+", verbose_name="适用区划"
+    )
+    period = models.DateField("数据期间（月）", help_text="数据所属月份的第一天")
+    filename = models.CharField("文件名", max_length=255)
+    sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
+    size = models.BigIntegerField("字节数", default=0)
+    row_count = models.PositiveIntegerField("有效行数", default=0)
+    error_count = models.PositiveIntegerField("错误单元格数", default=0)
+    errors = models.JSONField("错误（前1000条）", default=list, blank=True)
+    unknown_headers = models.JSONField("未识别的列", default=list, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "比对数据"
+        verbose_name_plural = "比对数据"
+        ordering = ["-uploaded_at", "-id"]
+        indexes = [models.Index(fields=["division", "kind", "period"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.period:%Y-%m}（{self.filename}）"
+
+
+class RunQuerySet(models.QuerySet):
+    """Bulk updates never reach a finished or failed run (progress is saved with ``update``)."""
+
+    def update(self, **kwargs):
+        closed = (ComparisonRun.Status.FINISHED, ComparisonRun.Status.FAILED)
+        return super(RunQuerySet, self.exclude(status__in=closed)).update(**kwargs)
+
+    def delete(self):
+        raise PermissionDenied("比对批次不可删除。")
+
+
+class FindingQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionDenied("比对发现不可修改。")
+
+    def delete(self):
+        raise PermissionDenied("比对发现不可删除。")
+
+
+class ComparisonRun(models.Model):
+    """One comparison. Everything needed to reproduce it is kept: the division, ``as_of``, the
+    rule-set version and the input files (by hash). Refuses changes once finished."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "排队中"
+        RUNNING = "running", "运行中"
+        FINISHED = "finished", "已完成"
+        FAILED = "failed", "失败"
+
+    class Trigger(models.TextChoices):
+        ADMIN = "admin", "后台发起"
+        COMMAND = "command", "命令行"
+        SCHEDULE = "schedule", "定时任务"
+
+    division = models.ForeignKey(
+        Division, models.PROTECT, related_name="+", verbose_name="比对区划"
+    )
+    as_of = models.DateField("比对基准日")
+    rule_set = models.ForeignKey(
+        RuleSetVersion, models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name="认定规则版本",
+    )  # fmt: skip
+    rosters = models.ManyToManyField(
+        RosterUpload, related_name="runs", blank=True, verbose_name="比对数据"
+    )
+    status = models.CharField("状态", max_length=10, choices=Status, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField("进度（%）", default=0)
+    stage = models.CharField("当前步骤", max_length=64, blank=True)
+    error = models.TextField("错误信息", blank=True)
+    trigger = models.CharField("发起方式", max_length=10, choices=Trigger, default=Trigger.ADMIN)
+    checked = models.PositiveIntegerField("比对人数（登记）", default=0)
+    evaluated_rules = models.JSONField("已比对的规则", default=list, blank=True)
+    not_evaluated = models.JSONField(
+        "未比对的规则", default=list, blank=True, help_text="[[规则代码, [缺少的比对数据]]]"
+    )
+    roster_errors = models.JSONField("比对数据错误行数", default=dict, blank=True)
+    finding_count = models.PositiveIntegerField("发现数", default=0)
+    previous = models.ForeignKey(
+        "self", models.PROTECT, null=True, blank=True, related_name="+", verbose_name="上次比对"
+    )
+    new_count = models.PositiveIntegerField("新增", default=0)
+    still_open_count = models.PositiveIntegerField("仍存在", default=0)
+    resolved_count = models.PositiveIntegerField("已消除", default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    started_at = models.DateTimeField("开始时间", null=True, blank=True)
+    finished_at = models.DateTimeField("完成时间", null=True, blank=True)
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "比对批次"
+        verbose_name_plural = "比对批次"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["division", "status", "as_of"])]
+
+    def __str__(self) -> str:
+        return f"比对 #{self.pk} {self.division_id} {self.as_of}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            stored = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
+            if stored in (self.Status.FINISHED, self.Status.FAILED):
+                raise PermissionDenied("比对批次已完成，不可修改；请重新比对。")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionDenied("比对批次不可删除。")
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status == self.Status.FINISHED
+
+
+class Finding(models.Model):
+    """One finding of a run (see ``rules.md``). ``key`` identifies the same finding across runs
+    (:func:`review.findings.finding_key`); ``diff`` says whether it was new or still open
+    against the previous run. ``county`` is the enrolment's county (what a stop acts on);
+    ``person`` is empty for a certificate holder not in the archive at all."""
+
+    class Diff(models.TextChoices):
+        NEW = "new", "新增"
+        STILL_OPEN = "still_open", "仍存在"
+
+    run = models.ForeignKey(
+        ComparisonRun, models.PROTECT, related_name="findings", verbose_name="比对批次"
+    )
+    person = models.ForeignKey(
+        Person, models.PROTECT, null=True, blank=True, related_name="+", verbose_name="残疾人"
+    )
+    enrolment = models.ForeignKey(
+        Enrolment, models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name="补贴享受记录",
+    )  # fmt: skip
+    county = models.ForeignKey(Division, models.PROTECT, related_name="+", verbose_name="县（区）")
+    township_code = models.CharField("乡镇代码", max_length=9, blank=True, db_index=True)
+    id_number = models.CharField("公民身份号码", max_length=18, db_index=True)
+    name = models.CharField("姓名", max_length=64, blank=True)
+    code = models.CharField("问题类型", max_length=24, choices=CODE_CHOICES)
+    subsidy = models.CharField(
+        "补贴类别", max_length=8, choices=SUBSIDY_CHOICES, null=True, blank=True
+    )
+    action = models.CharField("处理方式", max_length=8, choices=ACTION_CHOICES)
+    event_date = models.DateField("事件日期", null=True, blank=True)
+    evidence = models.JSONField("证据", default=dict)
+    note = models.CharField("备注", max_length=500, blank=True)
+    key = models.CharField("比对键", max_length=80, db_index=True)
+    diff = models.CharField("与上次比较", max_length=10, choices=Diff, default=Diff.NEW)
+
+    objects = FindingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "比对发现"
+        verbose_name_plural = "比对发现"
+        ordering = ["run_id", "id"]
+        indexes = [
+            models.Index(fields=["run", "code"]),
+            models.Index(fields=["run", "county", "township_code"]),
+        ]
+        permissions = [("export_finding", "导出比对发现")]
+
+    def __str__(self) -> str:
+        return f"{self.get_code_display()} {self.name}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise PermissionDenied("比对发现不可修改。")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionDenied("比对发现不可删除。")
+
+    @property
+    def needs_verification(self) -> bool:
+        return self.action in ("STOP", "SUSPEND")
+
+    @property
+    def subsidies(self) -> tuple[str, ...]:
+        if self.subsidy == "both":
+            return ("living", "nursing")
+        return (self.subsidy,) if self.subsidy else ()
+
+    @property
+    def roster_label(self) -> str:
+        roster = (self.evidence or {}).get("roster")
+        return ROSTERS[roster].label if roster in ROSTERS else "档案记录"
+
+
+class Verification(models.Model):
+    """A verdict on a STOP/SUSPEND finding. At most one is in force per finding (the others
+    are reversed, with who, when and why). ``changes`` are the enrolment changes it made."""
+
+    class Outcome(models.TextChoices):
+        CONFIRMED = "confirmed", "经查属实"
+        NOT_CONFIRMED = "not_confirmed", "经查不属实"
+
+    finding = models.ForeignKey(
+        Finding, models.PROTECT, related_name="verifications", verbose_name="比对发现"
+    )
+    outcome = models.CharField("核查结论", max_length=16, choices=Outcome)
+    note = models.TextField("核查说明")
+    evidence_sha256 = models.CharField("佐证材料 SHA-256", max_length=64, blank=True)
+    evidence_name = models.CharField("佐证材料文件名", max_length=255, blank=True)
+    evidence_size = models.BigIntegerField("佐证材料字节数", null=True, blank=True)
+    changes = models.ManyToManyField(
+        EnrolmentChange, related_name="+", blank=True, verbose_name="补贴变更"
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="核查人"
+    )
+    verified_at = models.DateTimeField("核查时间", auto_now_add=True)
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name="撤销人",
+    )  # fmt: skip
+    reversed_at = models.DateTimeField("撤销时间", null=True, blank=True)
+    reversal_reason = models.TextField("撤销原因", blank=True)
+
+    class Meta:
+        verbose_name = "核查结论"
+        verbose_name_plural = "核查结论"
+        ordering = ["finding_id", "verified_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["finding"],
+                condition=Q(reversed_at__isnull=True),
+                name="one_verification_in_force",
+            )
+        ]
+        permissions = [("reverse_verification", "撤销核查结论")]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()}（发现 #{self.finding_id}）"
+
+    @property
+    def is_reversed(self) -> bool:
+        return self.reversed_at is not None
+
+
+class NotifyOutcome(models.Model):
+    """What came of telling a person they may apply (应享未享). The latest one counts."""
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", "已申请"
+        DECLINED = "declined", "本人放弃"
+        UNREACHABLE = "unreachable", "无法联系"
+
+    finding = models.ForeignKey(
+        Finding, models.PROTECT, related_name="notify_outcomes", verbose_name="比对发现"
+    )
+    outcome = models.CharField("告知结果", max_length=12, choices=Outcome)
+    note = models.TextField("说明", blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="登记人"
+    )
+    recorded_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "政策告知结果"
+        verbose_name_plural = "政策告知结果"
+        ordering = ["finding_id", "recorded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.get_outcome_display()
+
+
+class Reminder(models.Model):
+    """A comparison that is due for a period but cannot run: rosters are missing. One row per
+    division and period, refreshed by the daily task and closed when the run happens."""
+
+    division = models.ForeignKey(Division, models.PROTECT, related_name="+", verbose_name="区划")
+    period_start = models.DateField("期间开始")
+    period_end = models.DateField("期间结束")
+    missing = models.JSONField("缺少的比对数据", default=list)
+    created_at = models.DateTimeField("首次提醒", auto_now_add=True)
+    last_checked = models.DateTimeField("最近检查", auto_now=True)
+    resolved_at = models.DateTimeField("已解决", null=True, blank=True)
+    run = models.ForeignKey(
+        ComparisonRun, models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name="比对批次",
+    )  # fmt: skip
+
+    class Meta:
+        verbose_name = "比对提醒"
+        verbose_name_plural = "比对提醒"
+        ordering = ["-period_end", "division_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["division", "period_end"], name="one_reminder_per_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.division_id} {self.period_start}–{self.period_end}"
+
+    @property
+    def missing_labels(self) -> list[str]:
+        return [ROSTERS[k].label if k in ROSTERS else k for k in self.missing]

@@ -1,0 +1,911 @@
+"""Admin pages of data comparison (数据比对): rosters, runs, findings, verification, notices
+and the dashboard.
+
+Plain Django views rendered in the Wagtail admin (``review.wagtail_hooks`` registers them,
+behind the admin login). Jurisdiction comes from :mod:`archive.access`:
+
+* a run is visible to a user when its division lies within the user's, or contains it (a
+  county sees the city's run, but only the findings of its own county);
+* a finding is visible when its county lies within the user's division and its run is visible;
+* anything else is a 404, written to the audit log.
+
+Every page or export that shows personal data is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import date, timedelta
+from functools import wraps
+from io import BytesIO
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import TruncMonth
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_POST
+from wagtail.admin.auth import permission_denied, require_admin_access
+
+from archive import access, storage
+from archive.audit import record
+from archive.models import Division
+from archive.numbers import mask_id
+from archive.tabular import TableError
+from review import schedule, services
+from review.findings import CODE_LABELS
+from review.forms import (
+    FindingFilterForm,
+    NewRunForm,
+    NotifyOutcomeForm,
+    ReversalForm,
+    RosterUploadForm,
+    VerificationForm,
+)
+from review.models import (
+    ACTION_LABELS,
+    ComparisonRun,
+    Finding,
+    NotifyOutcome,
+    Reminder,
+    RosterUpload,
+    Verification,
+)
+from review.rosters import ROSTERS
+
+PAGE_SIZE = 100
+DIFF_LIMIT = 200
+LEGAL_BASIS = "晋民发〔2023〕1号"
+
+
+def guarded(permission: str) -> Callable:
+    """Admin login and a permission, whatever URLconf the view is mounted in."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.has_perm(permission):
+                return permission_denied(request)
+            return view(request, *args, **kwargs)
+
+        return require_admin_access(wrapped)
+
+    return decorate
+
+
+# --------------------------------------------------------------------------------------------
+# Jurisdiction
+
+
+def _ancestor_codes(user) -> list[str]:
+    profile = getattr(user, "subsidy_profile", None)
+    return services.covering_codes(profile.division_id)[1:] if profile is not None else []
+
+
+def _within_or_above(queryset: QuerySet, user, field: str) -> QuerySet:
+    """Records whose ``field`` division lies within the user's, or contains it."""
+    prefix = access.user_prefix(user)
+    if prefix is None:
+        return queryset.none()
+    if prefix == access.ALL:
+        return queryset
+    return queryset.filter(
+        Q(**{f"{field}__code__startswith": prefix})
+        | Q(**{f"{field}_id__in": _ancestor_codes(user)})
+    )
+
+
+def visible_runs(user) -> QuerySet:
+    return _within_or_above(ComparisonRun.objects.all(), user, "division")
+
+
+def visible_uploads(user) -> QuerySet:
+    return _within_or_above(RosterUpload.objects.all(), user, "division")
+
+
+def visible_findings(user) -> QuerySet:
+    return access.scope(Finding.objects.all(), user, "county").filter(run__in=visible_runs(user))
+
+
+def user_divisions(user) -> QuerySet:
+    """Divisions a user may compare or upload for: scheduled levels within their division."""
+    prefix = access.user_prefix(user)
+    divisions = schedule.scheduled_divisions()
+    if prefix is None:
+        return divisions.none()
+    return divisions if prefix == access.ALL else divisions.filter(code__startswith=prefix)
+
+
+def _denied(request: HttpRequest, obj_type: str, pk: Any) -> Http404:
+    record(request, "denied", obj_type=obj_type, obj_id=str(pk), detail="记录不存在或不在本辖区")
+    return Http404("记录不存在或不在您的辖区内。")
+
+
+def get_run_or_404(request: HttpRequest, pk: int) -> ComparisonRun:
+    run = (
+        visible_runs(request.user)
+        .select_related("division", "rule_set", "created_by", "previous")
+        .filter(pk=pk)
+        .first()
+    )
+    if run is None:
+        raise _denied(request, "review.ComparisonRun", pk)
+    return run
+
+
+def get_finding_or_404(request: HttpRequest, pk: int) -> Finding:
+    finding = (
+        visible_findings(request.user)
+        .select_related("run", "run__division", "run__rule_set", "county", "person", "enrolment")
+        .filter(pk=pk)
+        .first()
+    )
+    if finding is None:
+        raise _denied(request, "review.Finding", pk)
+    return finding
+
+
+def _audit(request: HttpRequest, action: str, obj_type: str, obj_id: Any, detail: str) -> None:
+    record(request, action, obj_type=obj_type, obj_id=str(obj_id), detail=detail)
+
+
+# --------------------------------------------------------------------------------------------
+# Status of findings
+
+
+def with_status(findings: QuerySet) -> QuerySet:
+    """Annotates the verdict in force and the latest notice outcome (one subquery each)."""
+    in_force = Verification.objects.filter(finding=OuterRef("pk"), reversed_at__isnull=True)
+    outcome = NotifyOutcome.objects.filter(finding=OuterRef("pk")).order_by("-recorded_at", "-id")
+    return findings.annotate(
+        verdict=Subquery(in_force.values("outcome")[:1]),
+        notified=Subquery(outcome.values("outcome")[:1]),
+    )
+
+
+def open_q() -> Q:
+    """Findings still waiting for someone: unverified stops/suspensions, notices without an
+    outcome, and warnings and data fixes (closed by the next run no longer raising them)."""
+    return (
+        Q(action__in=["STOP", "SUSPEND"], verdict__isnull=True)
+        | Q(action="NOTIFY", notified__isnull=True)
+        | Q(action__in=["WARN", "FIX_DATA"])
+    )
+
+
+def filter_findings(findings: QuerySet, data: dict) -> QuerySet:
+    findings = with_status(findings)
+    if data.get("code"):
+        findings = findings.filter(code=data["code"])
+    if data.get("action"):
+        findings = findings.filter(action=data["action"])
+    if data.get("township"):
+        findings = findings.filter(township_code__startswith=data["township"].strip())
+    if data.get("diff"):
+        findings = findings.filter(diff=data["diff"])
+    if data.get("q"):
+        q = data["q"].strip()
+        findings = findings.filter(Q(name__contains=q) | Q(id_number=q.upper()))
+    status = data.get("status")
+    if status == "open":
+        findings = findings.filter(open_q())
+    elif status in ("confirmed", "not_confirmed"):
+        findings = findings.filter(verdict=status)
+    elif status == "notified":
+        findings = findings.filter(notified__isnull=False)
+    return findings
+
+
+def status_label(finding: Finding) -> str:
+    verdict = getattr(finding, "verdict", None)
+    notified = getattr(finding, "notified", None)
+    if verdict:
+        return Verification.Outcome(verdict).label
+    if notified:
+        return NotifyOutcome.Outcome(notified).label
+    if finding.action in ("STOP", "SUSPEND"):
+        return "待核查"
+    if finding.action == "NOTIFY":
+        return "待告知"
+    return "待更正" if finding.action == "FIX_DATA" else "提醒"
+
+
+def evidence_text(evidence: dict) -> str:
+    values = evidence.get("values") or {}
+    return "；".join(f"{k}：{v}" for k, v in values.items())
+
+
+# --------------------------------------------------------------------------------------------
+# Rosters
+
+
+@guarded("review.view_rosterupload")
+def roster_list(request: HttpRequest) -> HttpResponse:
+    divisions = user_divisions(request.user)
+    can_upload = request.user.has_perm("review.add_rosterupload")
+    form = RosterUploadForm(divisions=divisions)
+    if request.method == "POST":
+        if not can_upload:
+            return permission_denied(request)
+        form = RosterUploadForm(request.POST, request.FILES, divisions=divisions)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                upload, created = services.store_roster(
+                    data["file"],
+                    data["file"].name,
+                    kind=data["kind"],
+                    division=data["division"],
+                    period=data["period"],
+                    user=request.user,
+                    request=request,
+                )
+            except TableError as error:
+                form.add_error("file", f"{error.message}（{error.code}）")
+                for detail in error.details[:20]:
+                    form.add_error("file", detail)
+            else:
+                if not created:
+                    messages.info(request, "同一文件已上传过，沿用原记录。")
+                return redirect("review_roster_detail", pk=upload.pk)
+    uploads = visible_uploads(request.user).select_related("division", "uploaded_by")
+    page = Paginator(uploads, 50).get_page(request.GET.get("p"))
+    return TemplateResponse(
+        request,
+        "review/roster_list.html",
+        {"form": form, "page": page, "can_upload": can_upload, "rosters": ROSTERS.values()},
+    )
+
+
+@guarded("review.view_rosterupload")
+def roster_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    upload = (
+        visible_uploads(request.user)
+        .select_related("division", "uploaded_by")
+        .filter(pk=pk)
+        .first()
+    )
+    if upload is None:
+        raise _denied(request, "review.RosterUpload", pk)
+    _audit(request, "view", "review.RosterUpload", pk, f"查看比对数据校验结果 {upload.filename}")
+    return TemplateResponse(
+        request,
+        "review/roster_detail.html",
+        {"upload": upload, "runs": upload.runs.filter(pk__in=visible_runs(request.user))[:20]},
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Runs
+
+
+@guarded("review.view_comparisonrun")
+def run_list(request: HttpRequest) -> HttpResponse:
+    runs = visible_runs(request.user).select_related("division", "created_by")
+    page = Paginator(runs, 50).get_page(request.GET.get("p"))
+    return TemplateResponse(
+        request,
+        "review/run_list.html",
+        {"page": page, "can_run": request.user.has_perm("review.add_comparisonrun")},
+    )
+
+
+def _enqueue(run_id: int) -> None:
+    from review.tasks import run_comparison
+
+    def send() -> None:
+        try:
+            run_comparison.delay(run_id)
+        except Exception:  # broker down: the run stays pending, the page says so
+            import logging
+
+            logging.getLogger("review").exception("could not queue comparison run %s", run_id)
+
+    transaction.on_commit(send)
+
+
+@guarded("review.add_comparisonrun")
+def run_new(request: HttpRequest) -> HttpResponse:
+    divisions = user_divisions(request.user)
+    recent = timezone.localdate().replace(day=1) - timedelta(days=400)
+    uploads = (
+        visible_uploads(request.user)
+        .filter(period__gte=recent)
+        .select_related("division")
+        .order_by("kind", "-period", "-uploaded_at")
+    )
+    initial: dict[str, Any] = {"as_of": _default_as_of()}
+    if request.GET.get("division"):
+        initial["division"] = divisions.filter(code=request.GET["division"]).first()
+    form = NewRunForm(request.POST or None, divisions=divisions, uploads=uploads, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            run = services.create_run(
+                division=data["division"],
+                as_of=data["as_of"],
+                uploads=data["rosters"],
+                user=request.user,
+            )
+        except services.ReviewError as error:
+            form.add_error(None, str(error))
+        else:
+            _audit(
+                request,
+                "review_run",
+                "review.ComparisonRun",
+                run.pk,
+                f"发起比对 {run.division_id} 基准日 {run.as_of}",
+            )
+            _enqueue(run.pk)
+            messages.success(request, "比对已开始，本页会自动显示进度。")
+            return redirect("review_run_detail", pk=run.pk)
+    return TemplateResponse(request, "review/run_new.html", {"form": form})
+
+
+def _default_as_of() -> date:
+    today = timezone.localdate()
+    return today.replace(day=1) - timedelta(days=1)
+
+
+def _run_code_counts(run: ComparisonRun, findings: QuerySet) -> list[dict[str, Any]]:
+    counts = Counter(findings.values_list("code", flat=True))
+    return [
+        {"code": code, "label": label, "count": counts[code]}
+        for code, label in CODE_LABELS.items()
+        if counts.get(code)
+    ]
+
+
+@guarded("review.view_comparisonrun")
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_run_or_404(request, pk)
+    findings = access.scope(run.findings.all(), request.user, "county")
+    resolved = access.scope(services.resolved_findings(run), request.user, "county")
+    not_evaluated = [
+        {
+            "code": code,
+            "label": CODE_LABELS.get(code, code),
+            "missing": "、".join(ROSTERS[k].label for k in kinds),
+        }
+        for code, kinds in run.not_evaluated
+    ]
+    context = {
+        "run": run,
+        "not_evaluated": not_evaluated,
+        "rosters": run.rosters.select_related("division"),
+        "code_counts": _run_code_counts(run, findings) if run.is_finished else [],
+        "new": findings.filter(diff=Finding.Diff.NEW).order_by("id")[:DIFF_LIMIT],
+        "still_open": findings.filter(diff=Finding.Diff.STILL_OPEN).order_by("id")[:DIFF_LIMIT],
+        "resolved": resolved.order_by("id")[:DIFF_LIMIT],
+        "counts": {
+            "total": findings.count(),
+            "new": findings.filter(diff=Finding.Diff.NEW).count(),
+            "still_open": findings.filter(diff=Finding.Diff.STILL_OPEN).count(),
+            "resolved": resolved.count(),
+        },
+        "diff_limit": DIFF_LIMIT,
+        "running": run.status in (ComparisonRun.Status.PENDING, ComparisonRun.Status.RUNNING),
+    }
+    if run.is_finished:
+        _audit(request, "view", "review.ComparisonRun", pk, "查看比对结果与变化")
+    return TemplateResponse(request, "review/run_detail.html", context)
+
+
+@guarded("review.view_comparisonrun")
+def run_status(request: HttpRequest, pk: int) -> JsonResponse:
+    run = get_run_or_404(request, pk)
+    return JsonResponse(
+        {
+            "status": run.status,
+            "status_label": run.get_status_display(),
+            "progress": run.progress,
+            "stage": run.stage,
+            "error": run.error,
+        }
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Findings
+
+
+@guarded("review.view_finding")
+def finding_list(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_run_or_404(request, pk)
+    form = FindingFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    findings = filter_findings(
+        access.scope(run.findings.all(), request.user, "county"), data
+    ).select_related("county")
+    described = " ".join(f"{k}={v}" for k, v in data.items() if v)
+    if request.GET.get("format") == "xlsx":
+        if not request.user.has_perm("review.export_finding"):
+            return permission_denied(request)
+        _audit(request, "export", "review.ComparisonRun", pk, f"导出比对发现 {described}")
+        return _xlsx_response(run, findings.order_by("id"))
+    _audit(request, "view", "review.ComparisonRun", pk, f"查看比对发现列表 {described}")
+    page = Paginator(findings.order_by("id"), PAGE_SIZE).get_page(request.GET.get("p"))
+    for finding in page:
+        finding.status_label = status_label(finding)
+    query = request.GET.copy()
+    query.pop("p", None)
+    return TemplateResponse(
+        request,
+        "review/finding_list.html",
+        {
+            "run": run,
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "can_export": request.user.has_perm("review.export_finding"),
+        },
+    )
+
+
+XLSX_HEADERS = [
+    "编号",
+    "县（区）",
+    "乡镇代码",
+    "姓名",
+    "公民身份号码",
+    "问题代码",
+    "问题类型",
+    "补贴",
+    "处理方式",
+    "事件日期",
+    "证据来源",
+    "证据行号",
+    "证据内容",
+    "备注",
+    "与上次比较",
+    "状态",
+]
+
+
+def findings_xlsx(run: ComparisonRun, findings: QuerySet) -> bytes:
+    """The findings as a workbook; every text cell stays text (never a formula)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("比对发现")
+    sheet.append(
+        [f"比对批次 #{run.pk} {run.division.name}（{run.division_id}） 基准日 {run.as_of}"]
+    )
+    sheet.append(XLSX_HEADERS)
+    subsidy = {"living": "生活补贴", "nursing": "护理补贴", "both": "两项补贴"}
+    for f in findings.iterator(chunk_size=2000):
+        values = [
+            f.pk,
+            f.county.name,
+            f.township_code,
+            f.name,
+            f.id_number,
+            f.code,
+            CODE_LABELS.get(f.code, f.code),
+            subsidy.get(f.subsidy or "", ""),
+            ACTION_LABELS.get(f.action, f.action),
+            f.event_date,
+            f.roster_label,
+            (f.evidence or {}).get("row"),
+            evidence_text(f.evidence or {}),
+            f.note,
+            Finding.Diff(f.diff).label,
+            status_label(f),
+        ]
+        row = []
+        for value in values:
+            if isinstance(value, str):
+                value = ILLEGAL_CHARACTERS_RE.sub("", value)
+            cell = WriteOnlyCell(sheet, value=value)
+            if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+                cell.data_type = "s"
+            if isinstance(value, date):
+                cell.number_format = "yyyy-mm-dd"
+            row.append(cell)
+        sheet.append(row)
+    out = BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _xlsx_response(run: ComparisonRun, findings: QuerySet) -> HttpResponse:
+    response = HttpResponse(
+        findings_xlsx(run, findings),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"比对发现-{run.division_id}-{run.as_of}-{run.pk}.xlsx"
+    )
+    return response
+
+
+@guarded("review.view_finding")
+def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    finding = get_finding_or_404(request, pk)
+    _audit(request, "view", "review.Finding", pk, f"查看比对发现 {mask_id(finding.id_number)}")
+    verifications = finding.verifications.select_related("verified_by", "reversed_by").order_by(
+        "verified_at", "id"
+    )
+    in_force = next((v for v in verifications if not v.is_reversed), None)
+    earlier = (
+        Finding.objects.filter(key=finding.key, run__division_id=finding.run.division_id)
+        .exclude(pk=finding.pk)
+        .filter(run__as_of__lte=finding.run.as_of)
+        .select_related("run")
+        .order_by("-run__as_of", "-id")[:5]
+    )
+    user = request.user
+    targets = []
+    if finding.needs_verification:
+        targets = list(
+            services.target_enrolments(finding, ["active", "suspended", "stopped"]).select_related(
+                "county"
+            )
+        )
+    return TemplateResponse(
+        request,
+        "review/finding_detail.html",
+        {
+            "finding": finding,
+            "values": (finding.evidence or {}).get("values") or {},
+            "verifications": verifications,
+            "in_force": in_force,
+            "outcomes": finding.notify_outcomes.select_related("recorded_by").order_by(
+                "-recorded_at"
+            ),
+            "earlier": earlier,
+            "targets": targets,
+            "effective_month": services.effective_month(finding)
+            if finding.needs_verification
+            else None,
+            "verify_form": VerificationForm(),
+            "reversal_form": ReversalForm(),
+            "notify_form": NotifyOutcomeForm(),
+            "can_verify": user.has_perm("review.add_verification")
+            and finding.needs_verification
+            and in_force is None,
+            "can_reverse": user.has_perm("review.reverse_verification") and in_force is not None,
+            "can_notify": user.has_perm("review.add_notifyoutcome") and finding.action == "NOTIFY",
+            "can_view_person": user.has_perm("archive.view_person") and finding.person_id,
+        },
+    )
+
+
+@require_POST
+@guarded("review.add_verification")
+def finding_verify(request: HttpRequest, pk: int) -> HttpResponse:
+    finding = get_finding_or_404(request, pk)
+    form = VerificationForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, "未保存：请选择核查结论并填写说明。")
+        return redirect("review_finding_detail", pk=pk)
+    data = form.cleaned_data
+    try:
+        services.verify(
+            finding,
+            outcome=data["outcome"],
+            note=data["note"],
+            user=request.user,
+            evidence=data.get("evidence"),
+            request=request,
+        )
+    except services.ReviewError as error:
+        messages.error(request, f"未保存：{error}")
+    else:
+        messages.success(request, "核查结论已保存。")
+    return redirect("review_finding_detail", pk=pk)
+
+
+def _get_verification_or_404(request: HttpRequest, pk: int) -> Verification:
+    verification = (
+        Verification.objects.select_related("finding")
+        .filter(pk=pk, finding__in=visible_findings(request.user))
+        .first()
+    )
+    if verification is None:
+        raise _denied(request, "review.Verification", pk)
+    return verification
+
+
+@require_POST
+@guarded("review.reverse_verification")
+def verification_reverse(request: HttpRequest, pk: int) -> HttpResponse:
+    verification = _get_verification_or_404(request, pk)
+    form = ReversalForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "未撤销：请填写撤销原因。")
+    else:
+        try:
+            services.reverse_verification(
+                verification, reason=form.cleaned_data["reason"], user=request.user, request=request
+            )
+        except services.ReviewError as error:
+            messages.error(request, f"未撤销：{error}")
+        else:
+            messages.success(request, "核查结论已撤销，相关补贴已恢复并记入历史。")
+    return redirect("review_finding_detail", pk=verification.finding_id)
+
+
+@guarded("review.view_finding")
+def verification_evidence(request: HttpRequest, pk: int) -> HttpResponse:
+    verification = _get_verification_or_404(request, pk)
+    if not verification.evidence_sha256:
+        raise Http404("没有佐证材料。")
+    path = storage.original_path(verification.evidence_sha256)
+    if not path.exists():
+        raise Http404("佐证材料文件缺失。")
+    _audit(request, "download", "review.Verification", pk, "查看核查佐证材料")
+    kind = services.evidence_kind(verification.evidence_sha256)
+    content_type = {
+        "jpeg": "image/jpeg",
+        "png": "image/png",
+        "pdf": "application/pdf",
+        "tiff": "image/tiff",
+    }.get(kind, "application/octet-stream")
+    response = FileResponse(path.open("rb"), content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(
+        False, verification.evidence_name or "evidence"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_POST
+@guarded("review.add_notifyoutcome")
+def finding_notify(request: HttpRequest, pk: int) -> HttpResponse:
+    finding = get_finding_or_404(request, pk)
+    form = NotifyOutcomeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "未保存：请选择告知结果。")
+        return redirect("review_finding_detail", pk=pk)
+    try:
+        services.record_notify_outcome(
+            finding,
+            outcome=form.cleaned_data["outcome"],
+            note=form.cleaned_data["note"],
+            user=request.user,
+            request=request,
+        )
+    except services.ReviewError as error:
+        messages.error(request, f"未保存：{error}")
+    else:
+        messages.success(request, "告知结果已登记。")
+    return redirect("review_finding_detail", pk=pk)
+
+
+# --------------------------------------------------------------------------------------------
+# Policy notices (政策告知书) and outreach lists
+
+
+def _notice_context(finding: Finding) -> dict[str, Any]:
+    values = (finding.evidence or {}).get("values") or {}
+    missed = {"living": ["困难残疾人生活补贴"], "nursing": ["重度残疾人护理补贴"]}.get(
+        finding.subsidy or "", ["困难残疾人生活补贴", "重度残疾人护理补贴"]
+    )
+    return {
+        "finding": finding,
+        "values": values,
+        "missed": missed,
+        "county": finding.county,
+        "legal_basis": LEGAL_BASIS,
+        "today": timezone.localdate(),
+    }
+
+
+@guarded("review.view_finding")
+def finding_notice(request: HttpRequest, pk: int) -> HttpResponse:
+    finding = get_finding_or_404(request, pk)
+    if finding.action != "NOTIFY":
+        raise Http404("只有应享未享的发现有政策告知书。")
+    _audit(request, "print", "review.Finding", pk, f"打印政策告知书 {mask_id(finding.id_number)}")
+    return TemplateResponse(
+        request, "review/notice.html", {"notices": [_notice_context(finding)], "single": True}
+    )
+
+
+@guarded("review.view_finding")
+def run_outreach(request: HttpRequest, pk: int) -> HttpResponse:
+    """NOTIFY findings of a run grouped by township, for outreach; ``?notices=1`` prints every
+    notice of the list."""
+    run = get_run_or_404(request, pk)
+    township = request.GET.get("township", "").strip()
+    findings = with_status(
+        access.scope(run.findings.filter(action="NOTIFY"), request.user, "county")
+    ).select_related("county", "person")
+    if township:
+        findings = findings.filter(township_code__startswith=township)
+    findings = findings.order_by("county_id", "township_code", "id")
+    _audit(
+        request, "print", "review.ComparisonRun", pk, f"应享未享告知名单 乡镇={township or '全部'}"
+    )
+    if request.GET.get("notices"):
+        return TemplateResponse(
+            request,
+            "review/notice.html",
+            {"notices": [_notice_context(f) for f in findings], "single": False},
+        )
+    names = dict(
+        Division.objects.filter(
+            code__in={f.township_code for f in findings if f.township_code}
+        ).values_list("code", "name")
+    )
+    groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for finding in findings:
+        finding.status_label = status_label(finding)
+        groups[(finding.county.name, finding.township_code)].append(finding)
+    return TemplateResponse(
+        request,
+        "review/outreach.html",
+        {
+            "run": run,
+            "township": township,
+            "groups": [
+                {
+                    "county": county,
+                    "township": code,
+                    "township_name": names.get(code, ""),
+                    "findings": items,
+                }
+                for (county, code), items in groups.items()
+            ],
+        },
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Dashboard
+
+
+def _median_days(durations: list[timedelta]) -> float | None:
+    if not durations:
+        return None
+    return round(statistics.median(d.total_seconds() for d in durations) / 86400, 1)
+
+
+@guarded("review.view_comparisonrun")
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    today = timezone.localdate()
+    divisions = list(user_divisions(user))
+    codes = [d.code for d in divisions]
+    latest: dict[str, ComparisonRun] = {}
+    for run in (
+        ComparisonRun.objects.filter(division_id__in=codes, status=ComparisonRun.Status.FINISHED)
+        .select_related("division")
+        .order_by("division_id", "-as_of", "-finished_at", "-id")
+    ):
+        latest.setdefault(run.division_id, run)
+    open_counts: dict[int, Counter] = defaultdict(Counter)
+    scoped = access.scope(Finding.objects.all(), user, "county")
+    for run_id, code, count in (
+        with_status(scoped.filter(run_id__in=[r.pk for r in latest.values()]))
+        .filter(open_q())
+        .values_list("run_id", "code")
+        .annotate(n=Count("id"))
+        .values_list("run_id", "code", "n")
+    ):
+        open_counts[run_id][code] += count
+    since = timezone.now() - timedelta(days=365)
+    durations: dict[str, list[timedelta]] = defaultdict(list)
+    for division_id, verified_at, finished_at in Verification.objects.filter(
+        finding__in=scoped, verified_at__gte=since
+    ).values_list("finding__run__division_id", "verified_at", "finding__run__finished_at"):
+        if finished_at:
+            durations[division_id].append(verified_at - finished_at)
+    reminders = {
+        r.division_id: r
+        for r in Reminder.objects.filter(division_id__in=codes, resolved_at__isnull=True).order_by(
+            "period_end"
+        )
+    }
+    rows = []
+    for division in divisions:
+        run = latest.get(division.code)
+        last = run.as_of if run else None
+        counts = open_counts.get(run.pk, Counter()) if run else Counter()
+        rows.append(
+            {
+                "division": division,
+                "frequency": schedule.LEVEL_LABELS[division.level],
+                "run": run,
+                "due": schedule.is_due(division.level, last, today),
+                "overdue": schedule.is_overdue(division.level, last, today),
+                "next_due": schedule.next_due(division.level, last, today),
+                "open": [
+                    {"code": c, "label": CODE_LABELS[c], "count": counts[c]}
+                    for c in CODE_LABELS
+                    if counts.get(c)
+                ],
+                "open_total": sum(counts.values()),
+                "median_days": _median_days(durations.get(division.code, [])),
+                "reminder": reminders.get(division.code),
+            }
+        )
+    return TemplateResponse(
+        request,
+        "review/dashboard.html",
+        {
+            "rows": rows,
+            "chart": _findings_chart(scoped, today),
+            "today": today,
+            "overdue_count": sum(1 for r in rows if r["overdue"]),
+        },
+    )
+
+
+def _findings_chart(scoped: QuerySet, today: date) -> list[dict[str, Any]]:
+    """Findings per month of reference date over the last 12 months, by action."""
+    start = (today.replace(day=1) - timedelta(days=335)).replace(day=1)
+    rows = (
+        scoped.filter(run__status=ComparisonRun.Status.FINISHED, run__as_of__gte=start)
+        .annotate(month=TruncMonth("run__as_of"))
+        .values_list("month", "action")
+        .annotate(n=Count("id"))
+        .values_list("month", "action", "n")
+    )
+    by_month: dict[date, Counter] = defaultdict(Counter)
+    for month, action, count in rows:
+        by_month[month][action] += count
+    months = []
+    cursor = start
+    while cursor <= today:
+        months.append(cursor)
+        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    peak = max((sum(c.values()) for c in by_month.values()), default=0) or 1
+    return [
+        {
+            "month": month,
+            "total": sum(by_month[month].values()),
+            "height": round(100 * sum(by_month[month].values()) / peak),
+            "parts": [
+                {
+                    "action": action,
+                    "label": ACTION_LABELS[action],
+                    "count": by_month[month][action],
+                    "height": round(100 * by_month[month][action] / peak, 1),
+                }
+                for action in ACTION_LABELS
+                if by_month[month].get(action)
+            ],
+        }
+        for month in months
+    ]
+
+
+urlpatterns = [
+    path("", dashboard, name="review_dashboard"),
+    path("rosters/", roster_list, name="review_rosters"),
+    path("rosters/<int:pk>/", roster_detail, name="review_roster_detail"),
+    path("runs/", run_list, name="review_runs"),
+    path("runs/new/", run_new, name="review_run_new"),
+    path("runs/<int:pk>/", run_detail, name="review_run_detail"),
+    path("runs/<int:pk>/status/", run_status, name="review_run_status"),
+    path("runs/<int:pk>/findings/", finding_list, name="review_findings"),
+    path("runs/<int:pk>/outreach/", run_outreach, name="review_outreach"),
+    path("findings/<int:pk>/", finding_detail, name="review_finding_detail"),
+    path("findings/<int:pk>/verify/", finding_verify, name="review_finding_verify"),
+    path("findings/<int:pk>/notify/", finding_notify, name="review_finding_notify"),
+    path("findings/<int:pk>/notice/", finding_notice, name="review_finding_notice"),
+    path(
+        "verifications/<int:pk>/reverse/",
+        verification_reverse,
+        name="review_verification_reverse",
+    ),
+    path(
+        "verifications/<int:pk>/evidence/",
+        verification_evidence,
+        name="review_verification_evidence",
+    ),
+]

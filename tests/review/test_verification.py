@@ -1,0 +1,310 @@
+"""Verification (核查) of STOP/SUSPEND findings: a confirmed stop ends the enrolment from the
+month after the event, with the code as reason and a change record; not confirmed changes
+nothing; a wrong verdict is reversed with a reason, resuming payment, all audited."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from archive import storage
+from archive.models import AuditLog, Enrolment, EnrolmentChange, RuleSetVersion, StoredFile
+from archive.roles import ADMINISTRATOR, ARCHIVIST, INSPECTOR
+from review import services
+from review.models import NotifyOutcome, Verification
+from tests.review.conftest import cert_base_rows
+
+pytestmark = pytest.mark.django_db
+
+
+def _png() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("L", (120, 80), 200).save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = _png()
+
+
+@pytest.fixture
+def dead(planted):
+    return planted["GRADE3_PHYSICAL_WITH_NURSING"]  # living + nursing in 140425
+
+
+@pytest.fixture
+def deceased(dead, upload, run_comparison):
+    death = upload(
+        "death",
+        [{"姓名": dead.name, "公民身份号码": dead.id_number, "死亡日期": "2026-10-15"}],
+        division="140425",
+    )
+    run = run_comparison("140425", [death])
+    return run.findings.get(code="DECEASED")
+
+
+@pytest.fixture
+def clerk(make_user):
+    return make_user("clerk", "140425", ARCHIVIST)
+
+
+def test_confirming_a_stop_ends_each_enrolment_from_the_month_after_the_event(
+    client, clerk, dead, deceased
+):
+    client.force_login(clerk)
+    response = client.post(
+        reverse("review_finding_verify", args=[deceased.pk]),
+        {"outcome": "confirmed", "note": "经村委会核实已于10月死亡"},
+    )
+    assert response.status_code == 302
+    for enrolment in Enrolment.objects.filter(person=dead, county_id="140425"):
+        assert enrolment.status == Enrolment.Status.STOPPED
+        assert enrolment.stop_month == date(2026, 11, 1)
+        assert enrolment.stop_reason == "DECEASED"
+        change = enrolment.changes.latest("id")
+        assert change.action == EnrolmentChange.Action.STOP
+        assert change.month == date(2026, 11, 1)
+        assert change.reason == "DECEASED"
+        assert change.source == f"核查 #{deceased.pk}"
+        assert change.changed_by == clerk
+    verification = Verification.objects.get(finding=deceased)
+    assert verification.outcome == "confirmed" and verification.changes.count() == 2
+    assert AuditLog.objects.filter(action="review_verify", object_id=str(deceased.pk)).exists()
+
+
+def test_stop_month_follows_the_rule_set_of_the_run(clerk, dead, upload, run_comparison):
+    rules = RuleSetVersion.objects.get()
+    data = {**rules.data, "stop_from_next_month": False}
+    RuleSetVersion.objects.create(
+        name="当月停发", effective_from=date(2026, 1, 1), legal_basis="测试", data=data
+    )
+    death = upload(
+        "death",
+        [{"姓名": dead.name, "公民身份号码": dead.id_number, "死亡日期": "2026-10-15"}],
+        division="140425",
+    )
+    finding = run_comparison("140425", [death]).findings.get(code="DECEASED")
+    assert finding.run.rule_set.name == "当月停发"
+    services.verify(finding, outcome="confirmed", note="属实", user=clerk)
+    assert Enrolment.objects.filter(person=dead, stop_month=date(2026, 10, 1)).count() == 2
+
+
+def test_not_confirmed_leaves_the_enrolment_alone(clerk, dead, deceased):
+    services.verify(deceased, outcome="not_confirmed", note="同名不同人", user=clerk)
+    assert set(Enrolment.objects.filter(person=dead).values_list("status", flat=True)) == {"active"}
+    assert not EnrolmentChange.objects.filter(source__startswith="核查").exists()
+
+
+def test_a_second_verdict_needs_the_first_reversed(clerk, deceased):
+    services.verify(deceased, outcome="not_confirmed", note="同名不同人", user=clerk)
+    with pytest.raises(services.ReviewError):
+        services.verify(deceased, outcome="confirmed", note="再查", user=clerk)
+
+
+def test_reversal_resumes_with_the_reason_and_is_audited(client, clerk, make_user, dead, deceased):
+    verification = services.verify(deceased, outcome="confirmed", note="属实", user=clerk)
+    admin = make_user("boss", "140425", ADMINISTRATOR)
+    client.force_login(admin)
+    response = client.post(
+        reverse("review_verification_reverse", args=[verification.pk]),
+        {"reason": "死亡名单有误，本人健在"},
+    )
+    assert response.status_code == 302
+    verification.refresh_from_db()
+    assert verification.is_reversed and verification.reversed_by == admin
+    assert verification.reversal_reason == "死亡名单有误，本人健在"
+    for enrolment in Enrolment.objects.filter(person=dead):
+        assert enrolment.status == Enrolment.Status.ACTIVE and enrolment.stop_month is None
+        resume = enrolment.changes.latest("id")
+        assert resume.action == EnrolmentChange.Action.RESUME
+        assert "死亡名单有误，本人健在" in resume.note
+        assert resume.source == f"撤销核查 #{deceased.pk}"
+        assert resume.month == date(2026, 11, 1)
+    assert AuditLog.objects.filter(
+        action="review_reverse", object_id=str(verification.pk), user=admin
+    ).exists()
+    # nothing was deleted: the verdict and the stop stay on record
+    assert Verification.objects.filter(finding=deceased).count() == 1
+    assert EnrolmentChange.objects.filter(source=f"核查 #{deceased.pk}").count() == 2
+    # and a new verdict may now be given
+    services.verify(deceased, outcome="not_confirmed", note="本人健在", user=clerk)
+
+
+def test_reversal_needs_a_reason_and_the_permission(client, clerk, deceased):
+    verification = services.verify(deceased, outcome="confirmed", note="属实", user=clerk)
+    client.force_login(clerk)  # an archivist may verify but not reverse
+    response = client.post(
+        reverse("review_verification_reverse", args=[verification.pk]), {"reason": "x"}
+    )
+    assert response.status_code in (302, 403)
+    verification.refresh_from_db()
+    assert not verification.is_reversed
+    with pytest.raises(services.ReviewError):
+        services.reverse_verification(verification, reason=" ", user=clerk)
+
+
+def test_reversal_is_refused_when_the_enrolment_changed_since(clerk, dead, deceased):
+    from archive.enrolments import resume
+
+    verification = services.verify(deceased, outcome="confirmed", note="属实", user=clerk)
+    enrolment = Enrolment.objects.get(person=dead, subsidy="living")
+    resume(enrolment, month=date(2026, 12, 1), user=clerk, note="手工恢复")
+    with pytest.raises(services.ReviewError):
+        services.reverse_verification(verification, reason="撤销", user=clerk)
+    verification.refresh_from_db()
+    assert not verification.is_reversed
+
+
+def test_confirming_imprisonment_suspends_and_reversal_resumes(
+    clerk, demo_people, upload, run_comparison
+):
+    person = next(
+        p
+        for p in demo_people
+        if p.county_id == "140425" and p.enrolments.filter(status="active").exists()
+    )
+    prison = upload(
+        "prison",
+        [{"姓名": person.name, "公民身份号码": person.id_number, "入监日期": "2026-08-03"}],
+        division="140425",
+    )
+    finding = run_comparison("140425", [prison]).findings.get(code="IMPRISONED")
+    assert finding.action == "SUSPEND"
+    verification = services.verify(finding, outcome="confirmed", note="司法所确认", user=clerk)
+    enrolments = list(Enrolment.objects.filter(person=person, county_id="140425"))
+    assert enrolments and all(e.status == Enrolment.Status.SUSPENDED for e in enrolments)
+    change = enrolments[0].changes.latest("id")
+    assert change.action == EnrolmentChange.Action.SUSPEND
+    assert change.month == date(2026, 9, 1) and change.reason == "IMPRISONED"
+    services.reverse_verification(verification, reason="已出监", user=clerk)
+    assert all(
+        e.status == Enrolment.Status.ACTIVE
+        for e in Enrolment.objects.filter(person=person, county_id="140425")
+    )
+
+
+def test_duplicate_enrolment_confirmation_stops_only_the_other_county(
+    make_user, demo_people, planted, upload, run_comparison
+):
+    person = planted["TWO_COUNTIES"]
+    run = run_comparison("140400", [upload("cert_base", cert_base_rows(demo_people))])
+    finding = run.findings.get(code="DUPLICATE_ENROLMENT", id_number=person.id_number)
+    city = make_user("city", "140400", ARCHIVIST)
+    services.verify(finding, outcome="confirmed", note="两地重复", user=city)
+    statuses = dict(Enrolment.objects.filter(person=person).values_list("county_id", "status"))
+    assert statuses == {person.county_id: "active", finding.county_id: "stopped"}
+
+
+def test_evidence_scan_is_stored_content_addressed_and_served_audited(client, clerk, deceased):
+    client.force_login(clerk)
+    scan = SimpleUploadedFile("证明.png", PNG, content_type="image/png")
+    client.post(
+        reverse("review_finding_verify", args=[deceased.pk]),
+        {"outcome": "not_confirmed", "note": "见证明", "evidence": scan},
+    )
+    verification = Verification.objects.get()
+    assert storage.original_path(verification.evidence_sha256).read_bytes() == PNG
+    assert verification.evidence_name == "证明.png"
+    assert StoredFile.objects.get(sha256=verification.evidence_sha256).kind == "png"
+    response = client.get(reverse("review_verification_evidence", args=[verification.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert b"".join(response.streaming_content) == PNG
+    assert AuditLog.objects.filter(action="download", object_id=str(verification.pk)).exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"<script>alert(1)</script>", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64],
+    ids=["not-a-scan", "broken-png"],
+)
+def test_evidence_that_is_not_a_usable_scan_is_refused(client, clerk, dead, deceased, content):
+    client.force_login(clerk)
+    scan = SimpleUploadedFile("x.png", content, content_type="image/png")
+    client.post(
+        reverse("review_finding_verify", args=[deceased.pk]),
+        {"outcome": "confirmed", "note": "x", "evidence": scan},
+    )
+    assert not Verification.objects.exists()
+    assert not Enrolment.objects.filter(person=dead, status="stopped").exists()
+
+
+def test_inspector_cannot_verify(client, make_user, deceased):
+    client.force_login(make_user("inspector", "140425", INSPECTOR))
+    response = client.post(
+        reverse("review_finding_verify", args=[deceased.pk]),
+        {"outcome": "confirmed", "note": "x"},
+    )
+    assert response.status_code in (302, 403)
+    assert not Verification.objects.exists()
+
+
+def test_only_stop_and_suspend_findings_are_verified(clerk, planted, run_comparison):
+    person = planted["CODE_MISMATCH"]
+    run = run_comparison(person.county_id)
+    fix = run.findings.get(code="CERT_CODE_MISMATCH", id_number=person.id_number)
+    assert fix.action == "FIX_DATA"
+    with pytest.raises(services.ReviewError):
+        services.verify(fix, outcome="confirmed", note="x", user=clerk)
+    assert not Verification.objects.exists()
+
+
+# --- 应享未享: notices and outcomes ---------------------------------------------------------
+
+
+@pytest.fixture
+def not_enrolled(planted, demo_people, upload, run_comparison):
+    person = planted["NOT_ENROLLED"]
+    people = [p for p in demo_people if p.county_id == person.county_id]
+    base = upload("cert_base", cert_base_rows(people), division=person.county_id)
+    run = run_comparison(person.county_id, [base])
+    return run.findings.get(code="ELIGIBLE_NOT_ENROLLED", id_number=person.id_number)
+
+
+def test_notify_outcome_is_recorded_and_audited(client, make_user, not_enrolled):
+    user = make_user("clerk", not_enrolled.county_id)
+    client.force_login(user)
+    response = client.post(
+        reverse("review_finding_notify", args=[not_enrolled.pk]),
+        {"outcome": "applied", "note": "已到乡镇申请"},
+    )
+    assert response.status_code == 302
+    outcome = NotifyOutcome.objects.get(finding=not_enrolled)
+    assert outcome.outcome == "applied" and outcome.recorded_by == user
+    assert AuditLog.objects.filter(action="review_notify", object_id=str(not_enrolled.pk)).exists()
+    listing = client.get(
+        reverse("review_findings", args=[not_enrolled.run_id]), {"status": "notified"}
+    )
+    assert [f.pk for f in listing.context["page"]] == [not_enrolled.pk]
+
+
+def test_policy_notice_renders_for_printing_and_cites_the_notice(client, make_user, not_enrolled):
+    client.force_login(make_user("clerk", not_enrolled.county_id))
+    response = client.get(reverse("review_finding_notice", args=[not_enrolled.pk]))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "政策告知书" in body and "晋民发〔2023〕1号" in body
+    assert not_enrolled.name in body and "重度残疾人护理补贴" in body
+    assert "review/print.css" in body
+    assert AuditLog.objects.filter(action="print", object_id=str(not_enrolled.pk)).exists()
+
+
+def test_outreach_list_groups_notify_findings_by_township(client, make_user, not_enrolled):
+    client.force_login(make_user("clerk", not_enrolled.county_id))
+    url = reverse("review_outreach", args=[not_enrolled.run_id])
+    response = client.get(url)
+    groups = response.context["groups"]
+    township = not_enrolled.township_code
+    assert any(g["township"] == township and not_enrolled in g["findings"] for g in groups)
+    printed = client.get(url, {"township": township, "notices": "1"}).content.decode()
+    assert printed.count('<article class="sheet">') >= 1 and not_enrolled.name in printed
+
+
+def test_notice_only_for_notify_findings(client, clerk, deceased):
+    client.force_login(clerk)
+    assert client.get(reverse("review_finding_notice", args=[deceased.pk])).status_code == 404

@@ -1,0 +1,323 @@
+"""The comparison pages: upload with parse report, new run, run detail with the diff and the
+rules not evaluated, findings list with filters and XLSX export, jurisdiction, audit."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from archive.models import AuditLog
+from archive.roles import ADMINISTRATOR, INSPECTOR
+from review.models import ComparisonRun, RosterUpload
+from tests.review.conftest import CITY, cert_base_rows
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def county_run(demo_people, planted, upload, run_comparison):
+    dead = planted["GRADE3_PHYSICAL_WITH_NURSING"]
+    death = upload(
+        "death",
+        [{"姓名": dead.name, "公民身份号码": dead.id_number, "死亡日期": "2026-10-15"}],
+        division="140425",
+    )
+    return run_comparison("140425", [death])
+
+
+def test_roster_upload_shows_parse_report_and_is_stored_privately(
+    client, make_user, demo_people, roster_file, settings
+):
+    user = make_user("clerk", "140425")
+    client.force_login(user)
+    path = roster_file(
+        "death",
+        [
+            {"姓名": "甲", "公民身份号码": "140425190001011111", "死亡日期": "2026-01-01"},
+            {"姓名": "乙", "公民身份号码": demo_people[0].id_number, "死亡日期": "2026-01-02"},
+        ],
+    )
+    with path.open("rb") as fh:
+        response = client.post(
+            reverse("review_rosters"),
+            {"kind": "death", "division": "140425", "period": "2026-11", "file": fh},
+        )
+    upload = RosterUpload.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("review_roster_detail", args=[upload.pk])
+    assert upload.uploaded_by == user and upload.row_count == 1 and upload.error_count == 1
+    stored = settings.PRIVATE_MEDIA_ROOT / "rosters" / f"{upload.sha256}.roster"
+    assert stored.read_bytes() == path.read_bytes()
+    body = client.get(response["Location"]).content.decode()
+    assert "第2行" in body and upload.sha256 in body
+    assert AuditLog.objects.filter(action="roster_upload", object_id=str(upload.pk)).exists()
+
+
+def test_roster_with_wrong_headers_is_refused_and_nothing_kept(client, make_user, tmp_path):
+    client.force_login(make_user("clerk", "140425"))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("姓名,公民身份号码\n甲,140425190001011111\n", encoding="utf-8")
+    with bad.open("rb") as fh:
+        response = client.post(
+            reverse("review_rosters"),
+            {"kind": "death", "division": "140425", "period": "2026-11", "file": fh},
+        )
+    assert response.status_code == 200
+    assert "死亡日期" in response.content.decode()
+    assert not RosterUpload.objects.exists()
+
+
+def test_roster_upload_for_another_county_is_not_offered(client, make_user, roster_file):
+    client.force_login(make_user("clerk", "140425"))
+    path = roster_file("death", [])
+    with path.open("rb") as fh:
+        response = client.post(
+            reverse("review_rosters"),
+            {"kind": "death", "division": "140426", "period": "2026-11", "file": fh},
+        )
+    assert response.status_code == 200
+    assert not RosterUpload.objects.exists()
+
+
+def test_new_run_form_creates_a_run_and_queues_it(
+    client, make_user, demo_people, upload, monkeypatch, django_capture_on_commit_callbacks
+):
+    from review import services, tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.run_comparison, "delay", lambda pk: queued.append(pk))
+    death = upload("death", [], division="140425")
+    client.force_login(make_user("clerk", "140425"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("review_run_new"),
+            {"division": "140425", "as_of": "2026-11-30", "rosters": [death.pk]},
+        )
+    run = ComparisonRun.objects.get()
+    assert response.status_code == 302
+    assert queued == [run.pk]
+    assert run.status == ComparisonRun.Status.PENDING
+    page = client.get(reverse("review_run_detail", args=[run.pk])).content.decode()
+    assert "run-progress" in page and "review/progress.js" in page
+    status = client.get(reverse("review_run_status", args=[run.pk])).json()
+    assert status["status"] == "pending" and status["progress"] == 0
+    services.execute_run(run.pk)
+    status = client.get(reverse("review_run_status", args=[run.pk])).json()
+    assert status == {
+        "status": "finished",
+        "status_label": "已完成",
+        "progress": 100,
+        "stage": "完成",
+        "error": "",
+    }
+
+
+def test_new_run_refuses_two_rosters_of_one_kind(client, make_user, upload):
+    first = upload("death", [], division="140425")
+    second = upload("death", [{"姓名": "甲", "公民身份号码": "x", "死亡日期": "x"}], "140425")
+    client.force_login(make_user("clerk", "140425"))
+    response = client.post(
+        reverse("review_run_new"),
+        {"division": "140425", "as_of": "2026-11-30", "rosters": [first.pk, second.pk]},
+    )
+    assert response.status_code == 200
+    assert "每类比对数据只能选择一个文件" in response.content.decode()
+    assert not ComparisonRun.objects.exists()
+
+
+def test_run_detail_lists_not_evaluated_rules_and_the_diff(
+    client, make_user, county_run, upload, run_comparison
+):
+    second = run_comparison("140425", [upload("death", [], division="140425")])
+    client.force_login(make_user("clerk", "140425"))
+    body = client.get(reverse("review_run_detail", args=[second.pk])).content.decode()
+    assert "死亡（DECEASED）" not in body.split("未比对的规则")[1].split("比对发现")[0]
+    assert "在监服刑（IMPRISONED）：缺少在监服刑人员" in body
+    assert "已消除（1）" in body
+    assert f'与上次比对（<a href="{reverse("review_run_detail", args=[county_run.pk])}"' in body
+    assert AuditLog.objects.filter(action="view", object_id=str(second.pk)).exists()
+
+
+def test_findings_list_filters_by_code_action_township_and_status(
+    client, make_user, county_run, planted
+):
+    client.force_login(make_user("clerk", "140425"))
+    url = reverse("review_findings", args=[county_run.pk])
+    dead = planted["GRADE3_PHYSICAL_WITH_NURSING"]
+
+    def ids(**params):
+        response = client.get(url, params)
+        return {f.id_number for f in response.context["page"]}
+
+    assert ids(code="DECEASED") == {dead.id_number}
+    assert ids(action="STOP") >= {dead.id_number}
+    assert ids(action="NOTIFY") == set()
+    assert ids(township=dead.hukou_code[:9], code="DECEASED") == {dead.id_number}
+    assert ids(township="140425999") == set()
+    assert dead.id_number in ids(status="open")
+    assert ids(status="confirmed") == set()
+
+
+def test_xlsx_export_contains_every_filtered_finding_as_text(
+    client, make_user, county_run, planted
+):
+    client.force_login(make_user("clerk", "140425"))
+    response = client.get(
+        reverse("review_findings", args=[county_run.pk]), {"code": "DECEASED", "format": "xlsx"}
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[1][:6] == ("编号", "县（区）", "乡镇代码", "姓名", "公民身份号码", "问题代码")
+    dead = planted["GRADE3_PHYSICAL_WITH_NURSING"]
+    data = rows[2:]
+    assert len(data) == 1
+    row = dict(zip(rows[1], data[0], strict=True))
+    assert row["公民身份号码"] == dead.id_number
+    assert row["问题类型"] == "死亡" and row["补贴"] == "两项补贴" and row["处理方式"] == "停发"
+    assert row["证据来源"] == "死亡人员" and row["证据行号"] == 2
+    assert row["证据内容"] == "死亡日期：2026-10-15"
+    assert row["状态"] == "待核查"
+    assert AuditLog.objects.filter(action="export", object_id=str(county_run.pk)).exists()
+
+
+def test_export_needs_the_export_permission(client, make_user, county_run):
+    from django.contrib.auth.models import Permission
+
+    user = make_user("viewer", "140425", INSPECTOR)
+    user.groups.first().permissions.remove(Permission.objects.get(codename="export_finding"))
+    client.force_login(user)
+    response = client.get(reverse("review_findings", args=[county_run.pk]), {"format": "xlsx"})
+    assert response.status_code in (302, 403)
+
+
+def test_another_countys_run_and_finding_are_404_and_logged(client, make_user, county_run):
+    user = make_user("neighbour", "140426", ADMINISTRATOR)
+    client.force_login(user)
+    finding = county_run.findings.first()
+    for url in (
+        reverse("review_run_detail", args=[county_run.pk]),
+        reverse("review_findings", args=[county_run.pk]),
+        reverse("review_run_status", args=[county_run.pk]),
+        reverse("review_outreach", args=[county_run.pk]),
+    ):
+        assert client.get(url).status_code == 404, url
+    for url in (
+        reverse("review_finding_detail", args=[finding.pk]),
+        reverse("review_finding_notice", args=[finding.pk]),
+    ):
+        assert client.get(url).status_code == 404, url
+    assert (
+        client.post(
+            reverse("review_finding_verify", args=[finding.pk]),
+            {"outcome": "confirmed", "note": "x"},
+        ).status_code
+        == 404
+    )
+    assert AuditLog.objects.filter(
+        action="denied", user=user, object_type="review.ComparisonRun", object_id=str(county_run.pk)
+    ).exists()
+    assert AuditLog.objects.filter(
+        action="denied", user=user, object_type="review.Finding", object_id=str(finding.pk)
+    ).exists()
+
+
+def test_county_user_sees_the_city_run_but_only_their_countys_findings(
+    client, make_user, demo_people, upload, run_comparison
+):
+    run = run_comparison(CITY, [upload("cert_base", cert_base_rows(demo_people))])
+    client.force_login(make_user("clerk", "140425"))
+    response = client.get(reverse("review_findings", args=[run.pk]))
+    assert response.status_code == 200
+    counties = {f.county_id for f in response.context["page"]}
+    assert counties <= {"140425"}
+    other = run.findings.exclude(county_id="140425").first()
+    assert client.get(reverse("review_finding_detail", args=[other.pk])).status_code == 404
+
+
+def test_city_user_lists_runs_of_their_counties(client, make_user, county_run):
+    client.force_login(make_user("city", CITY, INSPECTOR))
+    response = client.get(reverse("review_runs"))
+    assert county_run in list(response.context["page"])
+    client.force_login(make_user("other", "140426", INSPECTOR))
+    assert county_run not in list(client.get(reverse("review_runs")).context["page"])
+
+
+def test_pages_need_the_review_permissions(client, django_user_model, county_run):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user("plain")
+    user.groups.add(Group.objects.get(name="编辑"))
+    client.force_login(user)
+    for url in (
+        reverse("review_dashboard"),
+        reverse("review_runs"),
+        reverse("review_run_detail", args=[county_run.pk]),
+    ):
+        assert client.get(url).status_code in (302, 403), url
+
+
+def test_fix_data_finding_links_to_the_record_to_correct(client, make_user, demo_people, planted):
+    from archive.models import Division
+    from review import services
+
+    person = planted["CODE_MISMATCH"]
+    run = services.execute_run(
+        services.create_run(
+            division=Division.objects.get(code=person.county_id),
+            as_of=__import__("datetime").date(2026, 11, 30),
+            uploads=[],
+        ).pk
+    )
+    finding = run.findings.get(code="CERT_CODE_MISMATCH", id_number=person.id_number)
+    client.force_login(make_user("clerk", person.county_id))
+    body = client.get(reverse("review_finding_detail", args=[finding.pk])).content.decode()
+    assert reverse("archive_person_detail", args=[person.pk]) in body
+    assert "查看档案并更正" in body
+
+
+def test_dashboard_shows_last_run_overdue_and_open_findings(client, make_user, county_run):
+    client.force_login(make_user("city", CITY, INSPECTOR))
+    response = client.get(reverse("review_dashboard"))
+    assert response.status_code == 200
+    rows = {row["division"].code: row for row in response.context["rows"]}
+    assert rows["140425"]["run"] == county_run
+    assert rows["140426"]["run"] is None and rows["140426"]["overdue"]
+    assert {c["code"] for c in rows["140425"]["open"]} >= {"DECEASED"}
+    chart = response.context["chart"]
+    assert len(chart) == 12
+    body = response.content.decode()
+    assert "review-chart__bar" in body and "<script" not in body.split("review-chart")[1]
+
+
+def test_every_page_renders_for_an_administrator(client, make_user, county_run):
+    from review import services
+
+    admin = make_user("boss", "140425", ADMINISTRATOR)
+    finding = county_run.findings.get(code="DECEASED")
+    services.verify(finding, outcome="confirmed", note="属实", user=admin)
+    client.force_login(admin)
+    for url, expected in (
+        (reverse("review_dashboard"), "数据比对总览"),
+        (reverse("review_rosters"), "上传比对数据"),
+        (reverse("review_roster_detail", args=[county_run.rosters.get().pk]), "SHA-256"),
+        (reverse("review_runs"), f"#{county_run.pk}"),
+        (reverse("review_run_new"), "开始比对"),
+        (reverse("review_run_detail", args=[county_run.pk]), "使用的比对数据"),
+        (reverse("review_findings", args=[county_run.pk]), "比对发现列表"),
+        (reverse("review_finding_detail", args=[finding.pk]), "撤销核查结论"),
+        (reverse("review_outreach", args=[county_run.pk]), "应享未享"),
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert expected in response.content.decode(), url
+
+
+def test_admin_menu_offers_data_comparison(client, make_user):
+    client.force_login(make_user("clerk", "140425"))
+    body = client.get("/admin/").content.decode()
+    assert reverse("review_dashboard") in body and reverse("review_rosters") in body
