@@ -35,9 +35,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from archive import access, case_files, integrity, storage
+from archive import access, appraisal, case_files, integrity, storage, upload_limits
 from archive.audit import record
 from archive.docs import ingest, operations, scans
 from archive.eligibility import SUBSIDIES
@@ -207,13 +207,16 @@ def _doc_type(request, allow_blank=True) -> str | None:
 
 @require_POST
 @permission_required(UPLOAD, raise_exception=True)
-def casefile_upload(request: HttpRequest, pk: int) -> HttpResponse:
+@upload_limits.limited_upload
+def casefile_upload(
+    request: HttpRequest, pk: int, limiter: upload_limits.SizeLimitHandler
+) -> HttpResponse:
     case_file = _case_file(request, pk)
     doc_type = _doc_type(request)
     if doc_type is None:
         return HttpResponseBadRequest("未知的材料类型")
     target = ingest.Target(case_file, doc_type)
-    outcomes = []
+    outcomes = limiter.outcomes("files")
     for uploaded in request.FILES.getlist("files"):
         outcomes += ingest.ingest_stream(
             uploaded, uploaded.name, target, request.user, request, size_hint=uploaded.size
@@ -255,14 +258,15 @@ def inbox(request: HttpRequest) -> TemplateResponse:
 
 @require_POST
 @permission_required(UPLOAD, raise_exception=True)
-def inbox_upload(request: HttpRequest) -> HttpResponse:
+@upload_limits.limited_upload
+def inbox_upload(request: HttpRequest, limiter: upload_limits.SizeLimitHandler) -> HttpResponse:
     doc_type = _doc_type(request)
     if doc_type is None:
         return HttpResponseBadRequest("未知的材料类型")
     if access.user_prefix(request.user) is None:
         raise Http404
     target = ingest.inbox_target(request.user, doc_type)
-    outcomes = []
+    outcomes = limiter.outcomes("files")
     for uploaded in request.FILES.getlist("files"):
         outcomes += ingest.ingest_stream(
             uploaded, uploaded.name, target, request.user, request, size_hint=uploaded.size
@@ -398,9 +402,17 @@ def document_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @permission_required(CHANGE, raise_exception=True)
-def document_replace(request: HttpRequest, pk: int) -> HttpResponse:
+@upload_limits.limited_upload
+def document_replace(
+    request: HttpRequest, pk: int, limiter: upload_limits.SizeLimitHandler
+) -> HttpResponse:
     document = _document(request, pk)
     uploaded = request.FILES.get("file")
+    if uploaded is None and (refused := limiter.outcomes("file")):
+        if _wants_json(request):
+            return JsonResponse({"results": [o.as_dict() for o in refused]}, status=400)
+        messages.error(request, f"{refused[0].name}：{refused[0].label}。{refused[0].message}")
+        return redirect(_back(document))
     if uploaded is None:
         messages.error(request, "请选择用于替换的文件。")
         return redirect(_back(document))
@@ -732,6 +744,155 @@ def integrity_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+# --- Due for appraisal (到期鉴定) -----------------------------------------------------------------
+# Read-only: the page and its export list what archive.appraisal finds due; nothing here (nor
+# there) deletes, withdraws or changes a document. Appraisal and destruction are decided and
+# approved outside the system, under the archives regulations.
+
+APPRAISAL = "archive.view_appraisal"
+APPRAISAL_NOTE = "系统只列出到期档案，不会自动销毁任何材料；鉴定与销毁须按档案管理规定另行审批。"
+
+
+class AppraisalFilterForm(forms.Form):
+    division = forms.ModelChoiceField(
+        label="区划",
+        queryset=Division.objects.filter(successor__isnull=True, level__in=["city", "county"]),
+        required=False,
+        empty_label="全部",
+        to_field_name="code",
+    )
+    period = forms.ChoiceField(
+        label="保管期限",
+        required=False,
+        choices=[("", "全部"), ("D30", "30年（D30）"), ("D10", "10年（D10）")],
+    )
+    year = forms.IntegerField(label="期满年度", required=False, min_value=1950, max_value=2200)
+    on = forms.DateField(
+        label="截至日期",
+        required=False,
+        help_text="默认今天；要预先查看将来到期的档案，可填写将来的日期。",
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        prefix = access.user_prefix(user) if user is not None else access.ALL
+        divisions = self.fields["division"].queryset
+        if prefix is None:
+            divisions = divisions.none()
+        elif prefix:
+            divisions = divisions.filter(code__startswith=prefix)
+        self.fields["division"].queryset = divisions
+
+
+def _appraisal_rows(request: HttpRequest, form: AppraisalFilterForm):
+    documents = access.scope(Document.objects.all(), request.user, "county")
+    form.is_valid()  # an invalid field is shown with its error and ignored, not the others
+    data = getattr(form, "cleaned_data", {})
+    on = data.get("on") or timezone.localdate()
+    if data.get("division"):
+        documents = documents.filter(county__code__startswith=data["division"].prefix)
+    rows = appraisal.due_rows(documents, on, period=data.get("period", ""), year=data.get("year"))
+    return rows, on
+
+
+def _due(document: Document, years: dict[str, int]):
+    return appraisal.retention_end(document.retention, document.stopped, years)
+
+
+@require_GET
+@permission_required(APPRAISAL, raise_exception=True)
+def appraisal_list(request: HttpRequest) -> HttpResponse:
+    form = AppraisalFilterForm(request.GET or None, user=request.user)
+    rows, on = _appraisal_rows(request, form)
+    years = appraisal.configured_years()
+    if request.GET.get("format") == "xlsx":
+        record(
+            request,
+            "export_appraisal",
+            obj_type="archive.Document",
+            detail=f"导出到期鉴定清单（截至 {on:%Y-%m-%d}）{request.GET.urlencode()[:300]}",
+        )
+        return _appraisal_xlsx(rows, on, years)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("p"))
+    for document in page:
+        document.due = _due(document, years)
+        document.type_name = case_files.type_name(document.doc_type)
+    record(
+        request,
+        "view_appraisal",
+        obj_type="archive.Document",
+        detail=f"查看到期鉴定清单（截至 {on:%Y-%m-%d}）第{page.number}页",
+    )
+    query = request.GET.copy()
+    query.pop("p", None)
+    return TemplateResponse(
+        request,
+        "archive/documents/appraisal.html",
+        {
+            "form": form,
+            "page": page,
+            "on": on,
+            "years": sorted(years.items()),
+            "query": query.urlencode(),
+            "total": page.paginator.count,
+            "note": APPRAISAL_NOTE,
+        },
+    )
+
+
+def _appraisal_xlsx(rows, on, years: dict[str, int]) -> HttpResponse:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("到期鉴定")
+    sheet.append(
+        [
+            "县（区）",
+            "姓名",
+            "公民身份号码",
+            "档号",
+            "材料类型",
+            "题名",
+            "保管期限",
+            "停发年月",
+            "保管期满日期",
+            "状态",
+            "归档时间",
+        ]
+    )
+    for document in rows.iterator(chunk_size=2000):
+        person = document.case_file.person
+        due = _due(document, years)
+        sheet.append(
+            [
+                document.case_file.county.name,
+                person.name,
+                person.id_number,
+                document.archival_code,
+                case_files.type_name(document.doc_type),
+                document.title,
+                document.retention,
+                f"{document.stopped:%Y-%m}",
+                f"{due:%Y-%m-%d}" if due else "",
+                "已作废" if document.deleted_at else "在档",
+                timezone.localtime(document.filed_at).strftime("%Y-%m-%d %H:%M")
+                if document.filed_at
+                else "",
+            ]
+        )
+    sheet.append([])
+    sheet.append([APPRAISAL_NOTE])
+    out = tempfile.TemporaryFile(dir=storage.tmp_dir())  # noqa: SIM115 — handed to the response
+    workbook.save(out)
+    out.seek(0)
+    return FileResponse(
+        out,
+        as_attachment=True,
+        filename=f"到期鉴定清单_{on:%Y%m%d}.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
 # --- The checklist (data, with history) ---------------------------------------------------------
 
 REQUIRED_CHOICES = [
@@ -811,4 +972,5 @@ urlpatterns = [
     path("files/<int:version_pk>/original/", file_original, name="archive_file_original"),
     path("integrity/", integrity_page, name="archive_integrity"),
     path("checklist/", checklist_page, name="archive_checklist"),
+    path("appraisal/", appraisal_list, name="archive_appraisal"),
 ]

@@ -506,7 +506,10 @@ class Document(models.Model):
             models.Index(fields=["case_file", "doc_type"]),
             models.Index(fields=["county", "case_file"]),
         ]
-        permissions = [("soft_delete_document", "作废档案文件（须填写原因）")]
+        permissions = [
+            ("soft_delete_document", "作废档案文件（须填写原因）"),
+            ("view_appraisal", "查看到期鉴定清单"),
+        ]
 
     def __str__(self) -> str:
         return self.archival_code or f"未归档文件 #{self.pk}"

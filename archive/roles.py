@@ -65,6 +65,7 @@ ROLE_PERMISSIONS: dict[str, tuple[Perm, ...]] = {
         *perms("archive", "rulesetversion", "add"),
         *perms("archive", "auditlog", "view"),
         *perms("archive", "document", "soft_delete"),
+        ("archive", "document", "view_appraisal"),  # 到期鉴定 (archive.appraisal)
         *perms("archive", "integrityrun", "view"),
         *perms("archive", "checklistversion", "view", "add"),
         *perms("review", "verification", "reverse"),

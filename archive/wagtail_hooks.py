@@ -136,3 +136,14 @@ def checklist_menu_item():
         order=810,
         permission="archive.view_checklistversion",
     )
+
+
+@hooks.register("register_admin_menu_item")
+def appraisal_menu_item():
+    return PermissionMenuItem(
+        "到期鉴定",
+        reverse("archive_appraisal"),
+        icon_name="calendar-alt",
+        order=920,
+        permission="archive.view_appraisal",
+    )
