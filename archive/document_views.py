@@ -41,6 +41,7 @@ from archive import access, appraisal, case_files, integrity, storage, upload_li
 from archive.audit import record
 from archive.docs import ingest, operations, scans
 from archive.eligibility import SUBSIDIES
+from archive.exports import xlsx_download
 from archive.models import (
     AuditLog,
     CaseFile,
@@ -642,7 +643,11 @@ def casefile_list(request: HttpRequest) -> HttpResponse:
             obj_type="archive.CaseFile",
             detail=f"导出补贴档案清单 {request.GET.urlencode()[:300]}",
         )
-        return _xlsx_response(rows)
+        return xlsx_download(
+            "补贴档案",
+            _case_file_export_rows(rows),
+            f"补贴档案清单_{timezone.localdate():%Y%m%d}.xlsx",
+        )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("p"))
     people = [cf.person_id for cf in page]
     enrolments: dict[tuple[int, str], list[Enrolment]] = {}
@@ -660,24 +665,21 @@ def casefile_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _xlsx_response(rows) -> HttpResponse:
-    from openpyxl import Workbook
+CASE_FILE_HEADERS = [
+    "县（区）",
+    "姓名",
+    "公民身份号码",
+    "补贴",
+    "完整度（%）",
+    "缺少材料",
+    "文件数",
+    "页数",
+    "更新时间",
+]
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("补贴档案")
-    sheet.append(
-        [
-            "县（区）",
-            "姓名",
-            "公民身份号码",
-            "补贴",
-            "完整度（%）",
-            "缺少材料",
-            "文件数",
-            "页数",
-            "更新时间",
-        ]
-    )
+
+def _case_file_export_rows(rows):
+    yield CASE_FILE_HEADERS
     enrolment_rows = Enrolment.objects.filter(person_id__in=rows.values("person_id")).values_list(
         "person_id", "county_id", "subsidy", "status"
     )
@@ -688,29 +690,17 @@ def _xlsx_response(rows) -> HttpResponse:
             f"{SUBSIDIES.get(subsidy, subsidy)}（{statuses.get(status, status)}）"
         )
     for cf in rows.iterator(chunk_size=2000):
-        sheet.append(
-            [
-                cf.county.name,
-                cf.person.name,
-                cf.person.id_number,
-                "；".join(enrolments.get((cf.person_id, cf.county_id), [])),
-                cf.completeness,
-                "、".join(case_files.type_name(c) for c in cf.missing_codes),
-                cf.document_count,
-                cf.page_count,
-                timezone.localtime(cf.updated_at).strftime("%Y-%m-%d %H:%M"),
-            ]
-        )
-    out = tempfile.TemporaryFile(dir=storage.tmp_dir())  # noqa: SIM115 — handed to the response
-    workbook.save(out)
-    out.seek(0)
-    name = f"补贴档案清单_{timezone.localdate():%Y%m%d}.xlsx"
-    return FileResponse(
-        out,
-        as_attachment=True,
-        filename=name,
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+        yield [
+            cf.county.name,
+            cf.person.name,
+            cf.person.id_number,
+            "；".join(enrolments.get((cf.person_id, cf.county_id), [])),
+            cf.completeness,
+            "、".join(case_files.type_name(c) for c in cf.missing_codes),
+            cf.document_count,
+            cf.page_count,
+            timezone.localtime(cf.updated_at).strftime("%Y-%m-%d %H:%M"),
+        ]
 
 
 # --- Integrity ----------------------------------------------------------------------------------------
@@ -812,7 +802,9 @@ def appraisal_list(request: HttpRequest) -> HttpResponse:
             obj_type="archive.Document",
             detail=f"导出到期鉴定清单（截至 {on:%Y-%m-%d}）{request.GET.urlencode()[:300]}",
         )
-        return _appraisal_xlsx(rows, on, years)
+        return xlsx_download(
+            "到期鉴定", _appraisal_export_rows(rows, years), f"到期鉴定清单_{on:%Y%m%d}.xlsx"
+        )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("p"))
     for document in page:
         document.due = _due(document, years)
@@ -840,57 +832,43 @@ def appraisal_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _appraisal_xlsx(rows, on, years: dict[str, int]) -> HttpResponse:
-    from openpyxl import Workbook
+APPRAISAL_HEADERS = [
+    "县（区）",
+    "姓名",
+    "公民身份号码",
+    "档号",
+    "材料类型",
+    "题名",
+    "保管期限",
+    "停发年月",
+    "保管期满日期",
+    "状态",
+    "归档时间",
+]
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("到期鉴定")
-    sheet.append(
-        [
-            "县（区）",
-            "姓名",
-            "公民身份号码",
-            "档号",
-            "材料类型",
-            "题名",
-            "保管期限",
-            "停发年月",
-            "保管期满日期",
-            "状态",
-            "归档时间",
-        ]
-    )
+
+def _appraisal_export_rows(rows, years: dict[str, int]):
+    yield APPRAISAL_HEADERS
     for document in rows.iterator(chunk_size=2000):
         person = document.case_file.person
         due = _due(document, years)
-        sheet.append(
-            [
-                document.case_file.county.name,
-                person.name,
-                person.id_number,
-                document.archival_code,
-                case_files.type_name(document.doc_type),
-                document.title,
-                document.retention,
-                f"{document.stopped:%Y-%m}",
-                f"{due:%Y-%m-%d}" if due else "",
-                "已作废" if document.deleted_at else "在档",
-                timezone.localtime(document.filed_at).strftime("%Y-%m-%d %H:%M")
-                if document.filed_at
-                else "",
-            ]
-        )
-    sheet.append([])
-    sheet.append([APPRAISAL_NOTE])
-    out = tempfile.TemporaryFile(dir=storage.tmp_dir())  # noqa: SIM115 — handed to the response
-    workbook.save(out)
-    out.seek(0)
-    return FileResponse(
-        out,
-        as_attachment=True,
-        filename=f"到期鉴定清单_{on:%Y%m%d}.xlsx",
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+        yield [
+            document.case_file.county.name,
+            person.name,
+            person.id_number,
+            document.archival_code,
+            case_files.type_name(document.doc_type),
+            document.title,
+            document.retention,
+            f"{document.stopped:%Y-%m}",
+            f"{due:%Y-%m-%d}" if due else "",
+            "已作废" if document.deleted_at else "在档",
+            timezone.localtime(document.filed_at).strftime("%Y-%m-%d %H:%M")
+            if document.filed_at
+            else "",
+        ]
+    yield []
+    yield [APPRAISAL_NOTE]
 
 
 # --- The checklist (data, with history) ---------------------------------------------------------

@@ -36,11 +36,11 @@ from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 from wagtail.admin.auth import permission_denied, require_admin_access
 
 from archive import audit, importer
+from archive.exports import xlsx_attachment
 from archive.models import ImportRecord
 from archive.numbers import mask_id
 from archive.tabular import DEFAULT_MAX_BYTES, TableError, read_table
@@ -259,7 +259,7 @@ def preview_rejected(request: HttpRequest, sha: str) -> HttpResponse:
     except TableError as error:
         messages.error(request, error.message)
         return redirect("archive_import:upload")
-    return _xlsx_response(content, f"被拒绝的行-{Path(filename).stem}.xlsx")
+    return xlsx_attachment(content, f"被拒绝的行-{Path(filename).stem}.xlsx")
 
 
 @_guarded
@@ -338,16 +338,7 @@ def rejected(request: HttpRequest, pk: int) -> HttpResponse:
         obj_id=str(record.pk),
         detail="下载导入被拒绝的行",
     )
-    return _xlsx_response(target.read_bytes(), f"被拒绝的行-导入{record.pk}.xlsx")
-
-
-def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response["Content-Disposition"] = content_disposition_header(True, filename)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return xlsx_attachment(target.read_bytes(), f"被拒绝的行-导入{record.pk}.xlsx")
 
 
 urlpatterns = [

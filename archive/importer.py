@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import io
 import logging
 import os
 from collections import defaultdict
@@ -66,6 +65,7 @@ from django.utils import timezone
 from archive import audit
 from archive.access import covers
 from archive.divisions import BUILT_IN, current_county
+from archive.exports import xlsx_bytes
 from archive.models import (
     Certificate,
     Division,
@@ -1469,43 +1469,30 @@ def rejected_rows_xlsx(
 
     ``rows`` are the table's rows as read (e.g. ``read_table(...).rows``); only those named in
     ``errors`` are written, in file order, so that a clerk can correct the workbook and import
-    it again.  Every cell is written as text or as the value read, never as a formula.
+    it again.  Every cell is written as text or as the value read, never as a formula
+    (:mod:`archive.exports`).
     """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
     reasons: dict[int, list[str]] = defaultdict(list)
     for error in errors:
         if error.row:
             column = f"{error.column}：" if error.column else ""
             reasons[error.row].append(f"{column}{error.message}")
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("被拒绝的行")
-    header_row: list[str] | None = list(headers) if headers is not None else None
-    if header_row is not None:
-        sheet.append([*header_row, "错误原因"])
-    for number, cells in rows:
-        if number not in reasons:
-            continue
+
+    def export_rows():
+        header_row: list[str] | None = list(headers) if headers is not None else None
+        if header_row is not None:
+            yield [*header_row, "错误原因"]
+        for number, cells in rows:
+            if number not in reasons:
+                continue
+            if header_row is None:
+                header_row = list(cells)
+                yield [*header_row, "错误原因"]
+            yield [
+                *(cells.get(h) for h in header_row),
+                f"第{number}行 " + "；".join(reasons[number]),
+            ]
         if header_row is None:
-            header_row = list(cells)
-            sheet.append([*header_row, "错误原因"])
-        out = []
-        for header in header_row:
-            value = cells.get(header)
-            if isinstance(value, str):
-                # Control characters are illegal in xlsx; text that looks like a formula must
-                # stay text, or the clerk's workbook would compute something.
-                value = ILLEGAL_CHARACTERS_RE.sub("", value)
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str) and value.startswith("="):
-                cell.data_type = "s"
-            out.append(cell)
-        out.append(f"第{number}行 " + "；".join(reasons[number]))
-        sheet.append(out)
-    if header_row is None:
-        sheet.append(["错误原因"])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+            yield ["错误原因"]
+
+    return xlsx_bytes("被拒绝的行", export_rows())

@@ -19,7 +19,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date, timedelta
 from functools import wraps
-from io import BytesIO
 from typing import Any
 
 from django.contrib import messages
@@ -38,6 +37,7 @@ from wagtail.admin.auth import permission_denied, require_admin_access
 
 from archive import access, storage
 from archive.audit import record
+from archive.exports import xlsx_download
 from archive.models import Division
 from archive.numbers import mask_id
 from archive.tabular import TableError
@@ -432,7 +432,11 @@ def finding_list(request: HttpRequest, pk: int) -> HttpResponse:
         if not request.user.has_perm("review.export_finding"):
             return permission_denied(request)
         _audit(request, "export", "review.ComparisonRun", pk, f"导出比对发现 {described}")
-        return _xlsx_response(run, findings.order_by("id"))
+        return xlsx_download(
+            "比对发现",
+            _finding_export_rows(run, findings.order_by("id")),
+            f"比对发现-{run.division_id}-{run.as_of}-{run.pk}.xlsx",
+        )
     _audit(request, "view", "review.ComparisonRun", pk, f"查看比对发现列表 {described}")
     page = Paginator(findings.order_by("id"), PAGE_SIZE).get_page(request.GET.get("p"))
     for finding in page:
@@ -472,21 +476,12 @@ XLSX_HEADERS = [
 ]
 
 
-def findings_xlsx(run: ComparisonRun, findings: QuerySet) -> bytes:
-    """The findings as a workbook; every text cell stays text (never a formula)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("比对发现")
-    sheet.append(
-        [f"比对批次 #{run.pk} {run.division.name}（{run.division_id}） 基准日 {run.as_of}"]
-    )
-    sheet.append(XLSX_HEADERS)
+def _finding_export_rows(run: ComparisonRun, findings: QuerySet):
+    yield [f"比对批次 #{run.pk} {run.division.name}（{run.division_id}） 基准日 {run.as_of}"]
+    yield XLSX_HEADERS
     subsidy = {"living": "生活补贴", "nursing": "护理补贴", "both": "两项补贴"}
     for f in findings.iterator(chunk_size=2000):
-        values = [
+        yield [
             f.pk,
             f.county.name,
             f.township_code,
@@ -504,31 +499,6 @@ def findings_xlsx(run: ComparisonRun, findings: QuerySet) -> bytes:
             Finding.Diff(f.diff).label,
             status_label(f),
         ]
-        row = []
-        for value in values:
-            if isinstance(value, str):
-                value = ILLEGAL_CHARACTERS_RE.sub("", value)
-            cell = WriteOnlyCell(sheet, value=value)
-            if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-                cell.data_type = "s"
-            if isinstance(value, date):
-                cell.number_format = "yyyy-mm-dd"
-            row.append(cell)
-        sheet.append(row)
-    out = BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
-def _xlsx_response(run: ComparisonRun, findings: QuerySet) -> HttpResponse:
-    response = HttpResponse(
-        findings_xlsx(run, findings),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    response["Content-Disposition"] = content_disposition_header(
-        True, f"比对发现-{run.division_id}-{run.as_of}-{run.pk}.xlsx"
-    )
-    return response
 
 
 @guarded("review.view_finding")

@@ -170,7 +170,7 @@ def test_xlsx_export_contains_every_filtered_finding_as_text(
     )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    sheet = load_workbook(io.BytesIO(response.content)).active
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][:6] == ("编号", "县（区）", "乡镇代码", "姓名", "公民身份号码", "问题代码")
     dead = planted["GRADE3_PHYSICAL_WITH_NURSING"]
