@@ -26,8 +26,12 @@ DOCUMENT_TYPES: tuple[DocumentType, ...] = (
     DocumentType("commitment_letter", "政策告知承诺书", "both", "", "D10"),
     DocumentType("assistance_certificate", "低保 / 低保边缘证明", "living", "", "D10"),
     DocumentType("bank_card", "银行卡 / 社保卡（一卡通）复印件", "both", "", "D10"),
-    DocumentType("guardian_authorization", "监护人 / 委托代理证明", "", "监护人或代理人代办时", "D10"),
-    DocumentType("institution_statement", "儿童福利机构说明", "", "护理补贴发放给儿童福利机构时", "D10"),
+    DocumentType(
+        "guardian_authorization", "监护人 / 委托代理证明", "", "监护人或代理人代办时", "D10"
+    ),
+    DocumentType(
+        "institution_statement", "儿童福利机构说明", "", "护理补贴发放给儿童福利机构时", "D10"
+    ),
     DocumentType("review_record", "年度复核记录", "", "享受补贴的每一年", "D10"),
     DocumentType("change_approval", "变更 / 停发 / 恢复审批材料", "", "补贴发生变更时", "D30"),
     DocumentType("other", "其他", "", "", "D10"),

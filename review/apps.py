@@ -6,4 +6,3 @@ class ReviewConfig(AppConfig):
     label = "review"
     verbose_name = "数据比对与核查"
     default_auto_field = "django.db.models.BigAutoField"
-
