@@ -31,4 +31,5 @@ export DATA_DIR="$SERVICES_DIR/data"
 export REQUIRE_SERVICES=1
 
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/python -m pytest "$@"
