@@ -469,41 +469,36 @@ def file_page(request: HttpRequest, version_pk: int, page: int) -> HttpResponse:
     version = _version(request, version_pk)
     if not 1 <= page <= version.blob.page_count:
         raise Http404("没有该页")
-    _derived_or_404(version)
-    record(
+    return _derived_image(
         request,
+        version,
         "view_page",
-        obj_type="archive.Document",
-        obj_id=str(version.document_id),
-        detail=f"查看页面图像 第{version.number}版 第{page}页",
-    )
-    return _private_file(
+        f"查看页面图像 第{version.number}版 第{page}页",
         storage.page_path(version.blob.sha256, page),
-        "image/jpeg",
         f"{version.document_id}-{version.number}-{page}.jpg",
-        False,
-        "private, max-age=600",
     )
 
 
 @permission_required(VIEW, raise_exception=True)
 def file_thumbnail(request: HttpRequest, version_pk: int) -> HttpResponse:
     version = _version(request, version_pk)
+    return _derived_image(
+        request,
+        version,
+        "view_thumbnail",
+        f"查看缩略图 第{version.number}版",
+        storage.thumbnail_path(version.blob.sha256),
+        f"{version.document_id}-{version.number}-thumb.jpg",
+    )
+
+
+def _derived_image(request, version, action: str, detail: str, path, filename: str) -> HttpResponse:
+    """A page image or thumbnail: derived on demand if missing, audited, never public."""
     _derived_or_404(version)
     record(
-        request,
-        "view_thumbnail",
-        obj_type="archive.Document",
-        obj_id=str(version.document_id),
-        detail=f"查看缩略图 第{version.number}版",
+        request, action, obj_type="archive.Document", obj_id=str(version.document_id), detail=detail
     )
-    return _private_file(
-        storage.thumbnail_path(version.blob.sha256),
-        "image/jpeg",
-        f"{version.document_id}-{version.number}-thumb.jpg",
-        False,
-        "private, max-age=600",
-    )
+    return _private_file(path, "image/jpeg", filename, False, "private, max-age=600")
 
 
 @permission_required(VIEW, raise_exception=True)
