@@ -11,7 +11,6 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
@@ -23,6 +22,7 @@ from archive.audit import record
 from archive.forms import EnrolmentActionForm, PersonFilterForm
 from archive.models import AuditLog, Certificate, Enrolment, EnrolmentChange, Person
 from archive.numbers import normalize_id
+from archive.paging import paginate, query_without_page
 
 PAGE_SIZE = 50
 
@@ -72,13 +72,16 @@ def person_list(request: HttpRequest) -> TemplateResponse:
         )
         .order_by("county", "name", "id")
     )
-    page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("p"))
-    query = request.GET.copy()
-    query.pop("p", None)
+    page = paginate(request, people, PAGE_SIZE)
     return TemplateResponse(
         request,
         "archive/person_list.html",
-        {"form": form, "page": page, "query": query.urlencode(), "total": page.paginator.count},
+        {
+            "form": form,
+            "page": page,
+            "query": query_without_page(request),
+            "total": page.paginator.count,
+        },
     )
 
 
@@ -167,7 +170,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "csv":
         record(request, "export", obj_type="archive.AuditLog", detail=f"导出审计日志 q={q}")
         return _csv_response(entries)
-    page = Paginator(entries, 100).get_page(request.GET.get("p"))
+    page = paginate(request, entries, 100)
     return TemplateResponse(request, "archive/audit_log.html", {"page": page, "q": q})
 
 

@@ -20,7 +20,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import (
     FileResponse,
@@ -53,6 +52,7 @@ from archive.models import (
     Person,
 )
 from archive.numbers import NumberError, parse_id
+from archive.paging import paginate, query_without_page
 
 VIEW = "archive.view_document"
 UPLOAD = "archive.add_document"
@@ -237,7 +237,7 @@ def inbox(request: HttpRequest) -> TemplateResponse:
         .select_related("current__blob", "proposed_person", "created_by")
         .order_by("-created_at", "-id")
     )
-    page = Paginator(documents, PAGE_SIZE).get_page(request.GET.get("p"))
+    page = paginate(request, documents, PAGE_SIZE)
     record(
         request, "view_inbox", obj_type="archive.Document", detail=f"查看收件箱第{page.number}页"
     )
@@ -643,7 +643,7 @@ def casefile_list(request: HttpRequest) -> HttpResponse:
             _case_file_export_rows(rows),
             f"补贴档案清单_{timezone.localdate():%Y%m%d}.xlsx",
         )
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("p"))
+    page = paginate(request, rows, PAGE_SIZE)
     people = [cf.person_id for cf in page]
     enrolments: dict[tuple[int, str], list[Enrolment]] = {}
     for e in Enrolment.objects.filter(person_id__in=people):
@@ -651,12 +651,15 @@ def casefile_list(request: HttpRequest) -> HttpResponse:
     for cf in page:
         cf.enrolment_list = enrolments.get((cf.person_id, cf.county_id), [])
         cf.missing_names = [case_files.type_name(c) for c in cf.missing_codes]
-    query = request.GET.copy()
-    query.pop("p", None)
     return TemplateResponse(
         request,
         "archive/casefile/list.html",
-        {"form": form, "page": page, "query": query.urlencode(), "total": page.paginator.count},
+        {
+            "form": form,
+            "page": page,
+            "query": query_without_page(request),
+            "total": page.paginator.count,
+        },
     )
 
 
@@ -800,7 +803,7 @@ def appraisal_list(request: HttpRequest) -> HttpResponse:
         return xlsx_download(
             "到期鉴定", _appraisal_export_rows(rows, years), f"到期鉴定清单_{on:%Y%m%d}.xlsx"
         )
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("p"))
+    page = paginate(request, rows, PAGE_SIZE)
     for document in page:
         document.due = _due(document, years)
         document.type_name = case_files.type_name(document.doc_type)
@@ -810,8 +813,6 @@ def appraisal_list(request: HttpRequest) -> HttpResponse:
         obj_type="archive.Document",
         detail=f"查看到期鉴定清单（截至 {on:%Y-%m-%d}）第{page.number}页",
     )
-    query = request.GET.copy()
-    query.pop("p", None)
     return TemplateResponse(
         request,
         "archive/documents/appraisal.html",
@@ -820,7 +821,7 @@ def appraisal_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "on": on,
             "years": sorted(years.items()),
-            "query": query.urlencode(),
+            "query": query_without_page(request),
             "total": page.paginator.count,
             "note": APPRAISAL_NOTE,
         },

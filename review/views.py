@@ -22,7 +22,6 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncMonth
@@ -40,6 +39,7 @@ from archive.audit import record
 from archive.exports import xlsx_download
 from archive.models import Division
 from archive.numbers import mask_id
+from archive.paging import paginate, query_without_page
 from archive.tabular import TableError
 from review import schedule, services
 from review.findings import CODE_LABELS
@@ -258,7 +258,7 @@ def roster_list(request: HttpRequest) -> HttpResponse:
                     messages.info(request, "同一文件已上传过，沿用原记录。")
                 return redirect("review_roster_detail", pk=upload.pk)
     uploads = visible_uploads(request.user).select_related("division", "uploaded_by")
-    page = Paginator(uploads, 50).get_page(request.GET.get("p"))
+    page = paginate(request, uploads, 50)
     return TemplateResponse(
         request,
         "review/roster_list.html",
@@ -291,7 +291,7 @@ def roster_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @guarded("review.view_comparisonrun")
 def run_list(request: HttpRequest) -> HttpResponse:
     runs = visible_runs(request.user).select_related("division", "created_by")
-    page = Paginator(runs, 50).get_page(request.GET.get("p"))
+    page = paginate(request, runs, 50)
     return TemplateResponse(
         request,
         "review/run_list.html",
@@ -438,11 +438,9 @@ def finding_list(request: HttpRequest, pk: int) -> HttpResponse:
             f"比对发现-{run.division_id}-{run.as_of}-{run.pk}.xlsx",
         )
     _audit(request, "view", "review.ComparisonRun", pk, f"查看比对发现列表 {described}")
-    page = Paginator(findings.order_by("id"), PAGE_SIZE).get_page(request.GET.get("p"))
+    page = paginate(request, findings.order_by("id"), PAGE_SIZE)
     for finding in page:
         finding.status_label = status_label(finding)
-    query = request.GET.copy()
-    query.pop("p", None)
     return TemplateResponse(
         request,
         "review/finding_list.html",
@@ -450,7 +448,7 @@ def finding_list(request: HttpRequest, pk: int) -> HttpResponse:
             "run": run,
             "form": form,
             "page": page,
-            "query": query.urlencode(),
+            "query": query_without_page(request),
             "can_export": request.user.has_perm("review.export_finding"),
         },
     )
