@@ -12,7 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from archive.parsing import division_prefix
+from core.cells import division_prefix
 
 ALL = ""  # the prefix every code starts with
 

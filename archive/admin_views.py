@@ -21,8 +21,8 @@ from archive import access, enrolments
 from archive.audit import record
 from archive.forms import EnrolmentActionForm, PersonFilterForm
 from archive.models import AuditLog, Certificate, Enrolment, EnrolmentChange, Person
-from archive.numbers import normalize_id
 from archive.paging import paginate, query_without_page
+from core.numbers import normalize_id
 
 PAGE_SIZE = 50
 

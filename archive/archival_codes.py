@@ -21,10 +21,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from archive.doctypes import BY_CODE
 from archive.models import ArchivalCounter, Document
+from core.doctypes import BY_CODE
 
-RETENTIONS = {"Y": "永久", "D30": "30年", "D10": "10年"}
 DEFAULT_RETENTION = "D10"
 _CODE = re.compile(
     r"^(?P<fonds>[^-·]+)-(?P<category>[^-·]+)·(?P<year>\d{4})-(?P<retention>Y|D\d+)-"

@@ -25,7 +25,6 @@ from PIL import Image, ImageDraw, ImageFont
 
 from archive import storage
 from archive.docs.scans import EXTENSIONS
-from archive.doctypes import BY_CODE, DOCUMENT_TYPES
 from archive.models import (
     CaseFile,
     ChecklistVersion,
@@ -35,6 +34,7 @@ from archive.models import (
     EnrolmentChange,
     Person,
 )
+from core.doctypes import BY_CODE, DOCUMENT_TYPES
 
 UNTYPED = ""
 UNTYPED_LABEL = "待识别类型"
@@ -475,7 +475,7 @@ def filter_case_files(queryset, data: dict):
     completeness, missing type, subsidy and enrolment status."""
     from django.db.models import Exists, OuterRef
 
-    from archive.parsing import division_prefix
+    from core.cells import division_prefix
 
     if data.get("division"):
         queryset = queryset.filter(county__code__startswith=division_prefix(data["division"]))
@@ -502,7 +502,7 @@ def filter_case_files(queryset, data: dict):
             )
         )
     if data.get("q"):
-        from archive.numbers import normalize_id
+        from core.numbers import normalize_id
 
         q = data["q"].strip()
         queryset = queryset.filter(

@@ -3,7 +3,7 @@
 Everything is generated from a seed, so the same command gives the same people on every
 machine. The people are plausible — valid check characters, real birth dates, some pre-2018
 ID prefixes, the national category and grade mix — and consistent with the rules
-(`archive.eligibility.decide` picks who is enrolled), except for a few planted problems that
+(`core.eligibility.decide` picks who is enrolled), except for a few planted problems that
 the data comparison must find. Nothing here touches the database.
 """
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from archive.divisions import BUILT_IN, CURRENT_COUNTIES, current_county
-from archive.eligibility import SHANXI_2023, Facts, RuleSet, decide, monthly_amount
-from archive.numbers import id_check_char
+from core.divisions import BUILT_IN, CURRENT_COUNTIES, current_county
+from core.eligibility import SHANXI_2023, Facts, RuleSet, decide, monthly_amount
+from core.numbers import id_check_char
 
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰红梅建国建华志强文斌晓东海燕丽娟凤英春花金凤玉梅淑珍秀珍桂兰德明振华永红"

@@ -39,7 +39,6 @@ from django.views.decorators.http import require_GET, require_POST
 from archive import access, appraisal, case_files, integrity, storage, upload_limits
 from archive.audit import record
 from archive.docs import ingest, operations, scans
-from archive.eligibility import SUBSIDIES
 from archive.exports import xlsx_download
 from archive.models import (
     AuditLog,
@@ -51,8 +50,10 @@ from archive.models import (
     IntegrityRun,
     Person,
 )
-from archive.numbers import NumberError, parse_id
 from archive.paging import paginate, query_without_page
+from core.codes import RETENTION_PERIODS
+from core.eligibility import SUBSIDIES
+from core.numbers import NumberError, parse_id
 
 VIEW = "archive.view_document"
 UPLOAD = "archive.add_document"
@@ -752,7 +753,7 @@ class AppraisalFilterForm(forms.Form):
     period = forms.ChoiceField(
         label="保管期限",
         required=False,
-        choices=[("", "全部"), ("D30", "30年（D30）"), ("D10", "10年（D10）")],
+        choices=[("", "全部"), *((r.code, r.label) for r in RETENTION_PERIODS if r.years)],
     )
     year = forms.IntegerField(label="期满年度", required=False, min_value=1950, max_value=2200)
     on = forms.DateField(

@@ -12,7 +12,7 @@ from datetime import date
 from django.db import transaction
 
 from archive.models import Enrolment, EnrolmentChange
-from review.findings import CODE_LABELS
+from core.codes import CODE_LABELS
 
 #: Why payment stops or is suspended: the comparison's finding codes that lead to it, plus
 #: the reasons that come from the person or the office rather than from other departments.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django import forms
 
-from archive import numbers
-from archive.eligibility import SUBSIDIES
 from archive.enrolments import STOP_REASONS
 from archive.models import Division, Enrolment
+from core import numbers
+from core.eligibility import SUBSIDIES
 
 ANY = [("", "全部")]
 

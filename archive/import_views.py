@@ -42,8 +42,8 @@ from wagtail.admin.auth import permission_denied, require_admin_access
 from archive import audit, importer
 from archive.exports import xlsx_attachment
 from archive.models import ImportRecord
-from archive.numbers import mask_id
-from archive.tabular import DEFAULT_MAX_BYTES, TableError, read_table
+from core.numbers import mask_id
+from core.tabular import DEFAULT_MAX_BYTES, TableError, read_table
 
 app_name = "archive_import"
 PERMISSION = "archive.add_importrecord"

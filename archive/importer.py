@@ -4,7 +4,7 @@ Two layers, so that the rules can be tested without a database and the database 
 made fast without touching the rules:
 
 1. **Validation** (:func:`match_headers`, :func:`validate_rows`): table rows from
-   :func:`archive.tabular.read_table` become :class:`ValidRow` objects plus a list of
+   :func:`core.tabular.read_table` become :class:`ValidRow` objects plus a list of
    :class:`RowError` (``row N, column 列名: reason``).  No queries: everything the rules need
    from the database (the known counties, the user's jurisdiction) is passed in.
 2. **Apply** (:func:`apply_validation`, and :func:`import_beneficiaries` which does both): an
@@ -64,7 +64,6 @@ from django.utils import timezone
 
 from archive import audit
 from archive.access import covers
-from archive.divisions import BUILT_IN, current_county
 from archive.exports import xlsx_bytes
 from archive.models import (
     Certificate,
@@ -75,20 +74,7 @@ from archive.models import (
     ImportRecord,
     Person,
 )
-from archive.numbers import (
-    CATEGORIES,
-    CERT_CODE_MISMATCH,
-    CERT_ID_MISMATCH,
-    CROSS_CHECK_MESSAGES,
-    GRADES,
-    CertificateNumber,
-    NumberError,
-    cross_check,
-    parse_certificate,
-    parse_id,
-    to_halfwidth,
-)
-from archive.parsing import (
+from core.cells import (
     LONG_TERM,
     CellError,
     Expiry,
@@ -105,7 +91,21 @@ from archive.parsing import (
     parse_sex,
     parse_yes_no,
 )
-from archive.tabular import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, Row, TableError, read_table
+from core.divisions import BUILT_IN, current_county
+from core.numbers import (
+    CATEGORIES,
+    CERT_CODE_MISMATCH,
+    CERT_ID_MISMATCH,
+    CROSS_CHECK_MESSAGES,
+    GRADES,
+    CertificateNumber,
+    NumberError,
+    cross_check,
+    parse_certificate,
+    parse_id,
+    to_halfwidth,
+)
+from core.tabular import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, Row, TableError, read_table
 
 __all__ = [
     "ALL_HEADERS",
@@ -360,7 +360,7 @@ def _squash(header: str) -> str:
 def match_headers(headers: Sequence[str], filename: str = "") -> tuple[dict[str, str], list[str]]:
     """Map the file's headers onto the roster's: ``{canonical: as written}`` and the unknowns.
 
-    :func:`archive.tabular.read_table` already strips surrounding spaces; here spaces *inside*
+    :func:`core.tabular.read_table` already strips surrounding spaces; here spaces *inside*
     a header are ignored too.  Missing required headers (all of them listed) and two headers
     that mean the same column are whole-file errors, raised as :class:`TableError` like every
     other whole-file problem.
@@ -471,12 +471,12 @@ class _RowCheck:
         return value
 
 
-#: Characters that :func:`archive.parsing.is_blank` treats as nothing besides whitespace.
+#: Characters that :func:`core.cells.is_blank` treats as nothing besides whitespace.
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 
 
 def _blank(raw: object) -> bool:
-    """:func:`archive.parsing.is_blank`, with a shortcut for the common non-blank cell: a cell
+    """:func:`core.cells.is_blank`, with a shortcut for the common non-blank cell: a cell
     whose first character is visible cannot be blank, and checking that is much cheaper than
     converting the whole text to half-width."""
     if raw is None:

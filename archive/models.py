@@ -14,9 +14,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 
-from archive import numbers
-from archive.eligibility import SUBSIDIES
-from archive.parsing import division_prefix
+from core import numbers
+from core.cells import division_prefix
+from core.eligibility import SUBSIDIES
 
 
 class Division(models.Model):
@@ -256,7 +256,7 @@ class EnrolmentChange(models.Model):
 
 
 class RuleSetVersion(models.Model):
-    """A stored `archive.eligibility.RuleSet`. Versions are appended, never edited, so every
+    """A stored `core.eligibility.RuleSet`. Versions are appended, never edited, so every
     comparison run can say which rules it applied."""
 
     name = models.CharField("名称", max_length=64)
@@ -360,7 +360,7 @@ class AuditLog(models.Model):
 class ChecklistVersion(models.Model):
     """The checklist an office applies (which document types a case file needs). Versions are
     appended, never edited; the latest is the one in force. The default is built from
-    `archive.doctypes.DOCUMENT_TYPES`."""
+    `core.doctypes.DOCUMENT_TYPES`."""
 
     items = models.JSONField(
         "清单", help_text="[{code, name, required_for, condition, retention}]，顺序即卷内顺序"

@@ -10,10 +10,10 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
 from archive.audit import record
-from archive.eligibility import BENEFITS, SUBSIDIES, RuleSet
 from archive.models import RuleSetVersion
-from archive.numbers import CATEGORIES, GRADES
 from archive.rulesets import CONNECTION_CHOICES, RuleSetForm, save_rule_set
+from core.eligibility import BENEFITS, SUBSIDIES, RuleSet
+from core.numbers import CATEGORIES, GRADES
 
 
 def _summary(version: RuleSetVersion) -> dict:

@@ -1,4 +1,4 @@
-"""Stored rule sets: turning `RuleSetVersion` rows into `archive.eligibility.RuleSet`s and
+"""Stored rule sets: turning `RuleSetVersion` rows into `core.eligibility.RuleSet`s and
 back, and the form administrators use to add a version (versions are never edited)."""
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ from decimal import Decimal
 
 from django import forms
 
-from archive.eligibility import (
+from archive.models import RuleSetVersion
+from core.cells import FAMILY_TYPES
+from core.eligibility import (
     ALLOWED,
     BENEFITS,
     EXCLUDED,
@@ -18,9 +20,7 @@ from archive.eligibility import (
     RuleSet,
     select_rule_set,
 )
-from archive.models import RuleSetVersion
-from archive.numbers import CATEGORIES, GRADES
-from archive.parsing import FAMILY_TYPES
+from core.numbers import CATEGORIES, GRADES
 
 CONNECTION_CHOICES = [
     (EXCLUDED, "不可同时享受"),

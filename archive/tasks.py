@@ -22,8 +22,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from archive import storage
-from archive.doctypes import BY_CODE
 from archive.models import Document, DocumentVersion, Person
+from core.doctypes import BY_CODE
 
 logger = logging.getLogger("archive.tasks")
 

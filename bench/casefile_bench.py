@@ -49,7 +49,6 @@ from PIL import Image, ImageDraw  # noqa: E402
 
 from archive import case_files  # noqa: E402
 from archive.docs import ingest  # noqa: E402
-from archive.doctypes import DOCUMENT_TYPES  # noqa: E402
 from archive.models import (  # noqa: E402
     CaseFile,
     Document,
@@ -59,8 +58,9 @@ from archive.models import (  # noqa: E402
     StoredFile,
     UserProfile,
 )
-from archive.numbers import id_check_char  # noqa: E402
 from archive.roles import ARCHIVIST  # noqa: E402
+from core.doctypes import DOCUMENT_TYPES  # noqa: E402
+from core.numbers import id_check_char  # noqa: E402
 
 BENCH_PREFIX = "990"
 BENCH_USER = "bench-archivist"

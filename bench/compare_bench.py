@@ -6,7 +6,7 @@ rows each, written as the CSV files departments send (Chinese headers, raw cell 
 times, separately:
 
 1. generation (not part of the system's work);
-2. reading, validating and parsing the rosters (``archive.tabular`` + ``review.rosters``),
+2. reading, validating and parsing the rosters (``core.tabular`` + ``review.rosters``),
    one process per roster file, ``--workers`` at a time;
 3. the comparison itself (``review.engine.compare``: DuckDB SQL plus formatting findings).
 
@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere, without installing the project
     sys.path.insert(0, str(ROOT))
 
-from archive.numbers import id_check_char  # noqa: E402
+from core.numbers import id_check_char  # noqa: E402
 from review.engine import (  # noqa: E402
     EngineConfig,
     SpooledRoster,

@@ -47,7 +47,7 @@ from archive.models import (  # noqa: E402
     ImportRecord,
     Person,
 )
-from archive.numbers import id_check_char  # noqa: E402
+from core.numbers import id_check_char  # noqa: E402
 
 BENCH_PREFIX = "990"
 TARGET_SECONDS = 60.0

@@ -59,7 +59,7 @@ from archive.models import (  # noqa: E402
     Person,
     StoredFile,
 )
-from archive.numbers import id_check_char  # noqa: E402
+from core.numbers import id_check_char  # noqa: E402
 
 BENCH_PREFIX = "990"
 BENCH_USER = "bench-uploader"

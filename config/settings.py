@@ -16,6 +16,8 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from core.codes import RETENTION_YEARS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -212,7 +214,7 @@ ARCHIVE_CATEGORY = env("ARCHIVE_CATEGORY", "MZ")
 ARCHIVE_ORG = env("ARCHIVE_ORG", "LX")
 # Years each 保管期限 runs after a case file's enrolments stopped; "Y" (永久) never ends. The
 # 到期鉴定 page lists what has run out; nothing is ever destroyed by the system (archive.appraisal).
-ARCHIVE_RETENTION_YEARS = {"D30": 30, "D10": 10}
+ARCHIVE_RETENTION_YEARS = dict(RETENTION_YEARS)
 
 # --- Wagtail ------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = env("SITE_NAME", "残疾人两项补贴档案管理系统")

@@ -1,6 +1,6 @@
 """Which kind of case-file document a page is, from its OCR text: pure keyword scoring.
 
-Each document type of :mod:`archive.doctypes` has title phrases (strong evidence: the printed
+Each document type of :mod:`core.doctypes` has title phrases (strong evidence: the printed
 heading of that document) and body words (weak evidence: labels that also turn up on other
 documents — an application form mentions 银行, 监护人 and 低保 in its rows).  A page scores
 the weights of the phrases it contains; the best type wins if it is clearly ahead of the
@@ -18,8 +18,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from archive.doctypes import BY_CODE
-from archive.numbers import to_halfwidth
+from core.doctypes import BY_CODE
+from core.numbers import to_halfwidth
 
 __all__ = ["KEYWORDS", "UNKNOWN", "Classification", "classify"]
 
@@ -138,7 +138,7 @@ _SATURATION = 3.5
 
 @dataclass(frozen=True)
 class Classification:
-    """A page's document type (a code of :data:`archive.doctypes.DOCUMENT_TYPES` or
+    """A page's document type (a code of :data:`core.doctypes.DOCUMENT_TYPES` or
     ``unknown``), how sure the classifier is (0–1), and every type's score for debugging."""
 
     doc_type: str

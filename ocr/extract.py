@@ -3,9 +3,9 @@
 What a page says is read from the text Tesseract produced (and, optionally, its word boxes,
 for confidences).  The rule throughout is the one of ``spec/cli.md``: a field that could not be
 read is ``None``, never a guess, and every doubt becomes a warning in Chinese that a clerk can
-act on.  Numbers go through :mod:`archive.numbers` — a certificate number is returned only
+act on.  Numbers go through :mod:`core.numbers` — a certificate number is returned only
 when it passes the same checks as a typed one — and dates, categories and grades through
-:mod:`archive.parsing`, so that OCR accepts exactly the forms the importer accepts.
+:mod:`core.cells`, so that OCR accepts exactly the forms the importer accepts.
 
 OCR confusions are corrected only where the position *must* be a digit: ``O``→0, ``I``/``l``→1,
 ``Z``→2, ``S``→5, ``B``→8 inside the first 20 characters of a certificate number (the 18th may
@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from archive.numbers import (
+from core.cells import LONG_TERM, CellError, parse_category, parse_expiry, parse_grade
+from core.numbers import (
     CATEGORIES,
     GRADES,
     CertificateNumber,
@@ -32,7 +33,6 @@ from archive.numbers import (
     parse_id,
     to_halfwidth,
 )
-from archive.parsing import LONG_TERM, CellError, parse_category, parse_expiry, parse_grade
 from ocr.words import Word
 
 __all__ = [
@@ -147,7 +147,7 @@ def _runs(cell: str) -> list[str]:
 
 
 def find_numbers(text: str, *, today: date | None = None) -> _Numbers:
-    """Every certificate and ID number on the page that passes :mod:`archive.numbers`.
+    """Every certificate and ID number on the page that passes :mod:`core.numbers`.
 
     Searched per cell first (a wide gap never joins two numbers), then, for lines where that
     found nothing valid, across the whole line with all spaces removed (a number printed in

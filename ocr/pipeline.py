@@ -25,8 +25,8 @@ from typing import Any
 
 from PIL import Image, ImageOps
 
-from archive.numbers import CATEGORIES, GRADES, normalize_id, parse_certificate
-from archive.parsing import LONG_TERM, Expiry
+from core.cells import LONG_TERM, Expiry
+from core.numbers import CATEGORIES, GRADES, normalize_id, parse_certificate
 from ocr import classify as classifier
 from ocr import engine, extract, pages, preprocess
 from ocr.words import Word, layout_text

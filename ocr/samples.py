@@ -6,7 +6,7 @@ application form, optionally degraded (noise, slight rotation, blur, JPEG compre
 way a clerk's scanner or phone degrades them.  Everything is deterministic for a given seed,
 so a test that reads a generated page reads the same pixels on every machine.
 
-The numbers are valid by construction (:func:`archive.numbers.id_check_char`), so a page's
+The numbers are valid by construction (:func:`core.numbers.id_check_char`), so a page's
 expected fields are known exactly and an OCR result can be compared with them.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
-from archive.numbers import CATEGORIES, GRADES, id_check_char
+from core.numbers import CATEGORIES, GRADES, id_check_char
 from ocr.fonts import cjk_font_path
 
 __all__ = [

@@ -35,12 +35,12 @@ from typing import Any
 
 import duckdb
 
-from archive.eligibility import ALLOWED, EXCLUDED, SHANXI_2023, SUSPENDED, RuleSet
-from archive.numbers import CATEGORIES, GRADES
-from archive.parsing import division_prefix
-from archive.tabular import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, Table, read_table
+from core.cells import division_prefix
+from core.codes import CODES, FINDING_CODES, FindingCode
+from core.eligibility import ALLOWED, EXCLUDED, SHANXI_2023, SUSPENDED, RuleSet
+from core.numbers import CATEGORIES, GRADES
+from core.tabular import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, Table, read_table
 from review.findings import (
-    CODES,
     Evidence,
     Finding,
     FindingDiff,
@@ -162,38 +162,9 @@ class ComparisonResult:
     roster_errors: dict[str, list[RowError]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Rule:
-    """A finding code and the rosters it needs (all of them, or with ``any_of`` any one).
-
-    The SQL of each rule is in ``_RULE_SQL``; this table drives what is evaluated.
-    """
-
-    code: str
-    needs: tuple[str, ...] = ()
-    any_of: bool = False
-
-
-#: Every row of the findings table of ``rules.md``, in its order.
-RULES: tuple[Rule, ...] = (
-    Rule("DECEASED", ("death",)),
-    Rule("HUKOU_MOVED", ("hukou_out",)),
-    Rule("NO_CERTIFICATE"),
-    Rule("CERT_CHANGED", ("cert_base",)),
-    Rule("CERT_CANCELLED", ("cert_base",)),
-    Rule("CERT_FROZEN", ("cert_base",)),
-    Rule("CERT_EXPIRED"),
-    Rule("CERT_EXPIRING"),
-    Rule("GRADE_INSUFFICIENT"),
-    Rule("LEFT_ASSISTANCE", ("assistance",)),
-    Rule("DUPLICATE_BENEFIT", ("assistance", "work_injury_care", "orphan"), any_of=True),
-    Rule("IMPRISONED", ("prison",)),
-    Rule("DUPLICATE_ENROLMENT"),
-    Rule("ELIGIBLE_NOT_ENROLLED", ("cert_base",)),
-    Rule("CERT_ID_MISMATCH"),
-    Rule("CERT_CODE_MISMATCH"),
-)
-assert tuple(rule.code for rule in RULES) == CODES  # the table and the rules stay in step
+#: Every row of the findings table (core/codes.py), in its order; the SQL of each is in
+#: ``_RULE_SQL``, and this table drives what is evaluated.
+RULES: tuple[FindingCode, ...] = FINDING_CODES
 # The SQL below spells the policy-connection statuses literally (static SQL, no formatting).
 assert (EXCLUDED, ALLOWED, SUSPENDED) == ("excluded", "allowed", "suspended")
 
@@ -298,7 +269,7 @@ def spool_roster_files(
     Parsing cells is Python work bound to one core per process; with a roster per process a
     province-size comparison uses every core it is given.  Processes are spawned (not forked)
     so that this is safe to call from a threaded web or task server.  A
-    :class:`~archive.tabular.TableError` of any file is raised here, before anything is
+    :class:`~core.tabular.TableError` of any file is raised here, before anything is
     compared.
     """
     unknown = set(files) - set(KINDS)

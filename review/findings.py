@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any
+
+from core.codes import ACTIONS, CODE_LABELS, CODES, Action, Subsidy
 
 __all__ = [
     "ACTIONS",
@@ -23,32 +25,6 @@ __all__ = [
     "diff_findings",
     "finding_key",
 ]
-
-Subsidy = Literal["living", "nursing", "both"]
-Action = Literal["STOP", "SUSPEND", "NOTIFY", "WARN", "FIX_DATA"]
-
-ACTIONS: tuple[str, ...] = ("STOP", "SUSPEND", "NOTIFY", "WARN", "FIX_DATA")
-
-#: Every finding code of ``rules.md`` in the order of its table (also the report order).
-CODE_LABELS: dict[str, str] = {
-    "DECEASED": "死亡",
-    "HUKOU_MOVED": "户口迁出",
-    "NO_CERTIFICATE": "无残疾人证",
-    "CERT_CHANGED": "残疾人证信息变更",
-    "CERT_CANCELLED": "残疾人证注销",
-    "CERT_FROZEN": "残疾人证冻结",
-    "CERT_EXPIRED": "残疾人证过期",
-    "CERT_EXPIRING": "残疾人证即将过期",
-    "GRADE_INSUFFICIENT": "残疾等级不足",
-    "LEFT_ASSISTANCE": "已退出低保或低保边缘",
-    "DUPLICATE_BENEFIT": "违反政策衔接重复享受",
-    "IMPRISONED": "在监服刑",
-    "DUPLICATE_ENROLMENT": "跨区域重复享受",
-    "ELIGIBLE_NOT_ENROLLED": "应享未享",
-    "CERT_ID_MISMATCH": "残疾人证号与身份号码不一致",
-    "CERT_CODE_MISMATCH": "残疾人证号与登记类别等级不一致",
-}
-CODES: tuple[str, ...] = tuple(CODE_LABELS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from datetime import date
 from django import forms
 
 from archive.models import Division
-from archive.tabular import DEFAULT_MAX_BYTES
+from core.tabular import DEFAULT_MAX_BYTES
 from review.findings import ACTIONS, CODE_LABELS
 from review.models import (
     ACTION_LABELS,

@@ -22,20 +22,13 @@ from django.db import models
 from django.db.models import Q
 
 from archive.models import Division, Enrolment, EnrolmentChange, Person, RuleSetVersion
-from review.findings import ACTIONS, CODE_LABELS
+from core.codes import ACTION_LABELS, ACTIONS, CODE_LABELS, SUBSIDY_LABELS
 from review.rosters import ROSTERS
 
 KIND_CHOICES = [(kind, spec.label) for kind, spec in ROSTERS.items()]
 CODE_CHOICES = list(CODE_LABELS.items())
-ACTION_LABELS = {
-    "STOP": "停发",
-    "SUSPEND": "暂停",
-    "NOTIFY": "告知",
-    "WARN": "提醒",
-    "FIX_DATA": "更正数据",
-}
 ACTION_CHOICES = [(a, ACTION_LABELS[a]) for a in ACTIONS]
-SUBSIDY_CHOICES = [("living", "生活补贴"), ("nursing", "护理补贴"), ("both", "两项补贴")]
+SUBSIDY_CHOICES = list(SUBSIDY_LABELS.items())
 
 
 class RosterUpload(models.Model):

@@ -4,7 +4,7 @@ Each department sends its own spreadsheet: deaths from public security, the disa
 federation's certificate base, the civil-affairs assistance lists, and so on.  They differ only
 in a few columns, so instead of seven importers there is one table, :data:`ROSTERS`
 (kind → Chinese label, columns, and the parser of each column), and one function,
-:func:`parse_roster`, that turns a :class:`~archive.tabular.Table` into normalised rows plus a
+:func:`parse_roster`, that turns a :class:`~core.tabular.Table` into normalised rows plus a
 list of per-cell errors.
 
 Rules that come from the spec:
@@ -14,8 +14,8 @@ Rules that come from the spec:
   whole comparison;
 * the name is kept as written, because names are spelt differently across departments and a
   difference is reported as a note, never as a miss;
-* every cell is parsed by the shared parsers of :mod:`archive.parsing` and
-  :mod:`archive.numbers`, so a date or grade means the same here as in every other import.
+* every cell is parsed by the shared parsers of :mod:`core.cells` and
+  :mod:`core.numbers`, so a date or grade means the same here as in every other import.
 
 Normalised rows are plain dicts (``row``, ``id_number``, ``name``, the kind's fields and
 ``raw`` — the cells as read, for the evidence of a finding) so that the engine can spool them
@@ -29,9 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from archive.eligibility import CERT_STATUSES
-from archive.numbers import NumberError, parse_certificate, parse_id
-from archive.parsing import (
+from core.cells import (
     LONG_TERM,
     CellError,
     county_of,
@@ -43,7 +41,9 @@ from archive.parsing import (
     parse_family_type,
     parse_grade,
 )
-from archive.tabular import HeaderSpec, Table
+from core.eligibility import CERT_STATUSES
+from core.numbers import NumberError, parse_certificate, parse_id
+from core.tabular import HeaderSpec, Table
 
 __all__ = [
     "ID_HEADER",
@@ -63,7 +63,7 @@ __all__ = [
 NAME_HEADER = "姓名"
 ID_HEADER = "公民身份号码"
 
-# 证件状态 values (archive.eligibility.CERT_STATUSES): ``formats.md`` lists 正常/注销, and
+# 证件状态 values (core.eligibility.CERT_STATUSES): ``formats.md`` lists 正常/注销, and
 # ``rules.md`` also acts on 冻结 (CERT_FROZEN), so the base may carry it and it must parse.
 ORPHAN_TYPES = ("孤儿", "事实无人抚养儿童")
 #: 保障类别 of the assistance roster: the 家庭类别 values except 一般, which is no assistance.
@@ -319,7 +319,7 @@ COMMON_FIELDS: dict[str, str] = {
 
 
 def header_spec(kind: str) -> HeaderSpec:
-    """The :class:`HeaderSpec` to pass to :func:`archive.tabular.read_table` for a kind."""
+    """The :class:`HeaderSpec` to pass to :func:`core.tabular.read_table` for a kind."""
     return HeaderSpec(required=_spec(kind).headers)
 
 

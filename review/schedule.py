@@ -19,7 +19,6 @@ which are missing.
 
 from __future__ import annotations
 
-import calendar
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -29,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from archive.models import Division
+from core.months import month_end
 from review.models import ComparisonRun, Reminder
 
 logger = logging.getLogger("review.schedule")
@@ -55,15 +55,11 @@ class Period:
         return f"{self.start.year}年{half}"
 
 
-def _month_end(year: int, month: int) -> date:
-    return date(year, month, calendar.monthrange(year, month)[1])
-
-
 def period_containing(level: str, day: date) -> Period:
     months = FREQUENCY_MONTHS[level]
     first_month = (day.month - 1) // months * months + 1
     last_month = first_month + months - 1
-    return Period(date(day.year, first_month, 1), _month_end(day.year, last_month))
+    return Period(date(day.year, first_month, 1), month_end(day.year, last_month))
 
 
 def previous_period(level: str, period: Period) -> Period:
@@ -78,7 +74,7 @@ def last_ended_period(level: str, today: date) -> Period:
 def deadline(period: Period) -> date:
     """The last day to run the comparison of ``period``: the end of the following month."""
     following = period.end + timedelta(days=1)
-    return _month_end(following.year, following.month)
+    return month_end(following.year, following.month)
 
 
 def covers(last_as_of: date | None, period: Period) -> bool:

@@ -38,10 +38,10 @@ from django.utils import timezone
 from archive import enrolments as enrolment_actions
 from archive import storage
 from archive.audit import record
-from archive.eligibility import SHANXI_2023, RuleSet, stop_month
 from archive.models import Division, Enrolment, Person, RuleSetVersion
-from archive.parsing import division_prefix
-from archive.tabular import TableError, read_table
+from core.cells import division_prefix
+from core.eligibility import SHANXI_2023, RuleSet, stop_month
+from core.tabular import TableError, read_table
 from review import engine
 from review.findings import finding_key
 from review.models import ComparisonRun, Finding, NotifyOutcome, RosterUpload, Verification
@@ -131,7 +131,7 @@ def store_roster(
     """Keeps a roster file and its parse report; returns ``(upload, created)``.
 
     A file that cannot be read as this roster at all (wrong headers, not a table, formula
-    cells) raises :class:`~archive.tabular.TableError` and nothing is kept. Bad rows are
+    cells) raises :class:`~core.tabular.TableError` and nothing is kept. Bad rows are
     reported on the upload and never stop a comparison. The same file uploaded again for the
     same kind, division and period is the same upload (``created`` is False).
     """

@@ -38,9 +38,11 @@ from archive import access, storage
 from archive.audit import record
 from archive.exports import xlsx_download
 from archive.models import Division
-from archive.numbers import mask_id
 from archive.paging import paginate, query_without_page
-from archive.tabular import TableError
+from core.codes import SUBSIDY_LABELS
+from core.months import last_months
+from core.numbers import mask_id
+from core.tabular import TableError
 from review import schedule, services
 from review.findings import CODE_LABELS
 from review.forms import (
@@ -477,7 +479,6 @@ XLSX_HEADERS = [
 def _finding_export_rows(run: ComparisonRun, findings: QuerySet):
     yield [f"比对批次 #{run.pk} {run.division.name}（{run.division_id}） 基准日 {run.as_of}"]
     yield XLSX_HEADERS
-    subsidy = {"living": "生活补贴", "nursing": "护理补贴", "both": "两项补贴"}
     for f in findings.iterator(chunk_size=2000):
         yield [
             f.pk,
@@ -487,7 +488,7 @@ def _finding_export_rows(run: ComparisonRun, findings: QuerySet):
             f.id_number,
             f.code,
             CODE_LABELS.get(f.code, f.code),
-            subsidy.get(f.subsidy or "", ""),
+            SUBSIDY_LABELS.get(f.subsidy or "", ""),
             ACTION_LABELS.get(f.action, f.action),
             f.event_date,
             f.roster_label,
@@ -815,7 +816,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 def _findings_chart(scoped: QuerySet, today: date) -> list[dict[str, Any]]:
     """Findings per month of reference date over the last 12 months, by action."""
-    start = (today.replace(day=1) - timedelta(days=335)).replace(day=1)
+    months = last_months(today)
+    start = months[0]
     rows = (
         scoped.filter(run__status=ComparisonRun.Status.FINISHED, run__as_of__gte=start)
         .annotate(month=TruncMonth("run__as_of"))
@@ -826,11 +828,6 @@ def _findings_chart(scoped: QuerySet, today: date) -> list[dict[str, Any]]:
     by_month: dict[date, Counter] = defaultdict(Counter)
     for month, action, count in rows:
         by_month[month][action] += count
-    months = []
-    cursor = start
-    while cursor <= today:
-        months.append(cursor)
-        cursor = (cursor + timedelta(days=32)).replace(day=1)
     peak = max((sum(c.values()) for c in by_month.values()), default=0) or 1
     return [
         {

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 
 from archive.docs.scans import Rejected, sniff
-from archive.numbers import NumberError, parse_id
+from core.numbers import NumberError, parse_id
 
 JUNK = {".ds_store", "thumbs.db", "desktop.ini"}
 _DRIVE = re.compile(r"^[A-Za-z]:")

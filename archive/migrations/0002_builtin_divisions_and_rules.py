@@ -4,8 +4,8 @@ from django.db import migrations
 
 
 def load(apps, schema_editor):
-    from archive.divisions import BUILT_IN
-    from archive.eligibility import SHANXI_2023
+    from core.divisions import BUILT_IN
+    from core.eligibility import SHANXI_2023
 
     Division = apps.get_model("archive", "Division")
     for row in BUILT_IN:

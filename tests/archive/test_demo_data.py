@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 
 from archive.demo import PLANTED, generate
-from archive.eligibility import SHANXI_2023, Facts, decide
 from archive.management.commands.demo_data import load_demo, remove_demo
 from archive.models import Person
-from archive.numbers import parse_id
+from core.eligibility import SHANXI_2023, Facts, decide
+from core.numbers import parse_id
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 
-from archive.divisions import CURRENT_COUNTIES, current_county
 from archive.models import Division
+from core.divisions import CURRENT_COUNTIES, current_county
 
 
 def test_changzhi_ships_with_its_twelve_current_counties():

@@ -26,8 +26,8 @@ from archive.models import (
     Person,
     UserProfile,
 )
-from archive.numbers import id_check_char
-from archive.tabular import TableError
+from core.numbers import id_check_char
+from core.tabular import TableError
 
 TODAY = date(2026, 11, 28)
 COUNTY = "140425"  # 平顺县
@@ -552,7 +552,7 @@ def test_skip_invalid_writes_valid_rows_and_returns_the_rejected_ones_as_xlsx() 
     record = ImportRecord.objects.get()
     assert (record.mode, record.rejected) == ("skip_invalid", 1)
 
-    from archive.tabular import read_table
+    from core.tabular import read_table
 
     content = importer.rejected_rows_xlsx(read_table(data, "r.csv").rows, result.errors)
     sheet = load_workbook(io.BytesIO(content)).active

@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from archive.eligibility import SHANXI_2023
 from archive.models import AuditLog, RuleSetVersion
 from archive.roles import ADMINISTRATOR, ARCHIVIST
 from archive.rulesets import RuleSetForm, rule_set_on
+from core.eligibility import SHANXI_2023
 
 pytestmark = pytest.mark.django_db
 

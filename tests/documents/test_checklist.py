@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_default_checklist_comes_from_the_document_types():
-    from archive.doctypes import DOCUMENT_TYPES
+    from core.doctypes import DOCUMENT_TYPES
 
     checklist = case_files.current_checklist()
     assert [item["code"] for item in checklist.items] == [t.code for t in DOCUMENT_TYPES]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from archive.doctypes import BY_CODE
+from core.doctypes import BY_CODE
 from ocr import classify as classifier
 from ocr import pipeline, samples
 

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from archive.numbers import id_check_char
+from core.numbers import id_check_char
 from ocr.extract import FIELD_NAMES, correct_digits, extract_fields, name_boxes, settle_name
 from ocr.words import Word, layout_lines
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archive.numbers import parse_certificate
+from core.numbers import parse_certificate
 from ocr import samples
 from ocr.tasks import read_document
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from archive.models import Certificate, Division, Enrolment, FamilyStatus, Person
-from archive.numbers import id_check_char
+from core.numbers import id_check_char
 from tests.review.conftest import AS_OF
 
 pytestmark = pytest.mark.django_db

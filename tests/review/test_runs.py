@@ -88,7 +88,7 @@ def test_not_enrolled_certificate_holder_unknown_to_the_archive_is_a_finding_wit
         "有效期至": "长期",
         "户籍区划代码": "140425101",
     }
-    from archive.numbers import id_check_char
+    from core.numbers import id_check_char
 
     first17 = stranger["公民身份号码"][:17]
     stranger["公民身份号码"] = first17 + id_check_char(first17)

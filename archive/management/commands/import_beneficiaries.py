@@ -26,7 +26,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
 from archive import importer
-from archive.tabular import TableError, read_table
+from core.tabular import TableError, read_table
 
 
 class Command(BaseCommand):

@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from archive.divisions import DIVISION_HEADERS, township_and_village_rows
 from archive.models import Division
-from archive.tabular import HeaderSpec, TableError, read_table
+from core.divisions import DIVISION_HEADERS, township_and_village_rows
+from core.tabular import HeaderSpec, TableError, read_table
 
 
 class Command(BaseCommand):

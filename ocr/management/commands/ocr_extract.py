@@ -22,8 +22,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from archive.doctypes import BY_CODE
-from archive.numbers import CATEGORIES, GRADES
+from core.doctypes import BY_CODE
+from core.numbers import CATEGORIES, GRADES
 from ocr import pipeline
 from ocr.engine import EngineError
 from ocr.pages import PageError, count_pages

@@ -29,7 +29,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from archive import access
 from archive.models import Division
-from archive.tabular import TableError
+from core.tabular import TableError
 from review import services
 from review.findings import CODE_LABELS
 from review.models import ComparisonRun

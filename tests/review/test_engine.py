@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from archive.eligibility import SHANXI_2023
-from archive.numbers import id_check_char
-from archive.tabular import TableError, read_table
+from core.eligibility import SHANXI_2023
+from core.numbers import id_check_char
+from core.tabular import TableError, read_table
 from review.engine import (
     BENEFICIARY_COLUMNS,
     RULES,

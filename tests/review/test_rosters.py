@@ -9,8 +9,8 @@ from datetime import date, datetime
 import pytest
 from openpyxl import Workbook
 
-from archive.numbers import id_check_char
-from archive.tabular import TableError, read_table
+from core.numbers import id_check_char
+from core.tabular import TableError, read_table
 from review.rosters import KINDS, ROSTERS, header_spec, iter_roster, parse_roster, raw_text
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from archive.parsing import (
+from core.cells import (
     LONG_TERM,
     CellError,
     county_of,

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from archive.eligibility import (
+from core.cells import LONG_TERM
+from core.eligibility import (
     SHANXI_2023,
     Decision,
     Facts,
@@ -23,7 +24,6 @@ from archive.eligibility import (
     select_rule_set,
     stop_month,
 )
-from archive.parsing import LONG_TERM
 
 ON = date(2026, 11, 30)
 RULES = SHANXI_2023

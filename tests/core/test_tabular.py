@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from archive.tabular import HeaderSpec, TableError, column_letter, read_table
+from core.tabular import HeaderSpec, TableError, column_letter, read_table
 
 SPEC = HeaderSpec(required=("姓名", "公民身份号码"), optional=("死亡日期",))
 ID = "11010519491231002X"

@@ -32,8 +32,9 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any
 
-from archive.numbers import CATEGORIES, GRADES
-from archive.parsing import FAMILY_TYPES, Expiry, division_contains
+from core.cells import FAMILY_TYPES, Expiry, division_contains
+from core.months import add_months
+from core.numbers import CATEGORIES, GRADES
 
 __all__ = [
     "ALLOWED",
@@ -383,10 +384,7 @@ def monthly_amount(subsidy: str, category: int, grade: int, rules: RuleSet) -> D
 
 def stop_month(event: date, rules: RuleSet) -> date:
     """First month no longer paid after a confirmed stop event (configurable: next month)."""
-    first = event.replace(day=1)
-    if not rules.stop_from_next_month:
-        return first
-    return date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return add_months(event, 1 if rules.stop_from_next_month else 0)
 
 
 def select_rule_set(rule_sets: Iterable[RuleSet], on: date) -> RuleSet:

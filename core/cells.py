@@ -35,7 +35,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, Literal
 
-from archive.numbers import CATEGORIES, GRADES, to_halfwidth
+from core.numbers import CATEGORIES, GRADES, to_halfwidth
 
 __all__ = [
     "FAMILY_TYPES",

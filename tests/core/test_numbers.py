@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from archive.numbers import (
+from core.numbers import (
     CATEGORIES,
     CERT_CODE_MISMATCH,
     CERT_ID_MISMATCH,
