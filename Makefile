@@ -13,6 +13,7 @@ es:
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports --no-cache
 
 bench:
 	for b in bench/*.py; do .venv/bin/python $$b || exit 1; done

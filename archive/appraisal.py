@@ -1,6 +1,6 @@
 """When a filed document's retention ends, and which documents are due for appraisal (到期鉴定).
 
-archive.md: "Retention ends, at the earliest, the configured number of years after the
+docs/archive.md: "Retention ends, at the earliest, the configured number of years after the
 enrolment stopped; the system lists files due for appraisal (鉴定) but never destroys anything
 by itself." So this module only *reads*: it decides dates and builds querysets; there is no
 function here (nor in the page that shows them) that deletes, withdraws or changes a document.

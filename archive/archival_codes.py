@@ -1,4 +1,4 @@
-"""The archival reference code (档号) of a filed document, after DA/T 22-2015 (archive.md):
+"""The archival reference code (档号) of a filed document, after DA/T 22-2015 (docs/archive.md):
 
     全宗号-门类代码·年度-保管期限-机构代码-件号        e.g. J014-MZ·2026-D30-LX-0042
 

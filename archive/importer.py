@@ -1,4 +1,4 @@
-"""Importing the beneficiary roster (两项补贴对象花名册, ``formats.md``).
+"""Importing the beneficiary roster (两项补贴对象花名册, ``docs/formats.md``).
 
 Two layers, so that the rules can be tested without a database and the database work can be
 made fast without touching the rules:
@@ -14,7 +14,7 @@ made fast without touching the rules:
    PostgreSQL, ``bulk_create``/``bulk_update`` elsewhere), because one query per row would
    take minutes for a province-wide roster of 100 000 rows (``bench/import_bench.py``).
 
-Modes: ``atomic`` (the default of ``formats.md``: one invalid row and nothing is written) and
+Modes: ``atomic`` (the default of ``docs/formats.md``: one invalid row and nothing is written) and
 ``skip_invalid`` (the valid rows are written, the rejected ones come back with their reasons,
 see :func:`rejected_rows_xlsx`).  A dry run computes the same outcomes and writes nothing, not
 even an :class:`~archive.models.ImportRecord`.
@@ -164,7 +164,7 @@ START = "补贴起始年月"
 GUARDIAN = "监护人"
 PHONE = "联系电话"
 
-#: Every header of the roster, in the order of ``formats.md``.
+#: Every header of the roster, in the order of ``docs/formats.md``.
 ALL_HEADERS: tuple[str, ...] = (
     NAME, ID, SEX, CERT, CATEGORY, GRADE, EXPIRY, HUKOU, ADDRESS, FAMILY,
     LIVING, LIVING_AMOUNT, NURSING, NURSING_AMOUNT, PAYEE, START, GUARDIAN, PHONE,
@@ -210,7 +210,7 @@ class RowError:
         return f"{where}{column}{self.message}"
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON shape of ``cli.md``."""
+        """The JSON shape of ``docs/commands.md``."""
         return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
 
 
@@ -292,7 +292,7 @@ class ImportResult:
         return self.mode == ATOMIC and bool(self.errors)
 
     def as_json(self) -> dict[str, Any]:
-        """Exactly the ``cli.md`` shape."""
+        """Exactly the ``docs/commands.md`` shape."""
         return {
             "created": self.created,
             "updated": self.updated,
@@ -673,7 +673,7 @@ def validate_rows(
     total: int = 0,
     progress: Progress | None = None,
 ) -> Validation:
-    """Check every row against the rules of ``formats.md`` and ``numbers.md``.
+    """Check every row against the rules of ``docs/formats.md`` and ``docs/numbers.md``.
 
     ``columns`` is the first result of :func:`match_headers`.  ``covers(county)`` is the
     jurisdiction test of the user on whose behalf the import runs (``None``: no restriction).
@@ -681,14 +681,14 @@ def validate_rows(
 
     Two rules are stricter than "flag and keep": a certificate number that embeds another
     person's ID (``CERT_ID_MISMATCH``) or a category/grade different from the 残疾类别/残疾等级
-    columns (``CERT_CODE_MISMATCH``) rejects the row.  ``numbers.md`` lets a *stored* record
+    columns (``CERT_CODE_MISMATCH``) rejects the row.  ``docs/numbers.md`` lets a *stored* record
     carry such a flag, but an import that knowingly stores a contradiction would turn a typo
     in a spreadsheet into a record someone has to untangle later; the clerk corrects the cell
     and imports again.
 
     The same ID twice for the same county rejects *both* rows (``DUPLICATE_ROW``, naming all
     their numbers): we cannot tell which one is right.  The same ID in two counties is allowed
-    (``formats.md``: each county's enrolment is kept) and reported as a notice.
+    (``docs/formats.md``: each county's enrolment is kept) and reported as a notice.
     """
     validator = _Validator(columns, counties, covers, today or timezone.localdate())
     valid: list[ValidRow] = []

@@ -1,7 +1,7 @@
 """Benchmark of a province-size data comparison (数据比对).
 
 Generates, with a fixed seed, N synthetic beneficiaries (one row per enrolment, with a few
-people enrolled by two counties) and the seven comparison rosters of ``formats.md`` with M
+people enrolled by two counties) and the seven comparison rosters of ``docs/formats.md`` with M
 rows each, written as the CSV files departments send (Chinese headers, raw cell texts); then
 times, separately:
 

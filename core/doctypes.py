@@ -1,4 +1,4 @@
-"""The document types of a standardized case file (archive.md) — the one list that the
+"""The document types of a standardized case file (docs/archive.md) — the one list that the
 checklist, upload, OCR classification and 档号 retention all read.
 
 The checklist an office applies is data (administrators can change it, with history); this

@@ -1,6 +1,6 @@
 """The one reader for every spreadsheet people bring to the system.
 
-Staff live in spreadsheets (``formats.md``): the beneficiary roster and the seven comparison
+Staff live in spreadsheets (``docs/formats.md``): the beneficiary roster and the seven comparison
 rosters all arrive as ``.xlsx`` or ``.csv``, from Excel on Chinese Windows as often as from
 anything else.  Every import goes through :func:`read_table` so that the same file is judged
 the same way everywhere:
@@ -90,7 +90,7 @@ class HeaderSpec:
     """The headers an import expects: which are required and which are merely known.
 
     Headers outside ``required`` and ``optional`` are *unknown*: they are ignored and reported
-    once (``formats.md``), because a clerk who added a notes column should not be blocked, but
+    once (``docs/formats.md``), because a clerk who added a notes column should not be blocked, but
     a clerk who misspelt ``公民身份号码`` should see that the column was not used.
     """
 

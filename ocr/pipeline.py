@@ -48,7 +48,7 @@ _MIN_MEAN_CONF = 60.0
 
 @dataclass
 class PageResult:
-    """What one page of a file says: its document type, fields and warnings (``cli.md``)."""
+    """What one page of a file says: its document type, fields and warnings (``docs/commands.md``)."""
 
     file: str
     page: int
@@ -222,7 +222,7 @@ def compare_with_record(
 
     Only what was read is compared: a field OCR could not read (``None``) is never reported
     as a disagreement — absence of evidence is not a finding.  The certificate number wins
-    over the record for what the certificate says (``numbers.md``), so every flag names
+    over the record for what the certificate says (``docs/numbers.md``), so every flag names
     both values for the clerk to decide.
     """
     flags: list[str] = []

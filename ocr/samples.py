@@ -74,7 +74,7 @@ class SamplePerson:
 
     @property
     def expected_fields(self) -> dict[str, object]:
-        """The fields a correct OCR of a certificate page returns, in ``cli.md`` form."""
+        """The fields a correct OCR of a certificate page returns, in ``docs/commands.md`` form."""
         return {
             "certificate_number": self.certificate_number,
             "id_number": self.id_number,

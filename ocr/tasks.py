@@ -1,6 +1,6 @@
 """Celery task of the OCR app: thin, the pipeline (:mod:`ocr.pipeline`) does the work.
 
-``ocr.read_document(path)`` reads a file and returns one JSON item per page (``cli.md``
+``ocr.read_document(path)`` reads a file and returns one JSON item per page (``docs/commands.md``
 shape, plus the OCR ``text`` so a caller can store it).  It stores nothing: filing results
 against stored documents is the documents app's job (``archive.ocr_document``).
 

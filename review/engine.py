@@ -1,4 +1,4 @@
-"""The data comparison (数据比对) of ``rules.md``, vectorised in DuckDB.
+"""The data comparison (数据比对) of ``docs/rules.md``, vectorised in DuckDB.
 
 A province-level comparison covers about a million beneficiaries against rosters of similar
 size, so the heavy part — matching by ID number, "active on as_of", choosing the evidence row,
@@ -15,7 +15,7 @@ Inputs
 
 Every rule lives in :data:`RULES` with the rosters it needs: a rule whose roster was not
 supplied is not evaluated and the result says so (absence of evidence is never a finding).
-The interpretation choices where ``rules.md`` leaves room are listed in
+The interpretation choices where ``docs/rules.md`` leaves room are listed in
 ``docs/comparison.md``; the SQL below implements exactly those.
 """
 
@@ -224,7 +224,7 @@ def _write_roster_csv(kind: str, rows: Iterable[Mapping[str, Any]], path: Path) 
 def spool_roster(kind: str, table: Table, path: str | os.PathLike[str]) -> SpooledRoster:
     """Parse a roster table straight to a normalised CSV at ``path``, in bounded memory.
 
-    Invalid rows are collected as errors (they do not stop the comparison, ``formats.md``).
+    Invalid rows are collected as errors (they do not stop the comparison, ``docs/formats.md``).
     """
     errors: list[RowError] = []
 
@@ -427,7 +427,7 @@ _PREPARE_BASE = (
 )
 _PREPARE = (
     # Current certificate facts: the cert_base row when there is one, else the record.  The
-    # category and grade come from the certificate number (numbers.md: the number wins).
+    # category and grade come from the certificate number (docs/numbers.md: the number wins).
     """
     CREATE TEMP VIEW cur AS
     SELECT b.idx,
@@ -821,7 +821,7 @@ def compare(
     rules: RuleSet = SHANXI_2023,
     config: EngineConfig | None = None,
 ) -> ComparisonResult:
-    """Run the comparison of ``rules.md`` for ``division`` on ``as_of``.
+    """Run the comparison of ``docs/rules.md`` for ``division`` on ``as_of``.
 
     ``beneficiaries`` may cover more than the division (e.g. the whole province); only those
     whose county lies in ``division`` are checked, but all of them count when deciding

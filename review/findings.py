@@ -3,7 +3,7 @@
 Kept apart from the DuckDB engine so that the web side, the CLI and the verification workflow
 can read, store and diff findings without importing DuckDB: a finding is the unit a person
 verifies (核查), so its shape and its identity (:func:`finding_key`) are a public contract
-(``cli.md`` prints it as JSON).
+(``docs/commands.md`` prints it as JSON).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class Evidence:
     values: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of ``cli.md``."""
+        """The JSON shape of ``docs/commands.md``."""
         return {"roster": self.roster, "row": self.row, "values": dict(self.values)}
 
 
@@ -76,7 +76,7 @@ class Finding:
         return CODE_LABELS[self.code]
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of ``cli.md`` (plus ``county_code`` and ``note``)."""
+        """The JSON shape of ``docs/commands.md`` (plus ``county_code`` and ``note``)."""
         return {
             "id_number": self.id_number,
             "name": self.name,

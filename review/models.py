@@ -159,7 +159,7 @@ class ComparisonRun(models.Model):
 
 
 class Finding(models.Model):
-    """One finding of a run (see ``rules.md``). ``key`` identifies the same finding across runs
+    """One finding of a run (see ``docs/rules.md``). ``key`` identifies the same finding across runs
     (:func:`review.findings.finding_key`); ``diff`` says whether it was new or still open
     against the previous run. ``county`` is the enrolment's county (what a stop acts on);
     ``person`` is empty for a certificate holder not in the archive at all."""

@@ -1,4 +1,4 @@
-"""The seven comparison rosters (比对数据) of ``formats.md``, declared once as data.
+"""The seven comparison rosters (比对数据) of ``docs/formats.md``, declared once as data.
 
 Each department sends its own spreadsheet: deaths from public security, the disabled persons'
 federation's certificate base, the civil-affairs assistance lists, and so on.  They differ only
@@ -63,8 +63,8 @@ __all__ = [
 NAME_HEADER = "姓名"
 ID_HEADER = "公民身份号码"
 
-# 证件状态 values (core.eligibility.CERT_STATUSES): ``formats.md`` lists 正常/注销, and
-# ``rules.md`` also acts on 冻结 (CERT_FROZEN), so the base may carry it and it must parse.
+# 证件状态 values (core.eligibility.CERT_STATUSES): ``docs/formats.md`` lists 正常/注销, and
+# ``docs/rules.md`` also acts on 冻结 (CERT_FROZEN), so the base may carry it and it must parse.
 ORPHAN_TYPES = ("孤儿", "事实无人抚养儿童")
 #: 保障类别 of the assistance roster: the 家庭类别 values except 一般, which is no assistance.
 ASSISTANCE_TYPES = ("低保", "低保边缘", "特困")
@@ -75,7 +75,7 @@ Parser = Callable[[Any], Fields]
 
 @dataclass(frozen=True)
 class RowError:
-    """One rejected cell: ``row N, column 列名: reason`` as ``formats.md`` asks."""
+    """One rejected cell: ``row N, column 列名: reason`` as ``docs/formats.md`` asks."""
 
     row: int
     column: str
@@ -123,7 +123,7 @@ class RosterSpec:
 
     @property
     def headers(self) -> tuple[str, ...]:
-        """Required headers, in the order of ``formats.md``."""
+        """Required headers, in the order of ``docs/formats.md``."""
         return (NAME_HEADER, ID_HEADER, *(c.header for c in self.columns))
 
     @property
@@ -208,7 +208,7 @@ def _period(start_header: str, end_header: str) -> tuple[Column, Column]:
     )
 
 
-#: The seven comparison rosters of ``formats.md``.  Adding an eighth is one entry here.
+#: The seven comparison rosters of ``docs/formats.md``.  Adding an eighth is one entry here.
 ROSTERS: dict[str, RosterSpec] = {
     spec.kind: spec
     for spec in (

@@ -582,7 +582,7 @@ def resolved_findings(run: ComparisonRun):
 
 
 def run_json(run: ComparisonRun) -> dict[str, Any]:
-    """The JSON of ``cli.md`` for a finished run."""
+    """The JSON of ``docs/commands.md`` for a finished run."""
     findings = [
         {
             "id_number": f.id_number,

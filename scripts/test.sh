@@ -32,4 +32,5 @@ export REQUIRE_SERVICES=1
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/lint-imports --no-cache
 .venv/bin/python -m pytest "$@"

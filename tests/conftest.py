@@ -149,3 +149,18 @@ def admin_login(db, django_user_model):
     password = "correct-horse-battery-staple"
     user = django_user_model.objects.create_superuser("admin", "", password)
     return user, password
+
+
+_SERVICE_FIXTURES = {"elasticsearch_url", "es_client", "celery_worker_process"}
+_BROWSER_FIXTURES = {"browser", "page"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks each test by the kind of parts it runs against, from the fixtures it uses, so
+    `-m browser` or `-m "not services"` selects by kind while folders mirror the packages."""
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & _BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if used & _SERVICE_FIXTURES:
+            item.add_marker(pytest.mark.services)

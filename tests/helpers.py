@@ -1,6 +1,6 @@
 """Running `manage.py` in a child process, as a person or a scheduler would.
 
-Commands are a public interface (cli.md): their exit codes and output are tested from a real
+Commands are a public interface (docs/commands.md): their exit codes and output are tested from a real
 process, not through call_command, and the child must use the same test database.
 """
 

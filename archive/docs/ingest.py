@@ -349,7 +349,7 @@ def _people_by_id(id_numbers: set[str], user) -> dict[str, Person]:
 
 
 def _member_target(member, target: Target, people: dict[str, Person], user) -> Target | Outcome:
-    """Where one ZIP member goes under the naming rule of formats.md."""
+    """Where one ZIP member goes under the naming rule of docs/formats.md."""
     if target.case_file is not None:
         own = target.case_file.person.id_number
         if member.id_number and member.id_number != own:

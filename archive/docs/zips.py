@@ -7,7 +7,7 @@ Refused whole (nothing stored, one clear reason): a damaged ZIP, more than
 each at most UPLOAD_MAX_BYTES whatever its header claims; a bad member is reported and the
 others are filed.
 
-Filing rule (formats.md): ``<公民身份号码>_<anything>.<ext>``, or any folder named by the ID
+Filing rule (docs/formats.md): ``<公民身份号码>_<anything>.<ext>``, or any folder named by the ID
 number, files to that person's case file; the others go to the inbox.
 """
 

@@ -1,4 +1,4 @@
-"""``manage.py import_beneficiaries``: the JSON contract of cli.md and the exit codes 0/1/2."""
+"""``manage.py import_beneficiaries``: the JSON contract of docs/commands.md and the exit codes 0/1/2."""
 
 from __future__ import annotations
 

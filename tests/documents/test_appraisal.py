@@ -1,6 +1,6 @@
 """到期鉴定: when a document's retention ends (a pure function, every period and edge), which
 documents the list shows (inside the jurisdiction only, in one query), the page and its
-audited export — and that none of it ever deletes or changes anything (archive.md: "the
+audited export — and that none of it ever deletes or changes anything (docs/archive.md: "the
 system lists files due for appraisal (鉴定) but never destroys anything by itself")."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""档号: its format (archive.md), retention by type, and the 件号 sequence — no gaps, no reuse,
+"""档号: its format (docs/archive.md), retention by type, and the 件号 sequence — no gaps, no reuse,
 also under concurrent uploads on PostgreSQL."""
 
 from __future__ import annotations

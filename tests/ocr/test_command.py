@@ -1,5 +1,5 @@
 """``manage.py ocr_extract`` as a script would run it (subprocess): the JSON contract of
-cli.md, the exit codes, and the reasons printed for rejected files."""
+docs/commands.md, the exit codes, and the reasons printed for rejected files."""
 
 from __future__ import annotations
 

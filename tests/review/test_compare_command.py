@@ -1,4 +1,4 @@
-"""`compare` (cli.md): the exact JSON, the stored run, exit codes 0/1/2, jurisdiction."""
+"""`compare` (docs/commands.md): the exact JSON, the stored run, exit codes 0/1/2, jurisdiction."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The comparison engine: every row of the findings table of rules.md, with its edge cases."""
+"""The comparison engine: every row of the findings table of docs/rules.md, with its edge cases."""
 
 from __future__ import annotations
 

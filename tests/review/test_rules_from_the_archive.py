@@ -1,4 +1,4 @@
-"""The edge cases of rules.md, fed from the database (the engine's own tests cover them on
+"""The edge cases of docs/rules.md, fed from the database (the engine's own tests cover them on
 plain data; these check that the archive reaches the engine as it should)."""
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """``import_beneficiaries FILE [--dry-run] [--skip-invalid] [--json] [--user U] [--rejected-out X]``
 
-Imports a beneficiary roster (``formats.md``) through :mod:`archive.importer`, the same code
+Imports a beneficiary roster (``docs/formats.md``) through :mod:`archive.importer`, the same code
 the admin upload uses, so a scripted import and a clerk's upload judge a file identically.
 
-Exit codes (``cli.md``): 0 success; 1 the input was rejected — a whole-file problem (empty,
+Exit codes (``docs/commands.md``): 0 success; 1 the input was rejected — a whole-file problem (empty,
 not a table, wrong headers, formula cells, too big) or, in atomic mode, any invalid row; every
 reason is printed; 2 usage errors (unknown option, missing file, unknown user).
 

@@ -7,7 +7,7 @@ encrypted or damaged PDF, a decompression bomb) or Tesseract could not run — e
 printed on stderr, and the other files are still read; 2 usage errors (unknown option, no
 file given, a file that does not exist).
 
-``--json`` prints exactly the list of page items of ``cli.md`` on stdout, nothing else, and
+``--json`` prints exactly the list of page items of ``docs/commands.md`` on stdout, nothing else, and
 no progress bar.  Without it, a readable summary goes to stdout and a progress bar is drawn on
 stderr when stderr is a terminal.
 """

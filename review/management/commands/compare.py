@@ -1,10 +1,10 @@
 """``compare --as-of YYYY-MM-DD --division CODE [--roster KIND=FILE]... [--json] [--user U]``
 
-Runs a data comparison (``rules.md``) exactly as the admin does — the roster files are stored
+Runs a data comparison (``docs/rules.md``) exactly as the admin does — the roster files are stored
 as uploads, the run is stored with its findings and its difference from the previous run —
 and prints the result.
 
-``--json`` prints exactly the shape of ``cli.md`` on stdout and nothing else:
+``--json`` prints exactly the shape of ``docs/commands.md`` on stdout and nothing else:
 ``{"run", "as_of", "division", "checked", "findings": [{"id_number", "name", "code",
 "subsidy", "action", "event_date", "evidence": {"roster", "row", "values"}}]}``. Without it a
 summary goes to stdout (with the rules not evaluated and the rejected roster rows), and a
