@@ -14,7 +14,6 @@ code, once given, stays with the document (moves and new versions keep it).
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from django.conf import settings
@@ -25,19 +24,10 @@ from archive.models import ArchivalCounter, Document
 from core.doctypes import BY_CODE
 
 DEFAULT_RETENTION = "D10"
-_CODE = re.compile(
-    r"^(?P<fonds>[^-·]+)-(?P<category>[^-·]+)·(?P<year>\d{4})-(?P<retention>Y|D\d+)-"
-    r"(?P<org>[^-·]+)-(?P<number>\d{4,})$"
-)
 
 
 def format_code(fonds: str, category: str, year: int, retention: str, org: str, number: int) -> str:
     return f"{fonds}-{category}·{year}-{retention}-{org}-{number:04d}"
-
-
-def parse_code(code: str) -> dict[str, str] | None:
-    match = _CODE.match(code)
-    return match.groupdict() if match else None
 
 
 def retention_for(doc_type: str) -> str:

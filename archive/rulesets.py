@@ -18,7 +18,6 @@ from core.eligibility import (
     SUBSIDIES,
     SUSPENDED,
     RuleSet,
-    select_rule_set,
 )
 from core.numbers import CATEGORIES, GRADES
 
@@ -32,13 +31,21 @@ PAIR_CHOICES = [
 ]
 
 
-def stored_rule_sets() -> list[RuleSet]:
-    return [RuleSet.from_dict(v.data) for v in RuleSetVersion.objects.all()]
+def version_on(day: date) -> RuleSetVersion | None:
+    """The stored version in force on ``day``: the latest effective date not after it, and of
+    two versions with that date the one saved last (an administrator correcting a version
+    saves a new one with the same date; versions are never edited)."""
+    return (
+        RuleSetVersion.objects.filter(effective_from__lte=day)
+        .order_by("-effective_from", "-created_at", "-id")
+        .first()
+    )
 
 
 def rule_set_on(day: date) -> RuleSet:
-    """The rule set in force on `day` among the stored versions (Shanxi 2023 when none)."""
-    return select_rule_set(stored_rule_sets() or [SHANXI_2023], day)
+    """The rules in force on ``day``; Shanxi 2023 when no version is stored for it."""
+    version = version_on(day)
+    return RuleSet.from_dict(version.data) if version else SHANXI_2023
 
 
 class RuleSetForm(forms.Form):

@@ -159,3 +159,11 @@ def refresh_completeness() -> int:
     from archive.case_files import refresh_all
 
     return refresh_all()
+
+
+@shared_task(name="archive.clean_tmp")
+def clean_tmp() -> int:
+    """Sweeps what interrupted uploads and jobs left in the private store's tmp/."""
+    from archive import storage
+
+    return storage.clean_tmp()

@@ -280,6 +280,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "archive.refresh_completeness",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Remove leftovers of interrupted uploads (older than a day) from the private tmp/.
+    "archive-clean-tmp": {"task": "archive.clean_tmp", "schedule": crontab(minute=40)},
     # Start the data comparisons that are due (county monthly, city half-yearly, province
     # yearly) when their rosters are uploaded; otherwise record a reminder (review.schedule).
     "review-due-comparisons": {

@@ -25,7 +25,7 @@ Reason codes in a :class:`Decision` (blocking unless marked *warning*):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -46,7 +46,6 @@ __all__ = [
     "SUSPENDED",
     "Decision",
     "Facts",
-    "NoRuleSetError",
     "Reason",
     "RuleSet",
     "decide",
@@ -54,7 +53,6 @@ __all__ = [
     "is_expiring",
     "monthly_amount",
     "qualifies_for_nursing",
-    "select_rule_set",
     "stop_month",
 ]
 
@@ -273,10 +271,6 @@ SHANXI_2023 = RuleSet(
 )
 
 
-class NoRuleSetError(LookupError):
-    """No rule set is in force on the requested date (nothing may be decided without one)."""
-
-
 @dataclass(frozen=True)
 class Facts:
     """What eligibility needs to know about a person on one date.
@@ -385,23 +379,6 @@ def monthly_amount(subsidy: str, category: int, grade: int, rules: RuleSet) -> D
 def stop_month(event: date, rules: RuleSet) -> date:
     """First month no longer paid after a confirmed stop event (configurable: next month)."""
     return add_months(event, 1 if rules.stop_from_next_month else 0)
-
-
-def select_rule_set(rule_sets: Iterable[RuleSet], on: date) -> RuleSet:
-    """The rule set in force on ``on``: the latest ``effective_from`` not after it.
-
-    Raises :class:`NoRuleSetError` when none is in force yet, and ``ValueError`` when two
-    versions share that date (which one applies would be a guess).
-    """
-    in_force = [rules for rules in rule_sets if rules.effective_from <= on]
-    if not in_force:
-        raise NoRuleSetError(f"no rule set in force on {on.isoformat()}")
-    latest = max(rules.effective_from for rules in in_force)
-    candidates = [rules for rules in in_force if rules.effective_from == latest]
-    if len(candidates) > 1:
-        names = ", ".join(rules.name for rules in candidates)
-        raise ValueError(f"several rule sets take effect on {latest.isoformat()}: {names}")
-    return candidates[0]
 
 
 def _certificate_reasons(facts: Facts, on: date, rules: RuleSet) -> list[Reason]:

@@ -36,9 +36,9 @@ from django.db.models import Case, FilteredRelation, IntegerField, Max, Min, Q, 
 from django.utils import timezone
 
 from archive import enrolments as enrolment_actions
-from archive import storage
+from archive import rulesets, storage
 from archive.audit import record
-from archive.models import Division, Enrolment, Person, RuleSetVersion
+from archive.models import Division, Enrolment, Person
 from core.cells import division_prefix
 from core.eligibility import SHANXI_2023, RuleSet, stop_month
 from core.tabular import TableError, read_table
@@ -74,10 +74,6 @@ def covering_codes(code: str) -> list[str]:
     if not six.endswith("0000"):
         codes.append(six[:2] + "0000")
     return list(dict.fromkeys(codes))
-
-
-def level_of(division: Division) -> str:
-    return division.level
 
 
 # --------------------------------------------------------------------------------------------
@@ -324,15 +320,6 @@ def beneficiary_rows(prefix: str) -> Iterator[tuple[Any, ...]]:
 # Runs
 
 
-def rule_set_version_on(day: date) -> RuleSetVersion | None:
-    """The stored rule-set version in force on ``day`` (see ``archive.rulesets``)."""
-    return (
-        RuleSetVersion.objects.filter(effective_from__lte=day)
-        .order_by("-effective_from", "-created_at", "-id")
-        .first()
-    )
-
-
 def rules_of(run: ComparisonRun) -> RuleSet:
     return RuleSet.from_dict(run.rule_set.data) if run.rule_set_id else SHANXI_2023
 
@@ -357,7 +344,7 @@ def create_run(
         run = ComparisonRun.objects.create(
             division=division,
             as_of=as_of,
-            rule_set=rule_set_version_on(as_of),
+            rule_set=rulesets.version_on(as_of),
             trigger=trigger,
             created_by=user if user is not None and user.is_authenticated else None,
         )
@@ -808,12 +795,6 @@ def record_notify_outcome(finding: Finding, *, outcome: str, note: str, user, re
         user=user,
     )
     return item
-
-
-def remove_roster_file(sha256: str) -> None:  # pragma: no cover - maintenance helper
-    """Deletes a stored roster file that no upload refers to any more."""
-    if not RosterUpload.objects.filter(sha256=sha256).exists():
-        roster_path(sha256).unlink(missing_ok=True)
 
 
 __all__ = [

@@ -264,8 +264,3 @@ def _pdf(path: Path, out_dir: Path) -> int:
 
 def _encrypted() -> Rejected:
     return Rejected("encrypted", "PDF 已加密（设有密码或权限限制）：请上传未加密的文件")
-
-
-def render_pages(original: Path, kind: str, out_dir: Path) -> int:
-    """Re-derives page images from a stored original (used when a derived file is missing)."""
-    return check_and_derive(original, kind, out_dir).page_count

@@ -14,14 +14,12 @@ from core.eligibility import (
     SHANXI_2023,
     Decision,
     Facts,
-    NoRuleSetError,
     RuleSet,
     decide,
     is_expired,
     is_expiring,
     monthly_amount,
     qualifies_for_nursing,
-    select_rule_set,
     stop_month,
 )
 
@@ -452,32 +450,3 @@ def test_facts_with_unknown_status_or_family_type_are_refused(changes: dict[str,
 
 OLD = replace(SHANXI_2023, name="2016", effective_from=date(2016, 1, 1))
 NEW = replace(SHANXI_2023, name="2027", effective_from=date(2027, 1, 1))
-
-
-@pytest.mark.parametrize(
-    ("on", "name"),
-    [
-        (date(2016, 1, 1), "2016"),
-        (date(2022, 12, 31), "2016"),
-        (date(2023, 1, 1), SHANXI_2023.name),
-        (date(2026, 12, 31), SHANXI_2023.name),
-        (date(2027, 1, 1), "2027"),
-    ],
-)
-def test_the_rule_set_in_force_is_the_latest_effective_on_or_before_the_date(
-    on: date, name: str
-) -> None:
-    assert select_rule_set([NEW, SHANXI_2023, OLD], on).name == name
-
-
-def test_no_rule_set_in_force_is_an_error() -> None:
-    with pytest.raises(NoRuleSetError):
-        select_rule_set([SHANXI_2023], date(2022, 12, 31))
-    with pytest.raises(LookupError):
-        select_rule_set([], ON)
-
-
-def test_two_rule_sets_effective_on_the_same_day_are_ambiguous() -> None:
-    twin = replace(SHANXI_2023, name="twin")
-    with pytest.raises(ValueError, match="twin"):
-        select_rule_set([SHANXI_2023, twin], ON)

@@ -19,14 +19,6 @@ from tests.documents import samples
 def test_code_has_the_form_of_da_t_22():
     code = archival_codes.format_code("J014", "MZ", 2026, "D30", "LX", 42)
     assert code == "J014-MZ·2026-D30-LX-0042"
-    assert archival_codes.parse_code(code) == {
-        "fonds": "J014",
-        "category": "MZ",
-        "year": "2026",
-        "retention": "D30",
-        "org": "LX",
-        "number": "0042",
-    }
 
 
 def test_retention_defaults_by_document_type():
