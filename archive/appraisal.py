@@ -26,8 +26,6 @@ from datetime import date
 from django.conf import settings
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 
-from core.codes import RETENTION_YEARS
-
 PERMANENT = "Y"
 #: Enrolment statuses that keep a case file open (its retention has not started).
 OPEN_STATUSES = ("active", "suspended")
@@ -35,7 +33,7 @@ OPEN_STATUSES = ("active", "suspended")
 
 def configured_years() -> dict[str, int]:
     """``ARCHIVE_RETENTION_YEARS`` of the settings: period code → years."""
-    return dict(getattr(settings, "ARCHIVE_RETENTION_YEARS", RETENTION_YEARS))
+    return dict(settings.ARCHIVE_RETENTION_YEARS)
 
 
 def add_years(day: date, years: int) -> date:

@@ -38,9 +38,9 @@ def retention_for(doc_type: str) -> str:
 def series() -> tuple[str, str, str]:
     """(全宗号, 门类代码, 机构代码) of this office."""
     return (
-        getattr(settings, "ARCHIVE_FONDS", "J014"),
-        getattr(settings, "ARCHIVE_CATEGORY", "MZ"),
-        getattr(settings, "ARCHIVE_ORG", "LX"),
+        settings.ARCHIVE_FONDS,
+        settings.ARCHIVE_CATEGORY,
+        settings.ARCHIVE_ORG,
     )
 
 

@@ -32,7 +32,7 @@ REQUEUE_BATCH = 500
 
 
 def auto_file_confidence() -> float:
-    return float(getattr(settings, "ARCHIVE_OCR_AUTO_FILE_CONFIDENCE", 0.8))
+    return settings.ARCHIVE_OCR_AUTO_FILE_CONFIDENCE
 
 
 @shared_task(name="archive.ocr_document", acks_late=True)

@@ -215,6 +215,21 @@ ARCHIVE_ORG = env("ARCHIVE_ORG", "LX")
 # Years each 保管期限 runs after a case file's enrolments stopped; "Y" (永久) never ends. The
 # 到期鉴定 page lists what has run out; nothing is ever destroyed by the system (archive.appraisal).
 ARCHIVE_RETENTION_YEARS = dict(RETENTION_YEARS)
+# One set of scan limits for upload and OCR (ocr/pages.py explains the numbers).
+SCAN_MAX_IMAGE_PIXELS = int(env("SCAN_MAX_IMAGE_PIXELS", str(100_000_000)))
+SCAN_MAX_PAGES = int(env("SCAN_MAX_PAGES", "500"))
+# A ZIP of scans: most members, and most bytes once unpacked (ZIP bombs).
+ARCHIVE_ZIP_MAX_ENTRIES = int(env("ARCHIVE_ZIP_MAX_ENTRIES", "2000"))
+ARCHIVE_ZIP_MAX_BYTES = int(env("ARCHIVE_ZIP_MAX_BYTES", str(4 * 1024**3)))
+# An inbox scan is filed by itself only when OCR's classification is at least this sure.
+ARCHIVE_OCR_AUTO_FILE_CONFIDENCE = float(env("ARCHIVE_OCR_AUTO_FILE_CONFIDENCE", "0.8"))
+
+# --- Data comparison ----------------------------------------------------------------------
+# The rosters without which a scheduled comparison is not started (the others are used when
+# present; review/schedule.py); DuckDB's threads and memory cap.
+REVIEW_REQUIRED_ROSTERS = ("death", "hukou_out", "cert_base", "assistance")
+REVIEW_ENGINE_THREADS = int(env("REVIEW_ENGINE_THREADS", "2"))
+REVIEW_ENGINE_MEMORY = env("REVIEW_ENGINE_MEMORY", "2GB")
 
 # --- Wagtail ------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = env("SITE_NAME", "残疾人两项补贴档案管理系统")
@@ -293,6 +308,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 # --- OCR ----------------------------------------------------------------------------------
 TESSERACT_CMD = env("TESSERACT_CMD", "tesseract")
 OCR_LANGUAGES = env("OCR_LANGUAGES", "chi_sim+eng")
+OCR_NAME_LANGUAGES = env("OCR_NAME_LANGUAGES", "chi_sim")  # names are read in Chinese only
+OCR_TIMEOUT = int(env("OCR_TIMEOUT", "120"))  # seconds per Tesseract call
+OCR_PDF_DPI = int(env("OCR_PDF_DPI", "250"))  # PDF pages are rendered at this resolution
 
 # --- Logging ------------------------------------------------------------------------------
 LOGGING = {

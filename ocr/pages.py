@@ -7,8 +7,9 @@ and PDF (rendered with PDFium).  Anything else is rejected with a reason a clerk
 Uploads are untrusted: a small PNG can declare 100 000 × 100 000 pixels (a decompression
 bomb) and a PDF page can be a square kilometre.  Sizes are checked against
 :data:`MAX_IMAGE_PIXELS` *before* pixels are decoded, and page counts against
-:data:`MAX_PAGES`.  Both can be changed with the settings ``OCR_MAX_IMAGE_PIXELS``,
-``OCR_MAX_PAGES`` and ``OCR_PDF_DPI``.
+:data:`MAX_PAGES`, the one set of limits that upload (``archive/docs/scans.py``) and OCR
+both apply, so a file accepted at upload is never refused by OCR. They can be changed with
+the settings ``SCAN_MAX_IMAGE_PIXELS`` and ``SCAN_MAX_PAGES`` (and ``OCR_PDF_DPI``).
 
 Pages are produced lazily (:func:`iter_pages`): a 50-page PDF rendered at 250 dpi is about
 half a gigabyte of pixels, and the pipeline needs one page at a time.
@@ -37,12 +38,12 @@ __all__ = [
     "sniff",
 ]
 
-#: Largest page accepted, in pixels: an A4 page at 600 dpi is 35 million, so 60 million
+#: Largest page accepted, in pixels: an A3 page at 600 dpi is 70 million, so 100 million
 #: leaves room for any honest scan while refusing a decompression bomb.
-MAX_IMAGE_PIXELS = 60_000_000
-#: Most pages read from one file: a case-file document is a few pages; a 500-page PDF is a
-#: mistake (or an attack) that would occupy a worker for an hour.
-MAX_PAGES = 100
+MAX_IMAGE_PIXELS = 100_000_000
+#: Most pages in one file: a case-file document is a few pages, a whole bound case file
+#: scanned at once a few hundred; beyond that it is a mistake (or an attack).
+MAX_PAGES = 500
 #: Resolution PDF pages are rendered at: enough for 9-point text on a photocopied card.
 PDF_DPI = 250
 # Rendering below this resolution would make text unreadable, so such a page is refused
@@ -71,6 +72,16 @@ class PageError(Exception):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.code, self.message))
+
+
+def max_image_pixels_setting() -> int:
+    """The configured largest page, in pixels (``SCAN_MAX_IMAGE_PIXELS``)."""
+    return _setting("SCAN_MAX_IMAGE_PIXELS", MAX_IMAGE_PIXELS)
+
+
+def max_pages_setting() -> int:
+    """The configured most pages in one file (``SCAN_MAX_PAGES``)."""
+    return _setting("SCAN_MAX_PAGES", MAX_PAGES)
 
 
 def _setting(name: str, default: int) -> int:
@@ -272,8 +283,8 @@ def iter_pages(
     Raises :class:`PageError` — for the file type and encryption before the first page, for
     a damaged page when that page is reached.
     """
-    limit = max_pixels or _setting("OCR_MAX_IMAGE_PIXELS", MAX_IMAGE_PIXELS)
-    pages = max_pages or _setting("OCR_MAX_PAGES", MAX_PAGES)
+    limit = max_pixels or max_image_pixels_setting()
+    pages = max_pages or max_pages_setting()
     data, kind = _inspect(source)
     if kind == PDF:
         yield from _pdf_pages(data, limit, pages, dpi or _setting("OCR_PDF_DPI", PDF_DPI))

@@ -12,8 +12,7 @@ as reference date (``as_of``) and is due once the period has ended. A division i
 
 The pure functions here take dates and return dates; :func:`start_due_runs` (the daily beat
 task) applies them to the divisions in the database: a due comparison is started when the
-rosters of its period are there (:data:`REQUIRED_ROSTERS`, configurable as
-``settings.REVIEW_REQUIRED_ROSTERS``), and otherwise a :class:`~review.models.Reminder` says
+rosters of its period are there (``settings.REVIEW_REQUIRED_ROSTERS``), and otherwise a :class:`~review.models.Reminder` says
 which are missing.
 """
 
@@ -36,9 +35,6 @@ logger = logging.getLogger("review.schedule")
 #: Months between comparisons per level (民发〔2022〕79号 / 晋民发〔2023〕1号 practice).
 FREQUENCY_MONTHS: dict[str, int] = {"county": 1, "city": 6, "province": 12}
 LEVEL_LABELS = {"county": "每月", "city": "每半年", "province": "每年"}
-#: The rosters without which a scheduled comparison is not started (the others are used when
-#: present): deaths, moves, the certificate base and the assistance lists.
-REQUIRED_ROSTERS: tuple[str, ...] = ("death", "hukou_out", "cert_base", "assistance")
 
 
 @dataclass(frozen=True)
@@ -109,7 +105,7 @@ def next_due(level: str, last_as_of: date | None, today: date) -> date:
 
 
 def required_rosters() -> tuple[str, ...]:
-    return tuple(getattr(settings, "REVIEW_REQUIRED_ROSTERS", REQUIRED_ROSTERS))
+    return tuple(settings.REVIEW_REQUIRED_ROSTERS)
 
 
 def scheduled_divisions():

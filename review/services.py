@@ -367,8 +367,8 @@ def _workers() -> int:
 
 def engine_config(work: Path) -> engine.EngineConfig:
     return engine.EngineConfig(
-        threads=int(getattr(settings, "REVIEW_ENGINE_THREADS", 2)),
-        memory_limit=str(getattr(settings, "REVIEW_ENGINE_MEMORY", "2GB")),
+        threads=settings.REVIEW_ENGINE_THREADS,
+        memory_limit=settings.REVIEW_ENGINE_MEMORY,
         temp_directory=str(work / "spill"),
     )
 

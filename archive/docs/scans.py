@@ -5,8 +5,9 @@ accepted only if every page decodes completely; decoding is also what produces t
 images, so a file is read once. Limits (settings, with these defaults):
 
     UPLOAD_MAX_BYTES           200 MB    largest file
-    ARCHIVE_MAX_IMAGE_PIXELS   100 MP    largest page (A3 at 600 dpi is 70 MP): decompression bombs
-    ARCHIVE_MAX_PAGES          500       most pages in one file
+    SCAN_MAX_IMAGE_PIXELS      100 MP    largest page (A3 at 600 dpi is 70 MP): decompression bombs
+    SCAN_MAX_PAGES             500       most pages in one file
+    (the same limits OCR applies: ocr/pages.py holds them)
 
 Page images are JPEGs of at most ``PAGE_LONG_SIDE`` pixels (about 200 dpi for A4: a
 certificate number reads clearly on screen, zoomed in); PDF pages are rendered by pdfium.
@@ -23,6 +24,8 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from django.conf import settings
 from PIL import Image, ImageOps
+
+from ocr import pages as ocr_pages
 
 PAGE_LONG_SIDE = 2400
 PAGE_QUALITY = 82
@@ -50,26 +53,19 @@ def max_bytes() -> int:
 
 
 def max_pixels() -> int:
-    return int(getattr(settings, "ARCHIVE_MAX_IMAGE_PIXELS", 100_000_000))
+    return ocr_pages.max_image_pixels_setting()
 
 
 def max_pages() -> int:
-    return int(getattr(settings, "ARCHIVE_MAX_PAGES", 500))
+    return ocr_pages.max_pages_setting()
 
 
 def sniff(head: bytes) -> str | None:
-    """The type of a file from its first bytes: jpeg, png, tiff, pdf, zip, or None."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.startswith((b"II*\x00", b"MM\x00*")):
-        return "tiff"
-    if b"%PDF-" in head[:1024]:
-        return "pdf"
+    """The type of a file from its first bytes: jpeg, png, tiff, pdf (as OCR reads them,
+    ocr/pages.py), zip, or None."""
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
         return "zip"
-    return None
+    return ocr_pages.sniff(head)
 
 
 def sniff_file(path: Path) -> str | None:

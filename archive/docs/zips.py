@@ -30,11 +30,11 @@ _ID_PREFIX = re.compile(r"^([0-9]{17}[0-9Xx])(?:[_\-－—\s.]|$)")
 
 
 def max_entries() -> int:
-    return int(getattr(settings, "ARCHIVE_ZIP_MAX_ENTRIES", 2000))
+    return settings.ARCHIVE_ZIP_MAX_ENTRIES
 
 
 def max_total_bytes() -> int:
-    return int(getattr(settings, "ARCHIVE_ZIP_MAX_BYTES", 4 * 1024**3))
+    return settings.ARCHIVE_ZIP_MAX_BYTES
 
 
 @dataclass

@@ -150,7 +150,7 @@ def test_decompression_bomb_is_rejected_before_decoding(
     _assert_nothing_stored(private_media)
 
 
-@override_settings(ARCHIVE_MAX_IMAGE_PIXELS=100 * 100)
+@override_settings(SCAN_MAX_IMAGE_PIXELS=100 * 100)
 def test_pixel_limit_is_a_setting(upload, case_file, archivist, private_media):
     assert "像素过多" in _rejected(upload, case_file, archivist, samples.jpeg(size=(120, 170)))
     _assert_nothing_stored(private_media)
@@ -169,7 +169,7 @@ def test_file_over_the_size_limit_is_rejected(upload, case_file, archivist, priv
     _assert_nothing_stored(private_media)
 
 
-@override_settings(ARCHIVE_MAX_PAGES=2)
+@override_settings(SCAN_MAX_PAGES=2)
 def test_too_many_pages_are_rejected(upload, case_file, archivist, private_media):
     assert "超过上限 2 页" in _rejected(upload, case_file, archivist, samples.tiff(3))
     _assert_nothing_stored(private_media)
