@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "ocr",
     "search",
     "review",
+    "inspection",
     "cms",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
