@@ -186,10 +186,11 @@ def assignable_inspectors(user, division: Division):
 def assign(items, inspector, *, user, request=None) -> int:
     """Assigns items (already scoped to the acting user) to an inspector whose jurisdiction
     covers each of them; returns how many were assigned."""
-    count = 0
+    count, spot_check_id = 0, None
     now = timezone.now()
     with transaction.atomic():
         for item in items.select_related("case_file").select_for_update(of=("self",)):
+            spot_check_id = item.spot_check_id
             if not access.covers(inspector, item.case_file.county_id):
                 raise SpotCheckError(f"检查员 {inspector} 的辖区不包括第{item.position}份档案。")
             item.inspector, item.assigned_at = inspector, now
@@ -200,7 +201,7 @@ def assign(items, inspector, *, user, request=None) -> int:
                 request,
                 "spot_check_assign",
                 obj_type="inspection.SpotCheck",
-                obj_id=str(items.first().spot_check_id),
+                obj_id=str(spot_check_id),
                 detail=f"分配 {count} 份给 {inspector.get_username()}",
                 user=user,
             )
