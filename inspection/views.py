@@ -56,6 +56,8 @@ def _filters_label(spot_check: SpotCheck) -> str:
         parts.append(f"检索词“{spot_check.query}”")
     for field, value in spot_check.filters.items():
         label, allowed = FILTERS.get(field, (field, None))
+        if field == "township":
+            value = spot_checks.township_names([value])[value]
         parts.append(f"{label}：{allowed.get(value, value) if allowed else value}")
     return "；".join(parts) or "全部档案"
 
@@ -146,7 +148,7 @@ def spot_check_new(request: HttpRequest) -> HttpResponse:
 def _filtered_items(request: HttpRequest, spot_check: SpotCheck, form: ItemFilterForm):
     items = spot_checks.visible_items(spot_check, request.user)
     data = form.cleaned_data if form.is_valid() else {}
-    if data.get("township") is not None and "township" in request.GET:
+    if data.get("township"):
         items = items.filter(township_code=data["township"])
     state = data.get("state")
     if state == "unassigned":
@@ -385,11 +387,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     form = TaskFilterForm(request.GET or None, townships=[(p.township, p.name) for p in progress])
     data = form.cleaned_data if form.is_valid() else {}
     shown = tasks
-    if (
-        "township" in request.GET
-        and data.get("township") is not None
-        and request.GET["township"] != ""
-    ):
+    if data.get("township"):
         shown = shown.filter(township_code=data["township"])
     if data.get("state") == "open":
         shown = shown.filter(outcome="")

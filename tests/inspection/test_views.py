@@ -201,3 +201,26 @@ def test_an_inspector_cannot_stop_but_is_told_why(people, inspector, client_as):
     assert "没有停发或暂停补贴的权限" in response.content.decode()
     task.refresh_from_db()
     assert task.outcome == ""
+
+
+def test_item_and_task_lists_filter_by_township_and_progress(people, make_user, client_as):
+    client = client_as(make_user("lead", COUNTY))
+    check = spot_checks.create(
+        division=Division.objects.get(code=COUNTY), plan=SamplePlan(FIXED, size=30), seed="f"
+    )
+    url = reverse("inspection_spot_check_detail", args=[check.pk])
+
+    def rows(response) -> int:
+        return response.content.decode().count("<tr data-item=")
+
+    assert rows(client.get(url, {"township": "", "state": ""})) == 30
+    assert rows(client.get(url, {"township": TOWN_A})) == 20
+    assert rows(client.get(url, {"state": "unassigned"})) == 30
+    assert rows(client.get(url, {"state": "pass"})) == 0
+    campaign = campaigns.create(
+        year=2026, division=Division.objects.get(code=COUNTY), due_date=date(2001, 1, 31)
+    )  # a deadline long past whatever today is
+    curl = reverse("inspection_campaign_detail", args=[campaign.pk])
+    body = client.get(curl, {"township": TOWN_A}).content.decode()
+    assert body.count("登记结论<span") == 20
+    assert "已逾期未复核 30 项" in client.get(curl).content.decode()
