@@ -48,10 +48,26 @@ _KEEP_RECORDS: tuple[Perm, ...] = (
     *perms("review", "notifyoutcome", "add"),
 )
 
+#: Spot checks (抽查, `inspection`): draw, assign, record results, export the report.
+_SPOT_CHECKS: tuple[Perm, ...] = (
+    *perms("inspection", "spotcheck", "view", "add", "export", "assign"),
+    *perms("inspection", "spotcheckitem", "view", "change"),
+)
+#: The annual review (年度集中复核): see campaigns and record outcomes; a 停发 / 暂停 outcome
+#: also needs archive.change_enrolment (`inspection.review`).
+_ANNUAL_REVIEW: tuple[Perm, ...] = (
+    *perms("inspection", "reviewcampaign", "view"),
+    *perms("inspection", "reviewtask", "view", "change"),
+)
+_RUN_ANNUAL_REVIEW: tuple[Perm, ...] = (
+    *_ANNUAL_REVIEW,
+    *perms("inspection", "reviewcampaign", "add"),
+)
+
 #: role → permissions
 ROLE_PERMISSIONS: dict[str, tuple[Perm, ...]] = {
-    ARCHIVIST: _KEEP_RECORDS,
-    INSPECTOR: _READ_RECORDS,
+    ARCHIVIST: (*_KEEP_RECORDS, *_RUN_ANNUAL_REVIEW),
+    INSPECTOR: (*_READ_RECORDS, *_SPOT_CHECKS, *_ANNUAL_REVIEW),
     EDITOR: (
         WAGTAIL_ADMIN,
         *perms("wagtaildocs", "document", "add", "change"),
@@ -62,6 +78,8 @@ ROLE_PERMISSIONS: dict[str, tuple[Perm, ...]] = {
     ),
     ADMINISTRATOR: (
         *_KEEP_RECORDS,
+        *_SPOT_CHECKS,
+        *_RUN_ANNUAL_REVIEW,
         *perms("archive", "rulesetversion", "add"),
         *perms("archive", "auditlog", "view"),
         *perms("archive", "document", "soft_delete"),

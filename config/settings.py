@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "ocr",
     "search",
     "review",
+    "inspection",
     "cms",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",

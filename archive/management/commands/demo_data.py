@@ -174,6 +174,9 @@ def file_demo_scans(count: int, seed: int) -> int:
 @transaction.atomic
 def remove_demo() -> int:
     demo = Person.objects.filter(is_demo=True)
+    from inspection.demo import remove_inspection_of
+
+    remove_inspection_of(demo)
     documents = Document.objects.filter(case_file__person__in=demo)
     documents.update(current=None)
     DocumentVersion.objects.filter(document__in=documents).delete()
