@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, post_save
 
 
 class ArchiveConfig(AppConfig):
@@ -13,3 +13,10 @@ class ArchiveConfig(AppConfig):
 
         # Runs after every app, so the permissions of apps migrated later exist too.
         post_migrate.connect(sync_roles, dispatch_uid="archive.sync_roles")
+        from archive.case_files import open_on_enrolment
+
+        # One enrolment saved on its own (admin, tests, a shell); bulk writes (import, demo)
+        # call case_files.open_case_files themselves, set-wise.
+        post_save.connect(
+            open_on_enrolment, sender="archive.Enrolment", dispatch_uid="archive.open_case_file"
+        )

@@ -1,7 +1,8 @@
 """The standardized case file (补贴档案): its checklist and completeness, its catalogue (卷内目录)
 and the export of the whole file.
 
-One case file per beneficiary and county enrolment, created on demand (`case_file_for`).
+One case file per beneficiary and county enrolment, opened when the person is enrolled
+(`open_case_files`: import, demo, migration) — never by viewing a page.
 Completeness is computed here (`refresh`) whenever one of its documents changes, and stored
 on the row (percentage and missing types), so that the list of 100 000 case files filters on
 it without looking at documents.
@@ -104,23 +105,62 @@ def _required(item: dict, facts: dict) -> tuple[bool, str]:
     return bool(rules.get(code, False)), condition or "—"
 
 
-def _facts(case_file: CaseFile) -> dict:
-    enrolments = list(
-        Enrolment.objects.filter(person_id=case_file.person_id, county_id=case_file.county_id)
-    )
+Pair = tuple[int, str]  # (person id, county code): what identifies a case file
+
+
+def _facts_of(pairs: Iterable[Pair]) -> dict[Pair, dict]:
+    """The facts the checklist's conditional items depend on, for many case files in three
+    queries (one per fact table), so that opening 100 000 case files after an import does not
+    cost a query per file."""
+    pairs = set(pairs)
+    people = {person for person, _county in pairs}
     this_year = timezone.localdate().year
-    return {
-        "subsidies": {e.subsidy for e in enrolments},
-        "guardian": bool(case_file.person.guardian),
-        "institution": any(
-            e.subsidy == "nursing" and e.payee == Enrolment.Payee.INSTITUTION for e in enrolments
-        ),
-        "enrolled_over_a_year": any(
-            e.start_month and e.start_month.year < this_year for e in enrolments
-        ),
-        "changed": EnrolmentChange.objects.filter(enrolment__in=enrolments)
+    facts: dict[Pair, dict] = {
+        pair: {
+            "subsidies": set(),
+            "guardian": False,
+            "institution": False,
+            "enrolled_over_a_year": False,
+            "changed": False,
+        }
+        for pair in pairs
+    }
+    for person, county, subsidy, payee, start in Enrolment.objects.filter(
+        person_id__in=people
+    ).values_list("person_id", "county_id", "subsidy", "payee", "start_month"):
+        if (pair := (person, county)) in facts:
+            entry = facts[pair]
+            entry["subsidies"].add(subsidy)
+            entry["institution"] |= subsidy == "nursing" and payee == Enrolment.Payee.INSTITUTION
+            entry["enrolled_over_a_year"] |= bool(start and start.year < this_year)
+    guardians = dict(Person.objects.filter(pk__in=people).values_list("pk", "guardian"))
+    for (person, _county), entry in facts.items():
+        entry["guardian"] = bool(guardians.get(person))
+    for pair in (
+        EnrolmentChange.objects.filter(enrolment__person_id__in=people)
         .exclude(action=EnrolmentChange.Action.ENROL)
-        .exists(),
+        .values_list("enrolment__person_id", "enrolment__county_id")
+        .distinct()
+    ):
+        if pair in facts:
+            facts[pair]["changed"] = True
+    return facts
+
+
+def _facts(case_file: CaseFile) -> dict:
+    pair = (case_file.person_id, case_file.county_id)
+    return _facts_of([pair])[pair]
+
+
+def _completeness(checklist: ChecklistVersion, facts: dict, counts: dict[str, int]) -> dict:
+    """The stored completeness of a case file: percentage and missing types."""
+    required = [item["code"] for item in checklist.items if _required(item, facts)[0]]
+    missing = [code for code in required if not counts.get(code)]
+    percent = 100 if not required else (100 * (len(required) - len(missing))) // len(required)
+    return {
+        "completeness": percent,
+        "missing": f",{','.join(missing)}," if missing else "",
+        "checklist_id": checklist.pk,
     }
 
 
@@ -161,16 +201,11 @@ def refresh(case_file: CaseFile, checklist: ChecklistVersion | None = None) -> l
     checklist = checklist or current_checklist()
     case_file._type_counts = None  # count afresh: this is called after a change
     lines = checklist_lines(case_file, checklist)
-    required = [line for line in lines if line.required]
-    missing = [line.code for line in required if not line.present]
-    percent = 100 if not required else (100 * (len(required) - len(missing))) // len(required)
     counts = _type_counts(case_file)
     values = {
-        "completeness": percent,
-        "missing": f",{','.join(missing)}," if missing else "",
+        **_completeness(checklist, _facts(case_file), {line.code: line.present for line in lines}),
         "document_count": sum(n for _code, n, _pages in counts),
         "page_count": sum(pages or 0 for _code, _n, pages in counts),
-        "checklist_id": checklist.pk,
     }
     changed = [k for k, v in values.items() if getattr(case_file, k) != v]
     if changed:
@@ -205,6 +240,60 @@ def default_county(person: Person) -> str:
     if person.county_id in counties or not counties:
         return person.county_id
     return counties[0]
+
+
+OPEN_BATCH = 2000
+
+
+def open_case_files(pairs: Iterable[Pair]) -> int:
+    """Opens (建档) the case file of each enrolment's person and county that has none yet, with
+    its completeness; returns how many were opened.
+
+    Every enrolled person has a case file from the moment they are enrolled — by import, the
+    demo or a migration — so the case-file list, its completeness filters and search count
+    everyone, and no page view ever writes (docs/archive.md). Set-wise: a new file has no
+    documents, so its completeness needs only the enrolment facts, three queries per batch.
+    """
+    checklist = current_checklist()
+    wanted = sorted(set(pairs))
+    opened = 0
+    for start in range(0, len(wanted), OPEN_BATCH):
+        batch = wanted[start : start + OPEN_BATCH]
+        existing = set(
+            CaseFile.objects.filter(person_id__in={p for p, _c in batch}).values_list(
+                "person_id", "county_id"
+            )
+        )
+        fresh = [pair for pair in batch if pair not in existing]
+        facts = _facts_of(fresh)
+        CaseFile.objects.bulk_create(
+            (
+                CaseFile(
+                    person_id=person,
+                    county_id=county,
+                    **_completeness(checklist, facts[(person, county)], {}),
+                )
+                for person, county in fresh
+            ),
+            ignore_conflicts=True,
+        )
+        opened += len(fresh)
+    return opened
+
+
+def open_on_enrolment(sender, instance: Enrolment, created: bool, raw: bool = False, **kwargs):
+    """``post_save`` of an enrolment: its person's case file in its county is opened with it,
+    or, when it exists, its completeness recomputed (a new subsidy requires other documents)."""
+    if created and not raw and not open_case_files([(instance.person_id, instance.county_id)]):
+        existing = CaseFile.objects.select_related("person").get(
+            person_id=instance.person_id, county_id=instance.county_id
+        )
+        refresh(existing)
+
+
+def open_case_files_of(enrolments) -> int:
+    """:func:`open_case_files` for the people and counties of an enrolment queryset."""
+    return open_case_files(enrolments.values_list("person_id", "county_id").distinct())
 
 
 def case_file_for(person: Person, county_id: str | None = None) -> CaseFile:

@@ -53,7 +53,7 @@ from archive.models import (
 from archive.paging import paginate, query_without_page
 from core.codes import RETENTION_PERIODS
 from core.eligibility import SUBSIDIES
-from core.numbers import NumberError, parse_id
+from core.numbers import NumberError, mask_id, parse_id
 
 VIEW = "archive.view_document"
 UPLOAD = "archive.add_document"
@@ -105,23 +105,40 @@ def _wants_json(request: HttpRequest) -> bool:
 
 @permission_required(VIEW, raise_exception=True)
 def casefile_for_person(request: HttpRequest, person_pk: int) -> HttpResponse:
-    """From the person's record to their case file(s), creating them on demand."""
-    person = Person.objects.filter(pk=person_pk).first()
-    counties = []
-    if person is not None:
-        everyone = access.user_prefix(request.user) == access.ALL
-        candidates = set(case_files.enrolment_counties(person)) or {person.county_id}
-        candidates |= set(person.case_files.values_list("county_id", flat=True))
-        counties = sorted(c for c in candidates if everyone or access.covers(request.user, c))
-    if not counties:
-        access.get_scoped_or_404(
-            Person.objects.none(), request.user, "county", request, pk=person_pk
+    """From the person's record to their case file(s). Enrolled people have theirs from the
+    enrolment (`case_files.open_case_files`); a GET never writes. A person with none (an
+    applicant not enrolled yet) is offered a POST that opens one in their hukou county."""
+    files = list(
+        access.scope(
+            CaseFile.objects.filter(person_id=person_pk).select_related("person", "county"),
+            request.user,
+            "county",
         )
-    files = [case_files.case_file_for(person, county) for county in counties]
+    )
+    # A case file in the user's county is enough (a person enrolled there but registered in
+    # another county); otherwise the person must be within the jurisdiction.
+    person = (
+        files[0].person
+        if files
+        else access.get_scoped_or_404(
+            Person.objects.all(), request.user, "county", request, pk=person_pk
+        )
+    )
+    if request.method == "POST":
+        if files or not request.user.has_perm(UPLOAD):
+            return redirect("archive_casefile_for_person", person_pk=person.pk)
+        case_file = case_files.case_file_for(person, person.county_id)
+        record(
+            request, "open_casefile", obj_type="archive.CaseFile", obj_id=str(case_file.pk),
+            detail=f"建档 {mask_id(person.id_number)}",
+        )  # fmt: skip
+        return redirect("archive_casefile_detail", pk=case_file.pk)
     if len(files) == 1:
         return redirect("archive_casefile_detail", pk=files[0].pk)
     return TemplateResponse(
-        request, "archive/casefile/choose.html", {"person": person, "case_files": files}
+        request,
+        "archive/casefile/choose.html",
+        {"person": person, "case_files": files, "can_open": request.user.has_perm(UPLOAD)},
     )
 
 

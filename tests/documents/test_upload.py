@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from archive import storage
 from archive.docs.ingest import DUPLICATE, FILED, INBOX, REJECTED, UNTYPED, Target, inbox_target
-from archive.models import AuditLog, CaseFile, Document, DocumentVersion, StoredFile
+from archive.models import AuditLog, Document, DocumentVersion, StoredFile
 from tests.documents import samples
 from tests.documents.conftest import OTHER_COUNTY, make_person, stored_files
 
@@ -311,7 +311,7 @@ def test_zip_to_inbox_leaves_people_of_other_counties_in_the_inbox(upload, archi
     members = {f"{stranger.id_number}_x.jpg": samples.jpeg(1)}
     [outcome] = upload(samples.zip_of(members), "b.zip", inbox_target(archivist), archivist)
     assert outcome.status == INBOX
-    assert not CaseFile.objects.filter(person=stranger).exists()
+    assert not Document.objects.filter(case_file__person=stranger).exists()
 
 
 def test_zip_to_case_file_refuses_members_named_for_someone_else(upload, case_file, archivist):

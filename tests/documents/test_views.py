@@ -50,10 +50,10 @@ def file_urls(document: Document) -> dict[str, str]:
     }
 
 
-def test_person_record_leads_to_a_case_file_created_on_demand(client, archivist, person):
+def test_person_record_leads_to_the_case_file_opened_at_enrolment(client, archivist, person):
     client.force_login(archivist)
+    case_file = CaseFile.objects.get(person=person)  # opened by the enrolment, before any view
     response = client.get(reverse("archive_casefile_for_person", args=[person.pk]))
-    case_file = CaseFile.objects.get(person=person)
     assert response.status_code == 302
     assert response["Location"] == reverse("archive_casefile_detail", args=[case_file.pk])
     assert case_file.county_id == COUNTY
