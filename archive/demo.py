@@ -27,6 +27,29 @@ GRADE_WEIGHTS = {1: 12, 2: 20, 3: 33, 4: 35}
 FAMILY_WEIGHTS = {"低保": 45, "低保边缘": 15, "特困": 5, "一般": 35}
 OLD_PREFIXES = tuple(row.code for row in BUILT_IN if row.successor)
 
+#: The demo townships (乡镇代码 = county + 100…111), named as Shanxi townships commonly are, so
+#: that lists and printed outreach sheets show names as they will with an office's own data.
+DEMO_TOWNSHIPS = (
+    "城关镇",
+    "东关街道",
+    "西关街道",
+    "王庄镇",
+    "东王庄乡",
+    "西王庄乡",
+    "李村镇",
+    "张店镇",
+    "马坊乡",
+    "杨庄乡",
+    "石门乡",
+    "龙泉镇",
+)
+
+
+def demo_township_names(county: str) -> dict[str, str]:
+    """The demo townships of a county, by 9-digit code."""
+    return {f"{county}{100 + i:03d}": name for i, name in enumerate(DEMO_TOWNSHIPS)}
+
+
 PLANTED = (
     "EXPIRED_CERTIFICATE",
     "TWO_COUNTIES",
@@ -111,7 +134,7 @@ def _person(rng: random.Random, today: date, rules: RuleSet) -> DemoPerson:
     long_term = rng.random() < 0.2
     expiry = None if long_term else today + timedelta(days=rng.randrange(120, 3650))
     family = _pick(rng, FAMILY_WEIGHTS)
-    township = f"{county}{rng.randrange(100, 112):03d}"
+    township = rng.choice(sorted(demo_township_names(county)))
     person = DemoPerson(
         name=rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2)))),
         id_number=id_number,

@@ -6,6 +6,7 @@ from django import forms
 
 from archive.enrolments import STOP_REASONS
 from archive.models import Division, Enrolment
+from archive.widgets import MonthInput
 from core import numbers
 from core.eligibility import SUBSIDIES
 
@@ -46,7 +47,7 @@ class EnrolmentActionForm(forms.Form):
     month = forms.DateField(
         label="生效年月",
         input_formats=["%Y-%m", "%Y-%m-%d"],
-        widget=forms.DateInput(attrs={"type": "month"}),
+        widget=MonthInput(),
         help_text="停发、暂停：自该月起不再发放；恢复：自该月起恢复发放。",
     )
     reason = forms.ChoiceField(

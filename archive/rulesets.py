@@ -9,6 +9,7 @@ from decimal import Decimal
 from django import forms
 
 from archive.models import RuleSetVersion
+from archive.widgets import DateInput
 from core.cells import FAMILY_TYPES
 from core.eligibility import (
     ALLOWED,
@@ -53,10 +54,14 @@ class RuleSetForm(forms.Form):
     grades 3–4) as the Shanxi notice sets them; the stored rule set keeps one per pair."""
 
     name = forms.CharField(label="名称", max_length=64)
-    effective_from = forms.DateField(
-        label="生效日期", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    effective_from = forms.DateField(label="生效日期", widget=DateInput())
     legal_basis = forms.CharField(label="政策依据", widget=forms.Textarea(attrs={"rows": 4}))
+    notice_citation = forms.CharField(
+        label="告知书引用的文件",
+        required=False,
+        max_length=300,
+        help_text="政策告知书中“根据……等规定”引用的发文机关、文件全称和文号；留空则引用政策依据。",
+    )
     living_family_types = forms.MultipleChoiceField(
         label="生活补贴：符合条件的家庭类别",
         choices=[(t, t) for t in FAMILY_TYPES],
@@ -94,6 +99,7 @@ class RuleSetForm(forms.Form):
             "name": rules.name,
             "effective_from": None,
             "legal_basis": rules.legal_basis,
+            "notice_citation": rules.notice_citation,
             "living_family_types": sorted(rules.living_family_types),
             "living_amount": rules.living_amount,
             "nursing_pairs": [f"{c}-{g}" for c, g in sorted(rules.nursing_pairs)],
@@ -121,6 +127,7 @@ class RuleSetForm(forms.Form):
                 name=data["name"],
                 effective_from=data["effective_from"],
                 legal_basis=data["legal_basis"],
+                notice_citation=data["notice_citation"],
                 living_family_types=frozenset(data["living_family_types"]),
                 nursing_pairs=frozenset(pairs),
                 exclusions={

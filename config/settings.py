@@ -229,6 +229,11 @@ ARCHIVE_OCR_AUTO_FILE_CONFIDENCE = float(env("ARCHIVE_OCR_AUTO_FILE_CONFIDENCE",
 # The rosters without which a scheduled comparison is not started (the others are used when
 # present; review/schedule.py); DuckDB's threads and memory cap.
 REVIEW_REQUIRED_ROSTERS = ("death", "hukou_out", "cert_base", "assistance")
+# The county civil-affairs offices' phones printed on 政策告知书 (review/views.py), as
+# "140425:0355-6228001,140403:0355-2022001"; a county without one prints none.
+NOTICE_OFFICE_PHONES: dict[str, str] = dict(
+    item.split(":", 1) for item in env_list("NOTICE_OFFICE_PHONES") if ":" in item
+)
 REVIEW_ENGINE_THREADS = int(env("REVIEW_ENGINE_THREADS", "2"))
 REVIEW_ENGINE_MEMORY = env("REVIEW_ENGINE_MEMORY", "2GB")
 

@@ -22,6 +22,8 @@ ACTION_LABELS: dict[str, str] = {
     "FIX_DATA": "更正数据",
 }
 ACTIONS: tuple[str, ...] = tuple(ACTION_LABELS)
+#: The actions that change a payment, so a person must verify (核查) the finding first.
+VERIFIED_ACTIONS: tuple[str, ...] = ("STOP", "SUSPEND")
 
 #: The two subsidies (short labels for lists; ``core.eligibility.SUBSIDIES`` has the full names)
 #: and ``both``, which a finding uses when it concerns both.

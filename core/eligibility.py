@@ -156,6 +156,9 @@ class RuleSet:
     )
     expiring_days: int = 90
     stop_from_next_month: bool = True
+    #: The document a letter to citizens (政策告知书) cites by its full title and number; the
+    #: notice falls back to ``legal_basis`` when a stored version has none.
+    notice_citation: str = ""
 
     def __post_init__(self) -> None:
         if not self.name.strip():
@@ -203,6 +206,7 @@ class RuleSet:
             "name": self.name,
             "effective_from": self.effective_from.isoformat(),
             "legal_basis": self.legal_basis,
+            "notice_citation": self.notice_citation,
             "living_family_types": [t for t in FAMILY_TYPES if t in self.living_family_types],
             "nursing_pairs": [list(pair) for pair in sorted(self.nursing_pairs)],
             "exclusions": {
@@ -252,7 +256,7 @@ class RuleSet:
                     raise ValueError(f"nursing_amounts: {pair} given twice")
                 amounts[pair] = item["amount"]
             kwargs["nursing_amounts"] = amounts
-        for key in ("expiring_days", "stop_from_next_month"):
+        for key in ("expiring_days", "stop_from_next_month", "notice_citation"):
             if key in data:
                 kwargs[key] = data[key]
         return cls(**kwargs)
@@ -267,6 +271,10 @@ SHANXI_2023 = RuleSet(
         "范围扩大到低保边缘家庭的残疾人，重度残疾人护理补贴范围扩大到三、四级智力、精神残疾人；"
         "政策衔接按国发〔2015〕52号、民发〔2016〕99号。补贴标准：生活补贴122元/月，护理补贴122元/月，"
         "三、四级智力、精神残疾人护理补贴61元/月。"
+    ),
+    notice_citation=(
+        "山西省民政厅、山西省财政厅、山西省残疾人联合会《关于贯彻落实民政部 财政部 中国残联"
+        "〈关于加强残疾人两项补贴精准管理的意见〉的通知》（晋民发〔2023〕1号）"
     ),
 )
 

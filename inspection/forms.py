@@ -10,6 +10,7 @@ from archive import access
 from archive.enrolments import STOP_REASONS
 from archive.forms import ANY
 from archive.models import Division
+from archive.widgets import DateInput, MonthInput
 from inspection import sampling
 from inspection.models import ReviewTask, SpotCheckItem
 from inspection.population import FILTERS
@@ -158,9 +159,7 @@ class AssignForm(forms.Form):
 class CampaignForm(forms.Form):
     year = forms.IntegerField(label="年度", min_value=2000, max_value=2100)
     division = forms.ModelChoiceField(label="复核区划", queryset=Division.objects.none())
-    due_date = forms.DateField(
-        label="完成期限", widget=forms.DateInput(attrs={"type": "date"}), input_formats=["%Y-%m-%d"]
-    )
+    due_date = forms.DateField(label="完成期限", widget=DateInput(), input_formats=["%Y-%m-%d"])
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -179,7 +178,7 @@ class OutcomeForm(forms.Form):
     month = forms.DateField(
         label="生效年月",
         input_formats=["%Y-%m", "%Y-%m-%d"],
-        widget=forms.DateInput(attrs={"type": "month"}),
+        widget=MonthInput(),
         required=False,
         help_text="停发、暂停时必填：自该月起不再发放",
     )

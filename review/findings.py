@@ -8,6 +8,7 @@ verifies (核查), so its shape and its identity (:func:`finding_key`) are a pub
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,6 +24,7 @@ __all__ = [
     "Finding",
     "FindingDiff",
     "diff_findings",
+    "evidence_fingerprint",
     "finding_key",
 ]
 
@@ -112,6 +114,19 @@ def finding_key(finding: Finding | Mapping[str, Any] | str) -> str:
             evidence.get("roster"),
         )
     return "|".join(part or "" for part in parts)
+
+
+def evidence_fingerprint(evidence: Mapping[str, Any] | None) -> str:
+    """What a verdict was given on: the roster and the values quoted from it, not the row
+    number (next month's list has the person on another row). A not-confirmed verdict is
+    carried to the same finding in later runs only while this is unchanged, so new evidence
+    (another death date, another certificate status) is verified afresh."""
+    evidence = evidence or {}
+    values = evidence.get("values") or {}
+    return json.dumps(
+        [evidence.get("roster"), sorted((str(k), str(v)) for k, v in values.items())],
+        ensure_ascii=False,
+    )
 
 
 @dataclass

@@ -7,6 +7,7 @@ from datetime import date
 from django import forms
 
 from archive.models import Division
+from archive.widgets import DateInput
 from core.tabular import DEFAULT_MAX_BYTES
 from review.findings import ACTIONS, CODE_LABELS
 from review.models import (
@@ -66,7 +67,7 @@ class RosterUploadForm(forms.Form):
 
 class NewRunForm(forms.Form):
     division = DivisionChoiceField(label="比对区划", queryset=Division.objects.none())
-    as_of = forms.DateField(label="比对基准日", widget=forms.DateInput(attrs={"type": "date"}))
+    as_of = forms.DateField(label="比对基准日", widget=DateInput())
     rosters = forms.ModelMultipleChoiceField(
         label="比对数据",
         queryset=RosterUpload.objects.none(),

@@ -19,10 +19,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 
 from archive.models import Division, Enrolment, EnrolmentChange, Person, RuleSetVersion
-from core.codes import ACTION_LABELS, ACTIONS, CODE_LABELS, SUBSIDY_LABELS
+from core.codes import ACTION_LABELS, ACTIONS, CODE_LABELS, SUBSIDY_LABELS, VERIFIED_ACTIONS
 from review.rosters import ROSTERS
 
 KIND_CHOICES = [(kind, spec.label) for kind, spec in ROSTERS.items()]
@@ -74,6 +75,37 @@ class RunQuerySet(models.QuerySet):
 
 
 class FindingQuerySet(models.QuerySet):
+    """What a finding's status means lives here, so lists, exports, the dashboard and the
+    printed lists all count "open" the same way."""
+
+    def with_status(self) -> FindingQuerySet:
+        """Annotates ``verdict`` — the finding's own verdict in force, else the not-confirmed
+        verdict it carries from an earlier run (``carried_verification``, still in force) — and
+        ``notified``, the latest notice outcome. One subquery each."""
+        own = Verification.objects.filter(finding=OuterRef("pk"), reversed_at__isnull=True)
+        carried = Verification.objects.filter(
+            pk=OuterRef("carried_verification_id"), reversed_at__isnull=True
+        )
+        outcome = NotifyOutcome.objects.filter(finding=OuterRef("pk")).order_by(
+            "-recorded_at", "-id"
+        )
+        return self.annotate(
+            own_verdict=Subquery(own.values("outcome")[:1]),
+            carried_verdict=Subquery(carried.values("outcome")[:1]),
+            verdict=Coalesce("own_verdict", "carried_verdict"),
+            notified=Subquery(outcome.values("outcome")[:1]),
+        )
+
+    def open(self) -> FindingQuerySet:
+        """Findings still waiting for someone (on a :meth:`with_status` queryset): unverified
+        stops/suspensions, notices without an outcome, and warnings and data fixes (closed by
+        the next run no longer raising them)."""
+        return self.filter(
+            Q(action__in=VERIFIED_ACTIONS, verdict__isnull=True)
+            | Q(action="NOTIFY", notified__isnull=True)
+            | Q(action__in=["WARN", "FIX_DATA"])
+        )
+
     def update(self, **kwargs):
         raise PermissionDenied("比对发现不可修改。")
 
@@ -192,6 +224,11 @@ class Finding(models.Model):
     note = models.CharField("备注", max_length=500, blank=True)
     key = models.CharField("比对键", max_length=80, db_index=True)
     diff = models.CharField("与上次比较", max_length=10, choices=Diff, default=Diff.NEW)
+    carried_verification = models.ForeignKey(
+        "Verification", models.PROTECT, null=True, blank=True, related_name="carried_to",
+        verbose_name="沿用的核查结论",
+        help_text="此前比对中同一问题、证据未变且经查不属实的结论，本次沿用，不再待核查。",
+    )  # fmt: skip
 
     objects = FindingQuerySet.as_manager()
 
@@ -218,7 +255,25 @@ class Finding(models.Model):
 
     @property
     def needs_verification(self) -> bool:
-        return self.action in ("STOP", "SUSPEND")
+        return self.action in VERIFIED_ACTIONS
+
+    @property
+    def status_label(self) -> str:
+        """The status in words, from the annotations of :meth:`FindingQuerySet.with_status`."""
+        own = getattr(self, "own_verdict", None)
+        carried = getattr(self, "carried_verdict", None)
+        notified = getattr(self, "notified", None)
+        if own:
+            return Verification.Outcome(own).label
+        if carried:
+            return f"{Verification.Outcome(carried).label}（沿用此前结论）"
+        if notified:
+            return NotifyOutcome.Outcome(notified).label
+        if self.needs_verification:
+            return "待核查"
+        if self.action == "NOTIFY":
+            return "待告知"
+        return "待更正" if self.action == "FIX_DATA" else "提醒"
 
     @property
     def subsidies(self) -> tuple[str, ...]:

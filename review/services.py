@@ -43,7 +43,7 @@ from core.cells import division_prefix
 from core.eligibility import SHANXI_2023, RuleSet, stop_month
 from core.tabular import TableError, read_table
 from review import engine
-from review.findings import finding_key
+from review.findings import evidence_fingerprint, finding_key
 from review.models import ComparisonRun, Finding, NotifyOutcome, RosterUpload, Verification
 from review.rosters import ROSTERS, header_spec
 
@@ -481,10 +481,35 @@ def _township(code: str | None) -> str:
     return code[:9] if len(code) >= 9 and code.isdigit() else ""
 
 
+def carried_verdicts(run: ComparisonRun, keys: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """For each key, the not-confirmed verdict in force on the latest earlier finding of the
+    same problem in this run's division: ``key -> (verification id, evidence fingerprint)``.
+    A 不属实 verdict sticks to later runs while the evidence is unchanged (docs/review.md)."""
+    earlier = (
+        Verification.objects.filter(
+            outcome=Verification.Outcome.NOT_CONFIRMED,
+            reversed_at__isnull=True,
+            finding__key__in=list(keys),
+            finding__county__code__startswith=division_prefix(run.division_id),
+        )
+        .filter(
+            Q(finding__run__as_of__lt=run.as_of)
+            | Q(finding__run__as_of=run.as_of, finding__run_id__lt=run.pk)
+        )
+        .order_by("finding__key", "-verified_at", "-id")
+        .values_list("pk", "finding__key", "finding__evidence")
+    )
+    carried: dict[str, tuple[int, str]] = {}
+    for pk, key, evidence in earlier:
+        carried.setdefault(key, (pk, evidence_fingerprint(evidence)))
+    return carried
+
+
 def _store_findings(run: ComparisonRun, findings: Sequence[engine.Finding], before: set[str]):
     keys: set[str] = set()
     for start in range(0, len(findings), FINDING_BATCH):
         batch = findings[start : start + FINDING_BATCH]
+        carried = carried_verdicts(run, {finding_key(f) for f in batch})
         person_ids = {parsed[0] for f in batch if (parsed := _parse_key(f.enrolment_key))}
         unknown_ids = {f.id_number for f in batch if not f.enrolment_key}
         people = dict(
@@ -519,6 +544,8 @@ def _store_findings(run: ComparisonRun, findings: Sequence[engine.Finding], befo
             township = _township(hukou.get(person_id)) if person_id else ""
             if not township:
                 township = _township((f.evidence.values or {}).get("户籍区划代码"))
+            evidence = f.evidence.to_dict()
+            verdict, fingerprint = carried.get(key, (None, None))
             rows.append(
                 Finding(
                     run=run,
@@ -532,10 +559,13 @@ def _store_findings(run: ComparisonRun, findings: Sequence[engine.Finding], befo
                     subsidy=f.subsidy,
                     action=f.action,
                     event_date=f.event_date,
-                    evidence=f.evidence.to_dict(),
+                    evidence=evidence,
                     note=(f.note or "")[:500],
                     key=key,
                     diff=Finding.Diff.STILL_OPEN if key in before else Finding.Diff.NEW,
+                    carried_verification_id=verdict
+                    if fingerprint == evidence_fingerprint(evidence)
+                    else None,
                 )
             )
         _ensure_divisions({r.county_id for r in rows})

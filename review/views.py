@@ -21,9 +21,10 @@ from datetime import date, timedelta
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -57,7 +58,6 @@ from review.models import (
     ACTION_LABELS,
     ComparisonRun,
     Finding,
-    NotifyOutcome,
     Reminder,
     RosterUpload,
     Verification,
@@ -66,7 +66,6 @@ from review.rosters import ROSTERS
 
 PAGE_SIZE = 100
 DIFF_LIMIT = 200
-LEGAL_BASIS = "晋民发〔2023〕1号"
 
 
 def guarded(permission: str) -> Callable:
@@ -164,28 +163,8 @@ def _audit(request: HttpRequest, action: str, obj_type: str, obj_id: Any, detail
 # Status of findings
 
 
-def with_status(findings: QuerySet) -> QuerySet:
-    """Annotates the verdict in force and the latest notice outcome (one subquery each)."""
-    in_force = Verification.objects.filter(finding=OuterRef("pk"), reversed_at__isnull=True)
-    outcome = NotifyOutcome.objects.filter(finding=OuterRef("pk")).order_by("-recorded_at", "-id")
-    return findings.annotate(
-        verdict=Subquery(in_force.values("outcome")[:1]),
-        notified=Subquery(outcome.values("outcome")[:1]),
-    )
-
-
-def open_q() -> Q:
-    """Findings still waiting for someone: unverified stops/suspensions, notices without an
-    outcome, and warnings and data fixes (closed by the next run no longer raising them)."""
-    return (
-        Q(action__in=["STOP", "SUSPEND"], verdict__isnull=True)
-        | Q(action="NOTIFY", notified__isnull=True)
-        | Q(action__in=["WARN", "FIX_DATA"])
-    )
-
-
 def filter_findings(findings: QuerySet, data: dict) -> QuerySet:
-    findings = with_status(findings)
+    findings = findings.with_status()
     if data.get("code"):
         findings = findings.filter(code=data["code"])
     if data.get("action"):
@@ -199,26 +178,12 @@ def filter_findings(findings: QuerySet, data: dict) -> QuerySet:
         findings = findings.filter(Q(name__contains=q) | Q(id_number=q.upper()))
     status = data.get("status")
     if status == "open":
-        findings = findings.filter(open_q())
+        findings = findings.open()
     elif status in ("confirmed", "not_confirmed"):
         findings = findings.filter(verdict=status)
     elif status == "notified":
         findings = findings.filter(notified__isnull=False)
     return findings
-
-
-def status_label(finding: Finding) -> str:
-    verdict = getattr(finding, "verdict", None)
-    notified = getattr(finding, "notified", None)
-    if verdict:
-        return Verification.Outcome(verdict).label
-    if notified:
-        return NotifyOutcome.Outcome(notified).label
-    if finding.action in ("STOP", "SUSPEND"):
-        return "待核查"
-    if finding.action == "NOTIFY":
-        return "待告知"
-    return "待更正" if finding.action == "FIX_DATA" else "提醒"
 
 
 def evidence_text(evidence: dict) -> str:
@@ -325,9 +290,17 @@ def run_new(request: HttpRequest) -> HttpResponse:
         .select_related("division")
         .order_by("kind", "-period", "-uploaded_at")
     )
-    initial: dict[str, Any] = {"as_of": _default_as_of()}
+    as_of = _default_as_of()
+    initial: dict[str, Any] = {"as_of": as_of}
     if request.GET.get("division"):
         initial["division"] = divisions.filter(code=request.GET["division"]).first()
+    elif len(divisions) == 1:
+        initial["division"] = divisions[0]
+    if initial.get("division"):
+        # The rosters of the reference date's month, one per kind, as a clerk would tick them.
+        period = services.latest_uploads(initial["division"], as_of.replace(day=1), as_of)
+        visible = set(uploads.values_list("pk", flat=True))
+        initial["rosters"] = [u.pk for u in period.values() if u.pk in visible]
     form = NewRunForm(request.POST or None, divisions=divisions, uploads=uploads, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -441,8 +414,6 @@ def finding_list(request: HttpRequest, pk: int) -> HttpResponse:
         )
     _audit(request, "view", "review.ComparisonRun", pk, f"查看比对发现列表 {described}")
     page = paginate(request, findings.order_by("id"), PAGE_SIZE)
-    for finding in page:
-        finding.status_label = status_label(finding)
     return TemplateResponse(
         request,
         "review/finding_list.html",
@@ -496,7 +467,7 @@ def _finding_export_rows(run: ComparisonRun, findings: QuerySet):
             evidence_text(f.evidence or {}),
             f.note,
             Finding.Diff(f.diff).label,
-            status_label(f),
+            f.status_label,
         ]
 
 
@@ -508,12 +479,20 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "verified_at", "id"
     )
     in_force = next((v for v in verifications if not v.is_reversed), None)
+    run = finding.run
     earlier = (
-        Finding.objects.filter(key=finding.key, run__division_id=finding.run.division_id)
-        .exclude(pk=finding.pk)
-        .filter(run__as_of__lte=finding.run.as_of)
+        Finding.objects.filter(key=finding.key, run__division_id=run.division_id)
+        .filter(Q(run__as_of__lt=run.as_of) | Q(run__as_of=run.as_of, run_id__lt=run.pk))
+        .with_status()
         .select_related("run")
-        .order_by("-run__as_of", "-id")[:5]
+        .order_by("-run__as_of", "-run_id")[:5]
+    )
+    carried = (
+        Verification.objects.select_related("verified_by", "finding__run")
+        .filter(pk=finding.carried_verification_id, reversed_at__isnull=True)
+        .first()
+        if finding.carried_verification_id
+        else None
     )
     user = request.user
     targets = []
@@ -531,6 +510,7 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "values": (finding.evidence or {}).get("values") or {},
             "verifications": verifications,
             "in_force": in_force,
+            "carried": carried,
             "outcomes": finding.notify_outcomes.select_related("recorded_by").order_by(
                 "-recorded_at"
             ),
@@ -659,6 +639,9 @@ def finding_notify(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _notice_context(finding: Finding) -> dict[str, Any]:
+    """A letter to a citizen cites the rule set the run applied (its own legal basis), and the
+    county office's phone from settings (NOTICE_OFFICE_PHONES)."""
+    rules = services.rules_of(finding.run)
     values = (finding.evidence or {}).get("values") or {}
     missed = {"living": ["困难残疾人生活补贴"], "nursing": ["重度残疾人护理补贴"]}.get(
         finding.subsidy or "", ["困难残疾人生活补贴", "重度残疾人护理补贴"]
@@ -668,7 +651,8 @@ def _notice_context(finding: Finding) -> dict[str, Any]:
         "values": values,
         "missed": missed,
         "county": finding.county,
-        "legal_basis": LEGAL_BASIS,
+        "citation": rules.notice_citation or rules.legal_basis,
+        "office_phone": settings.NOTICE_OFFICE_PHONES.get(finding.county_id, ""),
         "today": timezone.localdate(),
     }
 
@@ -690,9 +674,11 @@ def run_outreach(request: HttpRequest, pk: int) -> HttpResponse:
     notice of the list."""
     run = get_run_or_404(request, pk)
     township = request.GET.get("township", "").strip()
-    findings = with_status(
+    findings = (
         access.scope(run.findings.filter(action="NOTIFY"), request.user, "county")
-    ).select_related("county", "person")
+        .with_status()
+        .select_related("county", "person")
+    )
     if township:
         findings = findings.filter(township_code__startswith=township)
     findings = findings.order_by("county_id", "township_code", "id")
@@ -705,14 +691,15 @@ def run_outreach(request: HttpRequest, pk: int) -> HttpResponse:
             "review/notice.html",
             {"notices": [_notice_context(f) for f in findings], "single": False},
         )
-    names = dict(
-        Division.objects.filter(
-            code__in={f.township_code for f in findings if f.township_code}
-        ).values_list("code", "name")
+    present = (
+        access.scope(run.findings.filter(action="NOTIFY"), request.user, "county")
+        .exclude(township_code="")
+        .values_list("township_code", flat=True)
+        .distinct()
     )
+    names = dict(Division.objects.filter(code__in=present).values_list("code", "name"))
     groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for finding in findings:
-        finding.status_label = status_label(finding)
         groups[(finding.county.name, finding.township_code)].append(finding)
     return TemplateResponse(
         request,
@@ -720,6 +707,7 @@ def run_outreach(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "run": run,
             "township": township,
+            "townships": sorted(names.items()),
             "groups": [
                 {
                     "county": county,
@@ -759,8 +747,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     open_counts: dict[int, Counter] = defaultdict(Counter)
     scoped = access.scope(Finding.objects.all(), user, "county")
     for run_id, code, count in (
-        with_status(scoped.filter(run_id__in=[r.pk for r in latest.values()]))
-        .filter(open_q())
+        scoped.filter(run_id__in=[r.pk for r in latest.values()])
+        .with_status()
+        .open()
         .values_list("run_id", "code")
         .annotate(n=Count("id"))
         .values_list("run_id", "code", "n")

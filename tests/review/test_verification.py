@@ -11,7 +11,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from archive import storage
-from archive.models import AuditLog, Enrolment, EnrolmentChange, RuleSetVersion, StoredFile
+from archive.models import (
+    AuditLog,
+    Division,
+    Enrolment,
+    EnrolmentChange,
+    RuleSetVersion,
+    StoredFile,
+)
 from archive.roles import ADMINISTRATOR, ARCHIVIST, INSPECTOR
 from review import services
 from review.models import NotifyOutcome, Verification
@@ -289,6 +296,11 @@ def test_policy_notice_renders_for_printing_and_cites_the_notice(client, make_us
     body = response.content.decode()
     assert response.status_code == 200
     assert "政策告知书" in body and "晋民发〔2023〕1号" in body
+    assert (
+        "《关于贯彻落实民政部 财政部 中国残联〈关于加强残疾人两项补贴精准管理的意见〉的通知》"
+        in body
+    )
+    assert "关于进一步完善" not in body  # the title that never existed
     assert not_enrolled.name in body and "重度残疾人护理补贴" in body
     assert "review/print.css" in body
     assert AuditLog.objects.filter(action="print", object_id=str(not_enrolled.pk)).exists()
@@ -301,6 +313,10 @@ def test_outreach_list_groups_notify_findings_by_township(client, make_user, not
     groups = response.context["groups"]
     township = not_enrolled.township_code
     assert any(g["township"] == township and not_enrolled in g["findings"] for g in groups)
+    name = Division.objects.get(code=township).name
+    html = response.content.decode()
+    assert f'<option value="{township}">{name}</option>' in html  # chosen by name, not code
+    assert f"乡镇代码 {township}" not in html
     printed = client.get(url, {"township": township, "notices": "1"}).content.decode()
     assert printed.count('<article class="sheet">') >= 1 and not_enrolled.name in printed
 
@@ -308,3 +324,90 @@ def test_outreach_list_groups_notify_findings_by_township(client, make_user, not
 def test_notice_only_for_notify_findings(client, clerk, deceased):
     client.force_login(clerk)
     assert client.get(reverse("review_finding_notice", args=[deceased.pk])).status_code == 404
+
+
+def _rerun(upload, run_comparison, dead, death_date: str):
+    death = upload(
+        "death",
+        [{"姓名": dead.name, "公民身份号码": dead.id_number, "死亡日期": death_date}],
+        division="140425",
+    )
+    return run_comparison("140425", [death])
+
+
+def _status(finding):
+    return type(finding).objects.with_status().get(pk=finding.pk)
+
+
+def test_a_not_confirmed_verdict_sticks_to_the_same_finding_while_its_evidence_is_unchanged(
+    client, clerk, dead, deceased, upload, run_comparison
+):
+    services.verify(deceased, outcome="not_confirmed", note="本人健在，系同名", user=clerk)
+    later = _rerun(upload, run_comparison, dead, "2026-10-15").findings.get(code="DECEASED")
+
+    assert later.carried_verification.finding == deceased
+    assert _status(later).status_label == "经查不属实（沿用此前结论）"
+    assert not later.run.findings.with_status().open().filter(pk=later.pk).exists()
+    client.force_login(clerk)
+    page = client.get(reverse("review_finding_detail", args=[later.pk])).content.decode()
+    assert "沿用此前结论" in page and "本人健在，系同名" in page and clerk.username in page
+    assert f"比对 #{deceased.run_id}" in page and "经查不属实" in page
+
+
+def test_new_evidence_or_a_reversed_verdict_puts_the_finding_back_to_verification(
+    clerk, dead, deceased, upload, run_comparison
+):
+    verdict = services.verify(deceased, outcome="not_confirmed", note="本人健在", user=clerk)
+    changed = _rerun(upload, run_comparison, dead, "2026-11-02").findings.get(code="DECEASED")
+    assert changed.carried_verification is None
+    assert _status(changed).status_label == "待核查"
+
+    same = _rerun(upload, run_comparison, dead, "2026-10-15").findings.get(code="DECEASED")
+    assert same.carried_verification == verdict
+    services.reverse_verification(verdict, reason="结论有误", user=clerk)
+    assert _status(same).status_label == "待核查"
+
+
+def test_a_confirmed_verdict_is_never_carried_to_a_later_run(
+    clerk, dead, deceased, upload, run_comparison
+):
+    services.verify(deceased, outcome="confirmed", note="已死亡", user=clerk)
+    services.reverse_verification(deceased.verifications.get(), reason="误操作", user=clerk)
+    services.verify(deceased, outcome="confirmed", note="已死亡", user=clerk)
+    later = _rerun(upload, run_comparison, dead, "2026-10-15").findings.filter(code="DECEASED")
+    assert all(f.carried_verification is None for f in later)
+
+
+def test_earlier_findings_list_only_earlier_runs_with_their_verdicts(
+    client, clerk, dead, deceased, upload, run_comparison
+):
+    services.verify(deceased, outcome="not_confirmed", note="本人健在", user=clerk)
+    later = _rerun(upload, run_comparison, dead, "2026-10-15").findings.get(code="DECEASED")
+    client.force_login(clerk)
+    page = client.get(reverse("review_finding_detail", args=[deceased.pk])).content.decode()
+    assert f"比对 #{later.run_id}，" not in page
+
+
+def test_policy_notice_cites_the_rule_set_the_run_applied_and_the_office_phone(
+    client, make_user, planted, demo_people, upload, run_comparison, settings
+):
+    from core.eligibility import SHANXI_2023
+
+    citation = "长治市民政局《两项补贴实施细则》（长民发〔2026〕9号）"
+    RuleSetVersion.objects.create(
+        name="细则",
+        effective_from=date(2026, 1, 1),
+        legal_basis="细则",
+        data=SHANXI_2023.to_dict() | {"name": "细则", "notice_citation": citation},
+    )
+    person = planted["NOT_ENROLLED"]
+    people = [p for p in demo_people if p.county_id == person.county_id]
+    run = run_comparison(
+        person.county_id, [upload("cert_base", cert_base_rows(people), division=person.county_id)]
+    )
+    finding = run.findings.get(code="ELIGIBLE_NOT_ENROLLED", id_number=person.id_number)
+    settings.NOTICE_OFFICE_PHONES = {person.county_id: "0355-6228001"}
+    client.force_login(make_user("clerk", person.county_id))
+    body = client.get(reverse("review_finding_notice", args=[finding.pk])).content.decode()
+    assert f"根据{citation}等规定" in body
+    assert "联系电话 0355-6228001" in body

@@ -4,6 +4,7 @@ rules not evaluated, findings list with filters and XLSX export, jurisdiction, a
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -113,6 +114,24 @@ def test_new_run_form_creates_a_run_and_queues_it(
         "stage": "完成",
         "error": "",
     }
+
+
+def test_new_run_form_renders_its_default_date_in_iso_and_preselects_division_and_rosters(
+    client, make_user, upload
+):
+    from review.views import _default_as_of
+
+    as_of = _default_as_of()
+    death = upload("death", [], division="140425", period=as_of)
+    older = upload("hukou_out", [], division="140425", period=as_of.replace(day=1) - timedelta(1))
+    client.force_login(make_user("clerk", "140425"))
+    page = client.get(reverse("review_run_new"))
+    html = page.content.decode()
+    assert f'value="{as_of.isoformat()}"' in html  # <input type=date> shows nothing otherwise
+    form = page.context["form"]
+    assert form.initial["division"].code == "140425"
+    assert form.initial["rosters"] == [death.pk]
+    assert older.pk not in form.initial["rosters"]
 
 
 def test_new_run_refuses_two_rosters_of_one_kind(client, make_user, upload):

@@ -10,10 +10,12 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from archive.demo import generate
+from archive.case_files import open_case_files_of
+from archive.demo import demo_township_names, generate
 from archive.models import (
     CaseFile,
     Certificate,
+    Division,
     Document,
     DocumentVersion,
     Enrolment,
@@ -52,6 +54,17 @@ class Command(BaseCommand):
 
 
 @transaction.atomic
+def _create_townships(counties: set[str]) -> None:
+    """The demo townships of each county, so pages show their names (archive.demo)."""
+    known = set(Division.objects.filter(parent_id__in=counties).values_list("code", flat=True))
+    Division.objects.bulk_create(
+        Division(code=code, name=name, level=Division.Level.TOWNSHIP, parent_id=county)
+        for county in sorted(counties)
+        for code, name in demo_township_names(county).items()
+        if code not in known
+    )
+
+
 def load_demo(count: int, seed: int) -> int:
     """Creates the demo people that do not exist yet; returns how many were created."""
     generated = generate(count, seed)
@@ -61,6 +74,7 @@ def load_demo(count: int, seed: int) -> int:
         )
     )
     fresh = [p for p in generated if p.id_number not in existing]
+    _create_townships({p.county for p in generated})
     persons = Person.objects.bulk_create(
         Person(
             name=p.name,
@@ -130,6 +144,7 @@ def load_demo(count: int, seed: int) -> int:
         )
         for e in enrolments
     )
+    open_case_files_of(Enrolment.objects.filter(person__in=persons))
     return len(persons)
 
 
