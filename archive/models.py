@@ -546,6 +546,12 @@ class DocumentVersion(models.Model):
     uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
     ocr_status = models.CharField("识别状态", max_length=8, choices=Ocr, default=Ocr.QUEUED)
     ocr_queued_at = models.DateTimeField("排队时间", null=True, blank=True)
+    ocr_heartbeat_at = models.DateTimeField(
+        "识别心跳",
+        null=True,
+        blank=True,
+        help_text="识别进行中时每隔几秒更新；长时间未更新说明识别进程已中止。",
+    )
     ocr_text = models.TextField("识别文字", blank=True)
     ocr_fields = models.JSONField("识别结果", default=dict, blank=True)
 

@@ -5,8 +5,8 @@
   nothing) and keeps the text and fields; proposes the type (and, for the inbox, the person);
   files a document uploaded to a case file without a type when OCR is sure of it
   (``ARCHIVE_OCR_AUTO_FILE_CONFIDENCE``, default 0.8).
-- ``archive.requeue_stale_ocr`` (beat, every 15 min): re-sends OCR committed but never
-  delivered (a crash between commit and publish, or the broker down).
+- ``archive.requeue_stale_ocr`` (beat, every minute): re-sends OCR whose worker died mid-way
+  (no heartbeat, ``archive.heartbeats``) or that was committed but never delivered.
 - ``archive.integrity_check`` (beat, nightly): re-hashes every original (`archive.integrity`).
 - ``archive.refresh_completeness`` (beat, nightly): recomputes every case file's completeness.
 """
@@ -19,9 +19,11 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from archive import storage
+from archive.heartbeats import beating, dead_before
 from archive.models import Document, DocumentVersion, Person
 from core.doctypes import BY_CODE
 
@@ -37,11 +39,22 @@ def auto_file_confidence() -> float:
 
 @shared_task(name="archive.ocr_document", acks_late=True)
 def ocr_document(version_id: int) -> str:
-    version = (
-        DocumentVersion.objects.select_related("blob", "document").filter(pk=version_id).first()
+    # Claim the version: queued, and nobody beating on it (a redelivered copy of a task that
+    # another worker is still running, or that the reaper already sent again, is skipped).
+    claimed = (
+        DocumentVersion.objects.filter(pk=version_id, ocr_status=DocumentVersion.Ocr.QUEUED)
+        .filter(Q(ocr_heartbeat_at__isnull=True) | Q(ocr_heartbeat_at__lt=dead_before()))
+        .update(ocr_heartbeat_at=timezone.now())
     )
-    if version is None or version.ocr_status != DocumentVersion.Ocr.QUEUED:
+    if not claimed:
         return "skipped"
+    version = DocumentVersion.objects.select_related("blob", "document").get(pk=version_id)
+    with beating(DocumentVersion.objects.filter(pk=version_id), "ocr_heartbeat_at"):
+        return _read_and_apply(version)
+
+
+def _read_and_apply(version: DocumentVersion) -> str:
+    version_id = version.pk
     try:
         from ocr.engine import EngineError
         from ocr.pages import PageError
@@ -53,8 +66,10 @@ def ocr_document(version_id: int) -> str:
     try:  # the pipeline recognises the format by content, like the upload did
         results = read_file(original, name=version.original_name)
     except EngineError:
-        # Tesseract missing or hung: stays queued; archive.requeue_stale_ocr tries again.
+        # Tesseract missing or hung: stays queued, unclaimed; the 15-minute sweep of
+        # archive.requeue_stale_ocr tries again.
         logger.exception("OCR engine failed on version %s; will be retried", version_id)
+        DocumentVersion.objects.filter(pk=version_id).update(ocr_heartbeat_at=None)
         return "retry"
     except (PageError, OSError) as error:
         DocumentVersion.objects.filter(pk=version_id).update(
@@ -125,17 +140,22 @@ def _jsonable(value):
 
 
 def requeue_stale() -> int:
-    """Re-sends OCR of versions queued more than STALE_AFTER ago."""
+    """Re-sends OCR that is queued but not in progress: claimed by a worker that stopped beating
+    (killed mid-OCR: a minute or two, ``WORKER_DEAD_AFTER_SECONDS``), or never claimed for
+    STALE_AFTER (committed but never delivered: a crash between commit and publish, or the
+    broker down)."""
     from archive.docs.ingest import queue_ocr
 
-    cutoff = timezone.now() - STALE_AFTER
+    queued = DocumentVersion.objects.filter(ocr_status=DocumentVersion.Ocr.QUEUED)
+    abandoned = Q(ocr_heartbeat_at__lt=dead_before())
+    undelivered = Q(ocr_heartbeat_at__isnull=True, ocr_queued_at__lt=timezone.now() - STALE_AFTER)
     stale = list(
-        DocumentVersion.objects.filter(
-            ocr_status=DocumentVersion.Ocr.QUEUED, ocr_queued_at__lt=cutoff
-        ).values_list("pk", flat=True)[:REQUEUE_BATCH]
+        queued.filter(abandoned | undelivered).values_list("pk", flat=True)[:REQUEUE_BATCH]
     )
     if stale:
-        DocumentVersion.objects.filter(pk__in=stale).update(ocr_queued_at=timezone.now())
+        DocumentVersion.objects.filter(pk__in=stale).update(
+            ocr_queued_at=timezone.now(), ocr_heartbeat_at=None
+        )
     for pk in stale:
         queue_ocr(pk)
     return len(stale)

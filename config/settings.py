@@ -229,6 +229,10 @@ ARCHIVE_OCR_AUTO_FILE_CONFIDENCE = float(env("ARCHIVE_OCR_AUTO_FILE_CONFIDENCE",
 # The rosters without which a scheduled comparison is not started (the others are used when
 # present; review/schedule.py); DuckDB's threads and memory cap.
 REVIEW_REQUIRED_ROSTERS = ("death", "hukou_out", "cert_base", "assistance")
+# Background work beats every WORKER_HEARTBEAT_SECONDS (core/heartbeat.py); a reaper run every
+# minute takes work with no beat for WORKER_DEAD_AFTER_SECONDS as abandoned by a dead worker.
+WORKER_HEARTBEAT_SECONDS = float(env("WORKER_HEARTBEAT_SECONDS", "15"))
+WORKER_DEAD_AFTER_SECONDS = float(env("WORKER_DEAD_AFTER_SECONDS", "90"))
 # The county civil-affairs offices' phones printed on 政策告知书 (review/views.py), as
 # "140425:0355-6228001,140403:0355-2022001"; a county without one prints none.
 NOTICE_OFFICE_PHONES: dict[str, str] = dict(
@@ -295,7 +299,9 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(hour=2, minute=30),
     },
     # Re-queue OCR that was committed but never reached the broker (crash, broker down).
-    "archive-requeue-ocr": {"task": "archive.requeue_stale_ocr", "schedule": 15 * 60},
+    "archive-requeue-ocr": {"task": "archive.requeue_stale_ocr", "schedule": 60},
+    # Comparison runs whose worker died: retried once, else failed with the reason.
+    "review-reap-runs": {"task": "review.reap_runs", "schedule": 60},
     # Recompute completeness after enrolment changes or a new checklist.
     "archive-refresh-completeness": {
         "task": "archive.refresh_completeness",

@@ -139,6 +139,8 @@ class ComparisonRun(models.Model):
     rosters = models.ManyToManyField(
         RosterUpload, related_name="runs", blank=True, verbose_name="比对数据"
     )
+    heartbeat_at = models.DateTimeField("运行心跳", null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField("运行次数", default=0)
     status = models.CharField("状态", max_length=10, choices=Status, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField("进度（%）", default=0)
     stage = models.CharField("当前步骤", max_length=64, blank=True)

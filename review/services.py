@@ -32,12 +32,13 @@ from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, FilteredRelation, IntegerField, Max, Min, Q, Value, When
+from django.db.models import Case, F, FilteredRelation, IntegerField, Max, Min, Q, Value, When
 from django.utils import timezone
 
 from archive import enrolments as enrolment_actions
 from archive import rulesets, storage
 from archive.audit import record
+from archive.heartbeats import beating, dead_before
 from archive.models import Division, Enrolment, Person
 from core.cells import division_prefix
 from core.eligibility import SHANXI_2023, RuleSet, stop_month
@@ -376,14 +377,20 @@ def engine_config(work: Path) -> engine.EngineConfig:
 def execute_run(run_id: int, progress: Progress | None = None) -> ComparisonRun:
     """Runs a pending run: reads its rosters, streams the beneficiaries, compares, stores the
     findings and the difference from the previous run. A failure is stored on the run."""
+    now = timezone.now()
     claimed = ComparisonRun.objects.filter(pk=run_id, status=ComparisonRun.Status.PENDING).update(
-        status=ComparisonRun.Status.RUNNING, started_at=timezone.now(), stage="开始"
+        status=ComparisonRun.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        stage="开始",
     )
     run = ComparisonRun.objects.select_related("division", "rule_set").get(pk=run_id)
     if not claimed:
         return run  # already running elsewhere, or finished: runs are immutable
     try:
-        _execute(run, progress)
+        with beating(ComparisonRun.objects.filter(pk=run_id), "heartbeat_at"):
+            _execute(run, progress)
     except Exception as error:  # stored for the admin; the run stays, marked failed
         ComparisonRun.objects.filter(pk=run_id).update(
             status=ComparisonRun.Status.FAILED,
@@ -392,6 +399,30 @@ def execute_run(run_id: int, progress: Progress | None = None) -> ComparisonRun:
         )
         raise
     return ComparisonRun.objects.get(pk=run_id)
+
+
+#: How many times a run whose worker died is started again before it is marked failed.
+MAX_ATTEMPTS = 2
+
+
+def reap_runs() -> dict[str, list[int]]:
+    """Runs left "running" by a worker that died (no heartbeat for ``WORKER_DEAD_AFTER_SECONDS``,
+    archive/heartbeats.py). Safe to retry: a run stores its findings in one transaction, so a
+    dead run has none. Retried up to MAX_ATTEMPTS times, then failed with the reason."""
+    abandoned = ComparisonRun.objects.filter(
+        status=ComparisonRun.Status.RUNNING, heartbeat_at__lt=dead_before()
+    )
+    retried = list(abandoned.filter(attempts__lt=MAX_ATTEMPTS).values_list("pk", flat=True))
+    failed = list(abandoned.filter(attempts__gte=MAX_ATTEMPTS).values_list("pk", flat=True))
+    ComparisonRun.objects.filter(pk__in=retried).update(
+        status=ComparisonRun.Status.PENDING, progress=0, stage="比对进程意外中止，已重新排队"
+    )
+    ComparisonRun.objects.filter(pk__in=failed).update(
+        status=ComparisonRun.Status.FAILED,
+        error=f"比对进程连续 {MAX_ATTEMPTS} 次意外中止（如服务器重启或内存不足），请检查后重新发起比对。",
+        finished_at=timezone.now(),
+    )
+    return {"retried": retried, "failed": failed}
 
 
 def _execute(run: ComparisonRun, progress: Progress | None) -> None:

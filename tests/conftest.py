@@ -9,6 +9,7 @@ unit test by hand without services still works: such tests do not ask for these 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -42,6 +43,14 @@ def require_env(name: str) -> str:
     return value
 
 
+@pytest.fixture(autouse=True)
+def _no_heartbeat_in_the_test_process(settings):
+    """Work run in the test's own process (execute_run, OCR called directly) runs inside the
+    test's transaction, which a heartbeat thread's separate connection would wait on. Worker
+    processes keep their own settings; the crash tests set short beats for them."""
+    settings.WORKER_HEARTBEAT_SECONDS = 3600
+
+
 @pytest.fixture(scope="session")
 def elasticsearch_url() -> str:
     return require_env("ELASTICSEARCH_URL")
@@ -58,52 +67,56 @@ def es_client(elasticsearch_url: str):
     client.close()
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen]:
-    """A real worker process consuming from the real broker, pointed at the test database."""
+def start_celery_worker(
+    log_path: Path, name: str, queues: str | None = None, **env_overrides: str
+) -> subprocess.Popen:
+    """A real worker process (its own process group, so a test can kill it with its pool
+    children) consuming from the real broker, pointed at the test database; returns once it
+    answers a ping."""
     require_env("CELERY_BROKER_URL")
-    env = child_env()
-    log = open(Path(settings.DATA_DIR) / "celery-worker.log", "wb")  # noqa: SIM115
+    env = child_env(**env_overrides)
+    log = open(log_path, "ab")  # noqa: SIM115 - closed when the process is reaped
+    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO"]
+    command += ["--concurrency", "1", "--without-gossip", "--without-mingle", "-n", f"{name}@%h"]
+    if queues:
+        command += ["-Q", queues]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "1",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            "test@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     from config.celery import app
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"Celery worker exited with {proc.returncode}; see {log.name}")
-        if app.control.ping(timeout=0.5):
-            break
-    else:
-        proc.kill()
-        pytest.fail("Celery worker did not come up within 60 s")
-    yield proc
+            pytest.fail(f"Celery worker exited with {proc.returncode}; see {log_path}")
+        answers = app.control.ping(timeout=0.5) or []
+        if any(any(key.startswith(f"{name}@") for key in answer) for answer in answers):
+            return proc
+    stop_celery_worker(proc)
+    pytest.fail("Celery worker did not come up within 60 s")
+
+
+def stop_celery_worker(proc: subprocess.Popen, *, kill: bool = False) -> None:
+    """Stops a worker started by :func:`start_celery_worker`: warm shutdown, or with ``kill``
+    SIGKILL to the whole process group, as the out-of-memory killer or a power cut would."""
+    if kill:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+        return
     proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker) -> Iterator[subprocess.Popen]:
+    """A real worker process consuming from the real broker, pointed at the test database."""
+    proc = start_celery_worker(Path(settings.DATA_DIR) / "celery-worker.log", "test")
+    yield proc
+    stop_celery_worker(proc)
 
 
 @pytest.fixture

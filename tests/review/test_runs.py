@@ -239,3 +239,45 @@ def test_a_run_uses_the_rows_parsed_on_upload_and_reparses_when_they_are_stale(
     run = run_comparison("140425", [death])
     assert run.findings.filter(code="DECEASED").exists()
     assert parsed.read_text(encoding="utf-8").splitlines()[0] != "stale,header"
+
+
+def _running(heartbeat_age_seconds: float, attempts: int) -> ComparisonRun:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from archive.models import Division
+    from review import services
+
+    run = services.create_run(division=Division.objects.get(code="140425"), as_of=AS_OF, uploads=[])
+    ComparisonRun.objects.filter(pk=run.pk).update(
+        status=ComparisonRun.Status.RUNNING,
+        attempts=attempts,
+        heartbeat_at=timezone.now() - timedelta(seconds=heartbeat_age_seconds),
+    )
+    return run
+
+
+def test_a_run_whose_worker_died_is_queued_again_once_then_failed_with_the_reason(settings):
+    from review import services
+
+    dead = settings.WORKER_DEAD_AFTER_SECONDS + 10
+    working = _running(1, attempts=1)
+    first_death = _running(dead, attempts=1)
+    second_death = _running(dead, attempts=2)
+    assert services.reap_runs() == {"retried": [first_death.pk], "failed": [second_death.pk]}
+    statuses = dict(ComparisonRun.objects.values_list("pk", "status"))
+    assert statuses[working.pk] == ComparisonRun.Status.RUNNING
+    assert statuses[first_death.pk] == ComparisonRun.Status.PENDING
+    failed = ComparisonRun.objects.get(pk=second_death.pk)
+    assert failed.status == ComparisonRun.Status.FAILED and "意外中止" in failed.error
+    assert failed.finished_at is not None
+
+
+def test_a_requeued_run_runs_to_the_end_and_counts_its_attempts(demo_people):
+    from review import services
+
+    run = _running(10_000, attempts=1)
+    services.reap_runs()
+    finished = services.execute_run(run.pk)
+    assert finished.status == ComparisonRun.Status.FINISHED and finished.attempts == 2

@@ -186,7 +186,10 @@ def test_the_beat_task_is_scheduled_and_runs_the_schedule(settings, monkeypatch)
     from review import tasks
 
     entries = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"].startswith("review.")]
-    assert [e["task"] for e in entries] == ["review.start_due_comparisons"]
+    assert sorted(e["task"] for e in entries) == [
+        "review.reap_runs",
+        "review.start_due_comparisons",
+    ]
     called = []
     monkeypatch.setattr(schedule, "start_due_runs", lambda: called.append(1) or {"started": []})
     assert tasks.start_due_comparisons() == {"started": []}
