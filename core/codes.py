@@ -31,42 +31,50 @@ SUBSIDY_LABELS: dict[str, str] = {"living": "生活补贴", "nursing": "护理�
 
 
 class FindingCode(NamedTuple):
-    """One row of the findings table: the code, its label, and the comparison rosters the rule
-    needs (all of them, or with ``any_of`` any one); a rule whose rosters were not supplied is
-    reported as not evaluated rather than as "nothing found"."""
+    """One row of the findings table: the code, its label, the action it asks of the office,
+    and the comparison rosters the rule needs (all of them, or with ``any_of`` any one); a rule
+    whose rosters were not supplied is reported as not evaluated rather than as "nothing
+    found". ``lesser_action`` is asked instead when the rule set only suspends (暂停) what the
+    finding concerns (docs/rules.md, policy connection)."""
 
     code: str
     label: str
+    action: Action
     needs: tuple[str, ...] = ()
     any_of: bool = False
+    lesser_action: Action | None = None
 
 
 #: Every finding code of docs/rules.md, in the order of its table (also the report order).
 FINDING_CODES: tuple[FindingCode, ...] = (
-    FindingCode("DECEASED", "死亡", ("death",)),
-    FindingCode("HUKOU_MOVED", "户口迁出", ("hukou_out",)),
-    FindingCode("NO_CERTIFICATE", "无残疾人证"),
-    FindingCode("CERT_CHANGED", "残疾人证信息变更", ("cert_base",)),
-    FindingCode("CERT_CANCELLED", "残疾人证注销", ("cert_base",)),
-    FindingCode("CERT_FROZEN", "残疾人证冻结", ("cert_base",)),
-    FindingCode("CERT_EXPIRED", "残疾人证过期"),
-    FindingCode("CERT_EXPIRING", "残疾人证即将过期"),
-    FindingCode("GRADE_INSUFFICIENT", "残疾等级不足"),
-    FindingCode("LEFT_ASSISTANCE", "已退出低保或低保边缘", ("assistance",)),
+    FindingCode("DECEASED", "死亡", "STOP", ("death",)),
+    FindingCode("HUKOU_MOVED", "户口迁出", "STOP", ("hukou_out",)),
+    FindingCode("NO_CERTIFICATE", "无残疾人证", "STOP"),
+    FindingCode("CERT_CHANGED", "残疾人证信息变更", "FIX_DATA", ("cert_base",)),
+    FindingCode("CERT_CANCELLED", "残疾人证注销", "STOP", ("cert_base",)),
+    FindingCode("CERT_FROZEN", "残疾人证冻结", "WARN", ("cert_base",)),
+    FindingCode("CERT_EXPIRED", "残疾人证过期", "STOP"),
+    FindingCode("CERT_EXPIRING", "残疾人证即将过期", "WARN"),
+    FindingCode("GRADE_INSUFFICIENT", "残疾等级不足", "STOP"),
+    FindingCode("LEFT_ASSISTANCE", "已退出低保或低保边缘", "STOP", ("assistance",)),
     FindingCode(
         "DUPLICATE_BENEFIT",
         "违反政策衔接重复享受",
+        "STOP",
         ("assistance", "work_injury_care", "orphan"),
         any_of=True,
+        lesser_action="SUSPEND",
     ),
-    FindingCode("IMPRISONED", "在监服刑", ("prison",)),
-    FindingCode("DUPLICATE_ENROLMENT", "跨区域重复享受"),
-    FindingCode("ELIGIBLE_NOT_ENROLLED", "应享未享", ("cert_base",)),
-    FindingCode("CERT_ID_MISMATCH", "残疾人证号与身份号码不一致"),
-    FindingCode("CERT_CODE_MISMATCH", "残疾人证号与登记类别等级不一致"),
+    FindingCode("IMPRISONED", "在监服刑", "SUSPEND", ("prison",)),
+    FindingCode("DUPLICATE_ENROLMENT", "跨区域重复享受", "STOP"),
+    FindingCode("ELIGIBLE_NOT_ENROLLED", "应享未享", "NOTIFY", ("cert_base",)),
+    FindingCode("CERT_ID_MISMATCH", "残疾人证号与身份号码不一致", "FIX_DATA"),
+    FindingCode("CERT_CODE_MISMATCH", "残疾人证号与登记类别等级不一致", "FIX_DATA"),
 )
 CODE_LABELS: dict[str, str] = {row.code: row.label for row in FINDING_CODES}
 CODES: tuple[str, ...] = tuple(CODE_LABELS)
+#: The action each finding code asks (the engine binds it into its SQL; nothing spells it twice).
+CODE_ACTIONS: dict[str, str] = {row.code: row.action for row in FINDING_CODES}
 
 
 class Retention(NamedTuple):

@@ -167,6 +167,17 @@ def test_every_code_of_the_findings_table_has_a_rule() -> None:
     assert len(CODES) == 16
 
 
+def test_the_rules_sql_spells_no_finding_code_and_no_action() -> None:
+    """Code and action are bound from core/codes.py, the one declaration of each."""
+    import inspect
+
+    from core.codes import ACTIONS
+    from review.engine import rules
+
+    source = inspect.getsource(rules)
+    assert [c for c in (*CODES, *ACTIONS) if f"'{c}'" in source] == []
+
+
 def test_clean_beneficiary_without_rosters_has_no_findings() -> None:
     result = run([person()])
     assert result.checked == 1
