@@ -18,6 +18,7 @@ from typing import Any
 import pytesseract
 from PIL import Image
 
+from ocr.options import setting
 from ocr.words import Word
 
 __all__ = [
@@ -56,25 +57,13 @@ class EngineError(RuntimeError):
         return (type(self), (self.message,))
 
 
-def _setting(name: str, default: Any) -> Any:
-    """A Django setting when Django is configured, else ``default`` (plain-Python use)."""
-    try:
-        from django.conf import settings
-
-        if settings.configured:
-            return getattr(settings, name, default)
-    except ImportError:  # pragma: no cover - Django is always installed in this project
-        pass
-    return default
-
-
 def _prepare_environment() -> None:
-    pytesseract.pytesseract.tesseract_cmd = _setting("TESSERACT_CMD", "tesseract")
+    pytesseract.pytesseract.tesseract_cmd = setting("TESSERACT_CMD", "tesseract")
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 
 def _timeout() -> int:
-    return int(_setting("OCR_TIMEOUT", DEFAULT_TIMEOUT))
+    return int(setting("OCR_TIMEOUT", DEFAULT_TIMEOUT))
 
 
 def _run(call: Any, *args: Any, **kwargs: Any) -> Any:
@@ -100,7 +89,7 @@ def recognise(
     One Tesseract run gives both the text and the boxes (TSV output); running it twice for
     text and data would double the cost of a page.
     """
-    lang = languages or _setting("OCR_LANGUAGES", DEFAULT_LANGUAGES)
+    lang = languages or setting("OCR_LANGUAGES", DEFAULT_LANGUAGES)
     try:
         data = _run(
             pytesseract.image_to_data,
@@ -136,7 +125,7 @@ def recognise(
 
 def recognise_name(image: Image.Image) -> list[Word]:
     """Read a cropped name box as one line of Chinese (see :func:`ocr.extract.name_boxes`)."""
-    languages = _setting("OCR_NAME_LANGUAGES", NAME_LANGUAGES)
+    languages = setting("OCR_NAME_LANGUAGES", NAME_LANGUAGES)
     return recognise(image, psm=LINE_PSM, languages=languages)
 
 

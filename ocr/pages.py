@@ -26,6 +26,8 @@ from typing import IO, Any
 
 from PIL import Image, ImageOps, ImageSequence
 
+from ocr.options import setting
+
 __all__ = [
     "MAX_IMAGE_PIXELS",
     "MAX_PAGES",
@@ -76,23 +78,12 @@ class PageError(Exception):
 
 def max_image_pixels_setting() -> int:
     """The configured largest page, in pixels (``SCAN_MAX_IMAGE_PIXELS``)."""
-    return _setting("SCAN_MAX_IMAGE_PIXELS", MAX_IMAGE_PIXELS)
+    return int(setting("SCAN_MAX_IMAGE_PIXELS", MAX_IMAGE_PIXELS))
 
 
 def max_pages_setting() -> int:
     """The configured most pages in one file (``SCAN_MAX_PAGES``)."""
-    return _setting("SCAN_MAX_PAGES", MAX_PAGES)
-
-
-def _setting(name: str, default: int) -> int:
-    try:
-        from django.conf import settings
-
-        if settings.configured:
-            return int(getattr(settings, name, default))
-    except ImportError:  # pragma: no cover - Django is always installed in this project
-        pass
-    return default
+    return int(setting("SCAN_MAX_PAGES", MAX_PAGES))
 
 
 def sniff(head: bytes) -> str | None:
@@ -287,7 +278,7 @@ def iter_pages(
     pages = max_pages or max_pages_setting()
     data, kind = _inspect(source)
     if kind == PDF:
-        yield from _pdf_pages(data, limit, pages, dpi or _setting("OCR_PDF_DPI", PDF_DPI))
+        yield from _pdf_pages(data, limit, pages, dpi or int(setting("OCR_PDF_DPI", PDF_DPI)))
     else:
         yield from _image_pages(data, kind, limit, pages)
 

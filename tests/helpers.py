@@ -47,3 +47,15 @@ def run_manage(
         timeout=timeout,
         check=False,
     )
+
+
+def wait_until(predicate, seconds: float, interval: float = 0.3) -> bool:
+    """Polls ``predicate`` until it is true or ``seconds`` have passed (for real processes)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False

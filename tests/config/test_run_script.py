@@ -7,12 +7,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 from tests.config.test_embedded_defaults import _embedded_env, _free_port
-from tests.helpers import ROOT
+from tests.helpers import ROOT, wait_until
 
 CTL = [str(ROOT / ".venv/bin/supervisorctl"), "-c", str(ROOT / "config/supervisord.conf")]
 
@@ -28,15 +27,6 @@ def _healthy(port: int) -> bool:
             return answer.status == 200
     except OSError:
         return False
-
-
-def _wait_for(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 def _alive(pid: int) -> bool:
@@ -55,8 +45,8 @@ def test_make_run_restarts_a_killed_worker_and_ctrl_c_stops_everything(tmp_path:
         [str(ROOT / "scripts/run.sh")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        assert _wait_for(lambda: _healthy(port), 300), (tmp_path / "run.log").read_text()[-3000:]
-        assert _wait_for(lambda: all(_pid(env, p) for p in ("web", "worker", "beat")), 60)
+        assert wait_until(lambda: _healthy(port), 300), (tmp_path / "run.log").read_text()[-3000:]
+        assert wait_until(lambda: all(_pid(env, p) for p in ("web", "worker", "beat")), 60)
         web, worker, beat = (_pid(env, p) for p in ("web", "worker", "beat"))
 
         second = subprocess.run(
@@ -66,7 +56,7 @@ def test_make_run_restarts_a_killed_worker_and_ctrl_c_stops_everything(tmp_path:
         assert "系统已在运行" in second.stderr
 
         os.kill(worker, signal.SIGKILL)
-        assert _wait_for(lambda: _pid(env, "worker") not in (0, worker), 60)
+        assert wait_until(lambda: _pid(env, "worker") not in (0, worker), 60)
         assert _healthy(port)
         assert _pid(env, "web") == web
         assert _pid(env, "beat") == beat
@@ -75,4 +65,4 @@ def test_make_run_restarts_a_killed_worker_and_ctrl_c_stops_everything(tmp_path:
         run.send_signal(signal.SIGINT)
         run.wait(timeout=90)
         log.close()
-    assert _wait_for(lambda: not any(_alive(p) for p in (web, beat, restarted)), 30)
+    assert wait_until(lambda: not any(_alive(p) for p in (web, beat, restarted)), 30)

@@ -18,18 +18,10 @@ from archive.docs.ingest import Target
 from archive.models import DocumentVersion
 from tests.conftest import start_celery_worker, stop_celery_worker
 from tests.documents import samples
+from tests.helpers import wait_until
 
 ORIGINAL_PRIVATE_ROOT = Path(django_settings.PRIVATE_MEDIA_ROOT)
 BEATS = {"WORKER_HEARTBEAT_SECONDS": "0.5", "WORKER_DEAD_AFTER_SECONDS": "3"}
-
-
-def _wait(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.3)
-    return False
 
 
 @pytest.mark.django_db
@@ -78,7 +70,7 @@ def test_ocr_killed_mid_way_is_redone_within_a_minute_by_another_worker(
     first = start_celery_worker(log, "doomed", queues="kill-test", **BEATS)
     try:
         tasks.ocr_document.apply_async(args=[version.pk], queue="kill-test")
-        assert _wait(lambda: _claimed(version), 60), log.read_text()[-2000:]
+        assert wait_until(lambda: _claimed(version), 60), log.read_text()[-2000:]
         time.sleep(1.5)  # mid-way through 40 pages
     finally:
         stop_celery_worker(first, kill=True)
@@ -88,9 +80,9 @@ def test_ocr_killed_mid_way_is_redone_within_a_minute_by_another_worker(
     monkeypatch.undo()  # the sweep sends it the normal way, to the default queue
     second = start_celery_worker(log, "survivor", **BEATS)
     try:
-        assert _wait(lambda: tasks.requeue_stale() == 1, 30)  # within seconds of the last beat
+        assert wait_until(lambda: tasks.requeue_stale() == 1, 30)  # within seconds of the last beat
         done = lambda: _status(version) == DocumentVersion.Ocr.DONE  # noqa: E731
-        assert _wait(done, 240), log.read_text()[-3000:]
+        assert wait_until(done, 240), log.read_text()[-3000:]
     finally:
         stop_celery_worker(second)
 
