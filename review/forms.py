@@ -132,6 +132,20 @@ class VerificationForm(forms.Form):
     )
 
 
+class BulkVerificationForm(forms.Form):
+    """One verdict and note for the findings ticked on a list page (批量核查)."""
+
+    outcome = forms.ChoiceField(
+        label="核查结论", choices=Verification.Outcome.choices, widget=forms.RadioSelect
+    )
+    note = forms.CharField(label="核查说明（适用于所选全部）", max_length=2000)
+    findings = forms.TypedMultipleChoiceField(coerce=int, choices=(), required=False)
+
+    def __init__(self, *args, choices: list[int] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["findings"].choices = [(pk, pk) for pk in choices or ()]
+
+
 class ReversalForm(forms.Form):
     reason = forms.CharField(label="撤销原因", widget=forms.Textarea(attrs={"rows": 2}))
 

@@ -29,7 +29,7 @@ from django.db.models.functions import TruncMonth
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
@@ -40,13 +40,14 @@ from archive.audit import record
 from archive.exports import xlsx_download
 from archive.models import Division
 from archive.paging import paginate, query_without_page
-from core.codes import SUBSIDY_LABELS
+from core.codes import SUBSIDY_LABELS, VERIFIED_ACTIONS
 from core.months import last_months
 from core.numbers import mask_id
 from core.tabular import TableError
 from review import schedule, services
 from review.findings import CODE_LABELS
 from review.forms import (
+    BulkVerificationForm,
     FindingFilterForm,
     NewRunForm,
     NotifyOutcomeForm,
@@ -423,8 +424,47 @@ def finding_list(request: HttpRequest, pk: int) -> HttpResponse:
             "page": page,
             "query": query_without_page(request),
             "can_export": request.user.has_perm("review.export_finding"),
+            "can_verify": request.user.has_perm("review.add_verification"),
+            "bulk_form": BulkVerificationForm(),
         },
     )
+
+
+@require_POST
+@guarded("review.add_verification")
+def finding_verify_bulk(request: HttpRequest, pk: int) -> HttpResponse:
+    """批量核查: one verdict and note for the ticked findings of a run's list, each verified and
+    logged on its own (``services.verify_many``); only findings within the user's jurisdiction
+    that still wait for a verdict are taken."""
+    run = get_run_or_404(request, pk)
+    waiting = (
+        access.scope(run.findings.filter(action__in=VERIFIED_ACTIONS), request.user, "county")
+        .with_status()
+        .filter(own_verdict__isnull=True)
+    )
+    ticked = [int(v) for v in request.POST.getlist("findings") if v.isdigit()]
+    form = BulkVerificationForm(request.POST, choices=ticked)
+    back = reverse("review_findings", args=[run.pk])
+    query = request.POST.get("query", "")
+    if query:
+        back = f"{back}?{query}"
+    if not form.is_valid() or not ticked:
+        messages.error(request, "未保存：请勾选待核查的发现，选择核查结论并填写说明。")
+        return redirect(back)
+    if len(ticked) > services.BULK_LIMIT:
+        messages.error(request, f"一次最多批量核查 {services.BULK_LIMIT} 条，请缩小筛选范围。")
+        return redirect(back)
+    findings = list(waiting.filter(pk__in=ticked).select_related("run", "county", "person"))
+    data = form.cleaned_data
+    result = services.verify_many(
+        findings, outcome=data["outcome"], note=data["note"], user=request.user, request=request
+    )
+    skipped = len(result.skipped) + len(set(ticked) - {f.pk for f in findings})
+    message = f"已批量核查 {len(result.done)} 条"
+    if skipped:
+        message += f"，跳过 {skipped} 条（已有结论、无需核查或不在本辖区）"
+    messages.success(request, message + "。")
+    return redirect(back)
 
 
 XLSX_HEADERS = [
@@ -850,6 +890,7 @@ urlpatterns = [
     path("runs/<int:pk>/outreach/", run_outreach, name="review_outreach"),
     path("findings/<int:pk>/", finding_detail, name="review_finding_detail"),
     path("findings/<int:pk>/verify/", finding_verify, name="review_finding_verify"),
+    path("runs/<int:pk>/findings/verify/", finding_verify_bulk, name="review_findings_verify"),
     path("findings/<int:pk>/notify/", finding_notify, name="review_finding_notify"),
     path("findings/<int:pk>/notice/", finding_notice, name="review_finding_notice"),
     path(

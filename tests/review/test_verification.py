@@ -411,3 +411,76 @@ def test_policy_notice_cites_the_rule_set_the_run_applied_and_the_office_phone(
     body = client.get(reverse("review_finding_notice", args=[finding.pk])).content.decode()
     assert f"根据{citation}等规定" in body
     assert "联系电话 0355-6228001" in body
+
+
+# --- Bulk verification (批量核查) ---------------------------------------------------------
+
+
+@pytest.fixture
+def two_deaths(demo_people, upload, run_comparison):
+    enrolled = [
+        p
+        for p in demo_people
+        if p.enrolments.filter(county_id="140425", status=Enrolment.Status.ACTIVE).exists()
+    ][:2]
+    rows = [
+        {"姓名": p.name, "公民身份号码": p.id_number, "死亡日期": "2026-10-15"} for p in enrolled
+    ]
+    run = run_comparison("140425", [upload("death", rows, division="140425")])
+    return run, list(run.findings.filter(code="DECEASED").order_by("pk"))
+
+
+def test_bulk_verification_gives_each_ticked_finding_the_verdict_and_logs_each(
+    client, clerk, two_deaths
+):
+    run, (first, second) = two_deaths
+    client.force_login(clerk)
+    listing = client.get(reverse("review_findings", args=[run.pk])).content.decode()
+    assert f'name="findings" value="{first.pk}"' in listing and "批量核查" in listing
+    response = client.post(
+        reverse("review_findings_verify", args=[run.pk]),
+        {"findings": [first.pk, second.pk], "outcome": "confirmed", "note": "村委会证明已死亡"},
+    )
+    assert response.status_code == 302
+    for finding in (first, second):
+        verdict = Verification.objects.get(finding=finding)
+        assert verdict.outcome == "confirmed" and verdict.note == "村委会证明已死亡"
+        assert verdict.changes.exists()  # the enrolments were stopped, as one by one
+        assert AuditLog.objects.filter(action="review_verify", object_id=str(finding.pk)).exists()
+    assert AuditLog.objects.filter(action="review_verify_bulk").count() == 1
+    followed = client.get(response.url).content.decode()
+    assert "已批量核查 2 条" in followed
+
+
+def test_bulk_verification_skips_what_has_a_verdict_and_what_lies_outside_the_jurisdiction(
+    client, clerk, make_user, two_deaths
+):
+    run, (first, second) = two_deaths
+    services.verify(first, outcome="not_confirmed", note="健在", user=clerk)
+    outsider = make_user("outsider", "140403", ARCHIVIST)
+    client.force_login(outsider)
+    client.post(
+        reverse("review_findings_verify", args=[run.pk]),
+        {"findings": [second.pk], "outcome": "confirmed", "note": "越权"},
+    )
+    assert not Verification.objects.filter(finding=second).exists()
+    client.force_login(clerk)
+    response = client.post(
+        reverse("review_findings_verify", args=[run.pk]),
+        {"findings": [first.pk, second.pk], "outcome": "confirmed", "note": "已死亡"},
+        follow=True,
+    )
+    assert Verification.objects.get(finding=first).outcome == "not_confirmed"  # untouched
+    assert Verification.objects.get(finding=second).outcome == "confirmed"
+    assert "已批量核查 1 条，跳过 1 条" in response.content.decode()
+
+
+def test_bulk_verification_without_a_note_or_a_tick_saves_nothing(client, clerk, two_deaths):
+    run, (first, _second) = two_deaths
+    client.force_login(clerk)
+    url = reverse("review_findings_verify", args=[run.pk])
+    for data in ({"findings": [first.pk], "outcome": "confirmed", "note": ""},
+                 {"outcome": "confirmed", "note": "x"}):  # fmt: skip
+        answer = client.post(url, data, follow=True)
+        assert "未保存" in answer.content.decode()
+    assert not Verification.objects.exists()
