@@ -42,6 +42,7 @@ from archive.audit import record
 from archive.heartbeats import beating, dead_before
 from archive.models import Division, Enrolment, Person
 from core.cells import division_prefix
+from core.codes import VERIFIED_ACTIONS
 from core.eligibility import SHANXI_2023, RuleSet, stop_month
 from core.tabular import TableError, read_table
 from review import engine
@@ -829,6 +830,50 @@ def verify_many(findings: Iterable[Finding], *, outcome: str, note: str, user, r
         user=user,
     )
     return result
+
+
+def close_by_manual_change(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
+    """``post_save`` of an enrolment change: a stop or suspension made by hand in the archive
+    (not by a verdict) closes the open findings it answers — same enrolment, the change's
+    reason as code — with a confirmed verdict that links the change, so the finding no longer
+    waits for a 核查 that someone has in effect already done (docs/review.md)."""
+    from archive.models import EnrolmentChange
+
+    manual = instance.action in (EnrolmentChange.Action.STOP, EnrolmentChange.Action.SUSPEND)
+    if not created or raw or not manual or instance.changed_by_id is None:
+        return
+    if instance.source.startswith(("核查", "撤销核查")):
+        return
+    enrolment = instance.enrolment
+    waiting = (
+        Finding.objects.filter(code=instance.reason, action__in=VERIFIED_ACTIONS)
+        .filter(
+            Q(enrolment_id=enrolment.pk)
+            | Q(
+                enrolment__isnull=True, person_id=enrolment.person_id, county_id=enrolment.county_id
+            )
+        )
+        .with_status()
+        .filter(verdict__isnull=True)
+    )
+    for finding in waiting:
+        verification = Verification.objects.create(
+            finding=finding,
+            outcome=Verification.Outcome.CONFIRMED,
+            note=f"已在档案中手工{instance.get_action_display()}（{instance.month or ''}）：{instance.note}"[
+                :2000
+            ],
+            verified_by_id=instance.changed_by_id,
+        )
+        verification.changes.set([instance])
+        record(
+            None,
+            "review_verify",
+            obj_type="review.Finding",
+            obj_id=str(finding.pk),
+            detail=f"手工{instance.get_action_display()}关闭发现 {finding.code}",
+            user=instance.changed_by,
+        )
 
 
 def reverse_verification(verification: Verification, *, reason: str, user, request=None):

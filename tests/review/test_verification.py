@@ -484,3 +484,34 @@ def test_bulk_verification_without_a_note_or_a_tick_saves_nothing(client, clerk,
         answer = client.post(url, data, follow=True)
         assert "未保存" in answer.content.decode()
     assert not Verification.objects.exists()
+
+
+# --- A stop made by hand answers the finding ----------------------------------------------
+
+
+def test_a_manual_stop_for_the_findings_reason_closes_it_with_a_confirmed_verdict(
+    clerk, dead, deceased
+):
+    from archive import enrolments
+
+    enrolment = Enrolment.objects.filter(person=dead, county_id="140425").first()
+    change = enrolments.stop(
+        enrolment, month=date(2026, 11, 1), reason="DECEASED", user=clerk, note="家属来报"
+    )
+    verdict = Verification.objects.get(finding=deceased)
+    assert verdict.outcome == "confirmed" and list(verdict.changes.all()) == [change]
+    assert "手工停发" in verdict.note and verdict.verified_by == clerk
+    status = type(deceased).objects.with_status().get(pk=deceased.pk)
+    assert status.status_label == "经查属实"
+
+
+def test_a_manual_stop_for_another_reason_or_by_a_verdict_closes_nothing_more(
+    clerk, dead, deceased
+):
+    from archive import enrolments
+
+    enrolment = Enrolment.objects.filter(person=dead, county_id="140425").first()
+    enrolments.suspend(enrolment, month=date(2026, 11, 1), reason="IMPRISONED", user=clerk)
+    assert not Verification.objects.filter(finding=deceased).exists()
+    services.verify(deceased, outcome="confirmed", note="已死亡", user=clerk)
+    assert Verification.objects.filter(finding=deceased).count() == 1
