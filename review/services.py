@@ -794,7 +794,32 @@ def verify(
             f"变更{len(changes)}项 {note.strip()}",
             user=user,
         )
+    if stored and finding.person_id:
+        file_evidence(verification, user=user, request=request)
     return verification
+
+
+def file_evidence(verification: Verification, *, user, request=None) -> None:
+    """Files a verdict's evidence scan into the person's case file in the finding's county,
+    through the same ingest as any upload (档号, page images, OCR): a confirmed stop's approval
+    as 变更 / 停发 / 恢复审批材料, other evidence as 其他, so the case file holds what the
+    decision rests on (docs/archive.md)."""
+    from archive import case_files
+    from archive.docs import ingest
+
+    finding = verification.finding
+    doc_type = (
+        "change_approval" if verification.outcome == Verification.Outcome.CONFIRMED else "other"
+    )
+    case_file = case_files.case_file_for(finding.person, finding.county_id)
+    with storage.original_path(verification.evidence_sha256).open("rb") as original:
+        ingest.ingest_stream(
+            original,
+            verification.evidence_name or "佐证材料",
+            ingest.Target(case_file, doc_type),
+            user,
+            request,
+        )
 
 
 #: The most findings one bulk verification may take (it runs in the request: each verdict is a

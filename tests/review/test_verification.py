@@ -225,6 +225,19 @@ def test_evidence_scan_is_stored_content_addressed_and_served_audited(client, cl
     assert AuditLog.objects.filter(action="download", object_id=str(verification.pk)).exists()
 
 
+def test_evidence_of_a_verdict_is_filed_into_the_persons_case_file(clerk, dead, deceased):
+    from archive.models import Document
+
+    scan = SimpleUploadedFile("停发审批表.png", PNG, content_type="image/png")
+    verdict = services.verify(
+        deceased, outcome="confirmed", note="已死亡", user=clerk, evidence=scan
+    )
+    filed = Document.objects.get(case_file__person=dead, case_file__county_id=deceased.county_id)
+    assert filed.doc_type == "change_approval" and filed.archival_code
+    assert filed.current.blob.sha256 == verdict.evidence_sha256
+    assert filed.current.original_name == "停发审批表.png"
+
+
 @pytest.mark.parametrize(
     "content",
     [b"<script>alert(1)</script>", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64],
