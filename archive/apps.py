@@ -1,8 +1,10 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from wagtail.users.apps import WagtailUsersAppConfig
 
 
 class ArchiveConfig(AppConfig):
+    default = True  # this module also holds UsersConfig
     name = "archive"
     label = "archive"
     verbose_name = "档案"
@@ -13,3 +15,10 @@ class ArchiveConfig(AppConfig):
 
         # Runs after every app, so the permissions of apps migrated later exist too.
         post_migrate.connect(sync_roles, dispatch_uid="archive.sync_roles")
+
+
+class UsersConfig(WagtailUsersAppConfig):
+    """Wagtail's users app with user management scoped to jurisdiction and rank
+    (`archive.viewsets.UserViewSet`); listed in INSTALLED_APPS instead of "wagtail.users"."""
+
+    user_viewset = "archive.viewsets.UserViewSet"

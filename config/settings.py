@@ -81,7 +81,7 @@ INSTALLED_APPS = [
     "wagtail.contrib.settings",
     "wagtail.embeds",
     "wagtail.sites",
-    "wagtail.users",
+    "archive.apps.UsersConfig",  # wagtail.users with scoped user management
     "wagtail.snippets",
     "wagtail.documents",
     "wagtail.images",
