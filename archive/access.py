@@ -45,6 +45,30 @@ def covers(user, county_code: str) -> bool:
     return prefix is not None and county_code.startswith(prefix)
 
 
+def people_in_scope(user, id_numbers) -> dict:
+    """The people with these ID numbers whose case-file county lies inside the user's
+    jurisdiction, as {id_number: (person, county code)}. Every lookup by number — a number
+    typed in, read by OCR, or found in a ZIP member's name — goes through here, so a number
+    never reveals or proposes a person of another county."""
+    from archive.case_files import default_county
+    from archive.models import Person
+
+    wanted = {str(n) for n in id_numbers if n}
+    if not wanted or user is None or user_prefix(user) is None:
+        return {}
+    found = {}
+    for person in Person.objects.filter(id_number__in=wanted).select_related("county"):
+        county = default_county(person)
+        if covers(user, county):
+            found[person.id_number] = (person, county)
+    return found
+
+
+def person_in_scope(user, id_number: str):
+    """(person, case-file county) for one ID number inside the user's jurisdiction, or None."""
+    return people_in_scope(user, [id_number]).get(str(id_number))
+
+
 def assignable_divisions(user) -> QuerySet:
     """The current divisions inside the user's jurisdiction: the only ones they may give
     another user, so nobody hands out a view wider than their own."""

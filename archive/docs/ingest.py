@@ -39,7 +39,7 @@ from archive import access, archival_codes, case_files, storage
 from archive.audit import record
 from archive.docs import scans, zips
 from archive.docs.scans import Rejected
-from archive.models import CaseFile, Document, DocumentVersion, Person, StoredFile
+from archive.models import CaseFile, Document, DocumentVersion, StoredFile
 
 logger = logging.getLogger("archive.documents")
 
@@ -312,11 +312,11 @@ def _ingest_zip(path: Path, zip_name: str, target: Target, user, request) -> lis
         return [Outcome(zip_name, REJECTED, rejected.message)]
     outcomes = []
     limit = scans.max_bytes()
-    people = _people_by_id({m.id_number for m in members if m.id_number}, user)
+    people = access.people_in_scope(user, {m.id_number for m in members})
     with archive:
         for member in members:
             label = f"{zip_name}/{member.name}"
-            member_target = _member_target(member, target, people, user)
+            member_target = _member_target(member, target, people)
             if isinstance(member_target, Outcome):
                 member_target.name = label
                 outcomes.append(member_target)
@@ -341,14 +341,7 @@ def _ingest_zip(path: Path, zip_name: str, target: Target, user, request) -> lis
     return outcomes
 
 
-def _people_by_id(id_numbers: set[str], user) -> dict[str, Person]:
-    if not id_numbers:
-        return {}
-    people = Person.objects.filter(id_number__in=id_numbers)
-    return {p.id_number: p for p in people}
-
-
-def _member_target(member, target: Target, people: dict[str, Person], user) -> Target | Outcome:
+def _member_target(member, target: Target, people: dict) -> Target | Outcome:
     """Where one ZIP member goes under the naming rule of docs/formats.md."""
     if target.case_file is not None:
         own = target.case_file.person.id_number
@@ -361,11 +354,9 @@ def _member_target(member, target: Target, people: dict[str, Person], user) -> T
         return target
     if not member.id_number:
         return target
-    person = people.get(member.id_number)
-    if person is not None:
-        county = case_files.default_county(person)
-        if access.covers(user, county) or access.user_prefix(user) == access.ALL:
-            return Target(case_files.case_file_for(person, county), target.doc_type)
+    found = people.get(member.id_number)
+    if found is not None:
+        return Target(case_files.case_file_for(*found), target.doc_type)
     return target
 
 
