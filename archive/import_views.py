@@ -202,6 +202,9 @@ def upload(request: HttpRequest) -> HttpResponse:
             except TableError as error:
                 _upload_path(sha).unlink(missing_ok=True)
                 form.add_error("file", error.message)
+            except BaseException:
+                _upload_path(sha).unlink(missing_ok=True)  # nothing of a failed upload stays
+                raise
             else:
                 return redirect("archive_import:preview", sha=sha)
     return render(
