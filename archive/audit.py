@@ -7,6 +7,7 @@ import logging
 from django.http import HttpRequest
 
 from archive.models import AuditLog
+from core.numbers import mask_ids_in
 
 logger = logging.getLogger("archive.audit")
 
@@ -21,7 +22,8 @@ def record(
     user=None,
 ) -> AuditLog:
     """Logs who did what to which record. `request` gives the user and IP address; commands
-    pass `user` directly."""
+    pass `user` directly. ID numbers in the detail (file names people chose) are masked
+    before they are stored: the log names records by their key, never by an ID number."""
     if user is None and request is not None:
         user = request.user
     authenticated = user is not None and user.is_authenticated
@@ -31,8 +33,8 @@ def record(
         username=user.get_username() if authenticated else "",
         action=action,
         object_type=obj_type,
-        object_id=obj_id,
-        detail=detail[:500],
+        object_id=mask_ids_in(obj_id)[:64],
+        detail=mask_ids_in(detail)[:500],
         ip=ip or None,
     )
     logger.info("audit %s %s %s:%s", entry.username or "-", action, obj_type, obj_id)

@@ -227,6 +227,16 @@ def preview(request: HttpRequest, sha: str) -> HttpResponse:
         except TableError as error:
             messages.error(request, error.message)
             return redirect("archive_import:upload")
+    if not request.GET.get("page") and not request.GET.get("outcome"):
+        # Who looked at which upload's rows (masked IDs, but names and outcomes): once per
+        # opening of the preview, not per page turned.
+        audit.record(
+            request,
+            "import_preview",
+            obj_type="archive.ImportUpload",
+            obj_id=sha[:16],
+            detail=f"预览导入「{filename}」：共 {data['total']} 行，拒绝 {data['rejected']} 行",
+        )
     shown = request.GET.get("outcome", "")
     rows = data["rows"]
     if shown in _FILTERS:
@@ -262,6 +272,13 @@ def preview_rejected(request: HttpRequest, sha: str) -> HttpResponse:
     except TableError as error:
         messages.error(request, error.message)
         return redirect("archive_import:upload")
+    audit.record(
+        request,
+        "import_rejected_download",
+        obj_type="archive.ImportUpload",
+        obj_id=sha[:16],
+        detail=f"下载「{filename}」导入前被拒绝的行（{len(validation.errors)} 处错误）",
+    )
     return xlsx_attachment(content, f"被拒绝的行-{Path(filename).stem}.xlsx")
 
 
@@ -336,7 +353,7 @@ def rejected(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("本次导入没有被拒绝的行。")
     audit.record(
         request,
-        "download",
+        "import_rejected_download",
         obj_type="archive.ImportRecord",
         obj_id=str(record.pk),
         detail="下载导入被拒绝的行",

@@ -202,3 +202,15 @@ def test_a_hostile_workbook_gets_a_chinese_message_and_leaves_no_file(
     assert not ImportRecord.objects.exists() and not Person.objects.exists()
     leftovers = [p for p in (private_media / "imports").iterdir()]
     assert leftovers == []
+
+
+def test_opening_the_preview_and_its_rejected_rows_is_audited(admin_client) -> None:
+    from archive.models import AuditLog
+
+    response = upload(admin_client, [roster_row(ID_B), roster_row(ID_C, 公民身份号码="123")])
+    admin_client.get(response["Location"])
+    preview = AuditLog.objects.get(action="import_preview")
+    assert "花名册.csv" in preview.detail
+    sha = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+    admin_client.get(reverse("archive_import:preview_rejected", args=[sha]))
+    assert AuditLog.objects.filter(action="import_rejected_download", object_id=sha[:16]).exists()
