@@ -18,6 +18,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.functional import cached_property
 from wagtail.admin.ui.tables import Column
+from wagtail.admin.views.generic.usage import UsageView
 from wagtail.users.forms import UserCreationForm, UserEditForm
 from wagtail.users.views import users as wagtail_users
 
@@ -182,6 +183,10 @@ class UserHistoryView(ManageableUsersMixin, wagtail_users.HistoryView):
     pass
 
 
+class UserUsageView(ManageableUsersMixin, UsageView):
+    pass
+
+
 class UserViewSet(wagtail_users.UserViewSet):
     """Wagtail's user management, scoped to the administrator's jurisdiction and rank."""
 
@@ -190,6 +195,8 @@ class UserViewSet(wagtail_users.UserViewSet):
     edit_view_class = UserEditView
     delete_view_class = UserDeleteView
     history_view_class = UserHistoryView
+    usage_view_class = UserUsageView
+    copy_view_enabled = False  # a copy would prefill another user's roles and e-mail
 
     def get_form_class(self, for_update=False):
         return ScopedUserEditForm if for_update else ScopedUserCreationForm
