@@ -49,6 +49,7 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "view_document": "查看档案文件",
     "view_inbox": "查看待归档扫描件",
     "upload_document": "上传档案文件",
+    "flag_active_pdf": "标记含脚本的 PDF",
     "replace_document": "替换档案文件",
     "move_document": "调整档案文件",
     "delete_document": "作废档案文件",

@@ -204,10 +204,34 @@ def store(
                 blob=blob, document__deleted_at__isnull=True
             ).exists():
                 return duplicate_outcome(sha, name, user)
-            return create(blob, name, user, request)
+            outcome = create(blob, name, user, request)
+            if kind == "pdf" and outcome.ok:
+                _flag_active_pdf(storage.original_path(sha), outcome, blob, request, user)
+            return outcome
     finally:
         if derive_dir is not None:
             shutil.rmtree(derive_dir, ignore_errors=True)
+
+
+def _flag_active_pdf(path: Path, outcome: Outcome, blob: StoredFile, request, user) -> None:
+    """A PDF with scripts or automatic actions is kept (it is the paper's scan) but flagged:
+    on its version's note, in the upload result and in the audit log."""
+    names = scans.active_content(path)
+    if not names:
+        return
+    DocumentVersion.objects.filter(document_id=outcome.document_id, blob=blob).update(
+        note=scans.ACTIVE_PDF_NOTE
+    )
+    outcome.message = f"{outcome.message}（{scans.ACTIVE_PDF_NOTE}）"
+    outcome.extra["active_content"] = names
+    record(
+        request,
+        "flag_active_pdf",
+        obj_type="archive.Document",
+        obj_id=str(outcome.document_id),
+        detail=f"PDF 含 {'、'.join('/' + n for n in names)}，已标记",
+        user=user,
+    )
 
 
 def _new_document(target: Target, blob: StoredFile, name: str, user, request) -> Outcome:
