@@ -45,6 +45,62 @@ def covers(user, county_code: str) -> bool:
     return prefix is not None and county_code.startswith(prefix)
 
 
+def people_in_scope(user, id_numbers) -> dict:
+    """The people with these ID numbers whose case-file county lies inside the user's
+    jurisdiction, as {id_number: (person, county code)}. Every lookup by number — a number
+    typed in, read by OCR, or found in a ZIP member's name — goes through here, so a number
+    never reveals or proposes a person of another county."""
+    from archive.case_files import default_county
+    from archive.models import Person
+
+    wanted = {str(n) for n in id_numbers if n}
+    if not wanted or user is None or user_prefix(user) is None:
+        return {}
+    found = {}
+    for person in Person.objects.filter(id_number__in=wanted).select_related("county"):
+        county = default_county(person)
+        if covers(user, county):
+            found[person.id_number] = (person, county)
+    return found
+
+
+def person_in_scope(user, id_number: str):
+    """(person, case-file county) for one ID number inside the user's jurisdiction, or None."""
+    return people_in_scope(user, [id_number]).get(str(id_number))
+
+
+def assignable_divisions(user) -> QuerySet:
+    """The current divisions inside the user's jurisdiction: the only ones they may give
+    another user, so nobody hands out a view wider than their own."""
+    from archive.models import Division
+
+    prefix = user_prefix(user)
+    divisions = Division.objects.filter(successor__isnull=True)
+    return divisions.none() if prefix is None else divisions.filter(code__startswith=prefix)
+
+
+def manageable_users(user, queryset: QuerySet | None = None) -> QuerySet:
+    """The users an administrator may see and change in user management (用户管理): those
+    assigned a division inside their jurisdiction, never a superuser or staff account, and
+    none holding a group they could not grant themselves — so nobody changes, or resets the
+    password of, someone above them. Superusers manage everyone."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from archive.roles import grantable_roles
+
+    users = get_user_model()._default_manager.all() if queryset is None else queryset
+    if not user.is_authenticated:
+        return users.none()
+    if user.is_superuser:
+        return users
+    above = Group.objects.exclude(name__in=grantable_roles(user))
+    scoped = scope(users, user, "subsidy_profile__division").filter(
+        is_superuser=False, is_staff=False
+    )
+    return scoped.exclude(groups__in=above)
+
+
 def get_scoped_or_404(queryset: QuerySet, user, county_field: str, request=None, **lookup):
     """Fetches one record inside the user's jurisdiction. Outside it the record does not
     exist for them (404, not 403, so guessing URLs reveals nothing), and the attempt is

@@ -158,7 +158,9 @@ def enrolment_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
 
 @permission_required("archive.view_auditlog", raise_exception=True)
 def audit_log(request: HttpRequest) -> HttpResponse:
-    entries = AuditLog.objects.all()
+    """The log of the administrator's jurisdiction: what its users did (a system
+    administrator sees all, including refused logins by no known user)."""
+    entries = access.scope(AuditLog.objects.all(), request.user, "user__subsidy_profile__division")
     q = request.GET.get("q", "").strip()
     if q:
         entries = entries.filter(
@@ -182,7 +184,15 @@ def _csv_response(entries) -> StreamingHttpResponse:
     writer = csv.writer(Echo())
     header = ["时间", "用户", "操作", "对象类型", "对象", "详情", "IP 地址"]
     rows = (
-        [e.at.isoformat(), e.username, e.action, e.object_type, e.object_id, e.detail, e.ip or ""]
+        [
+            e.at.isoformat(),
+            e.username,
+            e.action_label,
+            e.object_type,
+            e.object_id,
+            e.detail,
+            e.ip or "",
+        ]
         for e in entries.iterator(chunk_size=2000)
     )
     response = StreamingHttpResponse(

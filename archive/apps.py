@@ -1,15 +1,20 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate, post_save
+from wagtail.users.apps import WagtailUsersAppConfig
 
 
 class ArchiveConfig(AppConfig):
+    default = True  # this module also holds UsersConfig
     name = "archive"
     label = "archive"
     verbose_name = "档案"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from archive import logins
         from archive.roles import sync_roles
+
+        logins.connect()
 
         # Runs after every app, so the permissions of apps migrated later exist too.
         post_migrate.connect(sync_roles, dispatch_uid="archive.sync_roles")
@@ -20,3 +25,10 @@ class ArchiveConfig(AppConfig):
         post_save.connect(
             open_on_enrolment, sender="archive.Enrolment", dispatch_uid="archive.open_case_file"
         )
+
+
+class UsersConfig(WagtailUsersAppConfig):
+    """Wagtail's users app with user management scoped to jurisdiction and rank
+    (`archive.viewsets.UserViewSet`); listed in INSTALLED_APPS instead of "wagtail.users"."""
+
+    user_viewset = "archive.viewsets.UserViewSet"

@@ -394,13 +394,11 @@ def document_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except NumberError as error:
             messages.error(request, f"未保存：{error.message}")
             return redirect(_back(document))
-        person = Person.objects.filter(id_number=id_number).first()
-        county = case_files.default_county(person) if person else None
-        everyone = access.user_prefix(request.user) == access.ALL
-        if person is None or not (everyone or access.covers(request.user, county)):
+        found = access.person_in_scope(request.user, id_number)
+        if found is None:
             messages.error(request, "未保存：本辖区内没有该身份号码的人员。")
             return redirect(_back(document))
-        target = case_files.case_file_for(person, county)
+        target = case_files.case_file_for(*found)
     try:
         operations.move(
             document,

@@ -34,7 +34,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 from wagtail.admin.auth import permission_denied, require_admin_access
@@ -136,12 +136,16 @@ def _remember(request: HttpRequest, sha: str, filename: str) -> None:
 
 def _filename(request: HttpRequest, sha: str) -> str:
     """The name the user uploaded under; only uploads of this session can be previewed."""
-    if not _SHA.fullmatch(sha):
-        raise Http404("无此上传文件。")
-    filename = request.session.get(SESSION_KEY, {}).get(sha)
+    filename = request.session.get(SESSION_KEY, {}).get(sha) if _SHA.fullmatch(sha) else None
     if filename is None or not _upload_path(sha).exists():
+        _refused(request, "archive.ImportUpload", sha[:16], "上传文件不存在、已过期或不属于本人")
         raise Http404("上传的文件已过期或不存在，请重新上传。")
     return filename
+
+
+def _refused(request: HttpRequest, obj_type: str, obj_id: str, detail: str) -> None:
+    """Someone else's upload or import is a 404 for this user, and the attempt is audited."""
+    audit.record(request, "denied", obj_type=obj_type, obj_id=obj_id, detail=detail)
 
 
 def _build_preview(request: HttpRequest, sha: str, filename: str) -> dict[str, Any]:
@@ -202,6 +206,9 @@ def upload(request: HttpRequest) -> HttpResponse:
             except TableError as error:
                 _upload_path(sha).unlink(missing_ok=True)
                 form.add_error("file", error.message)
+            except BaseException:
+                _upload_path(sha).unlink(missing_ok=True)  # nothing of a failed upload stays
+                raise
             else:
                 return redirect("archive_import:preview", sha=sha)
     return render(
@@ -224,6 +231,16 @@ def preview(request: HttpRequest, sha: str) -> HttpResponse:
         except TableError as error:
             messages.error(request, error.message)
             return redirect("archive_import:upload")
+    if not request.GET.get("page") and not request.GET.get("outcome"):
+        # Who looked at which upload's rows (masked IDs, but names and outcomes): once per
+        # opening of the preview, not per page turned.
+        audit.record(
+            request,
+            "import_preview",
+            obj_type="archive.ImportUpload",
+            obj_id=sha[:16],
+            detail=f"预览导入「{filename}」：共 {data['total']} 行，拒绝 {data['rejected']} 行",
+        )
     shown = request.GET.get("outcome", "")
     rows = data["rows"]
     if shown in _FILTERS:
@@ -259,6 +276,13 @@ def preview_rejected(request: HttpRequest, sha: str) -> HttpResponse:
     except TableError as error:
         messages.error(request, error.message)
         return redirect("archive_import:upload")
+    audit.record(
+        request,
+        "import_rejected_download",
+        obj_type="archive.ImportUpload",
+        obj_id=sha[:16],
+        detail=f"下载「{filename}」导入前被拒绝的行（{len(validation.errors)} 处错误）",
+    )
     return xlsx_attachment(content, f"被拒绝的行-{Path(filename).stem}.xlsx")
 
 
@@ -307,8 +331,11 @@ def confirm(request: HttpRequest, sha: str) -> HttpResponse:
 
 def _own_record(request: HttpRequest, pk: int) -> ImportRecord:
     """An import record the user made (administrators see all); others do not exist for them."""
-    record = get_object_or_404(ImportRecord, pk=pk, kind=importer.KIND)
-    if not request.user.is_superuser and record.imported_by_id != request.user.pk:
+    record = ImportRecord.objects.filter(pk=pk, kind=importer.KIND).first()
+    if record is None or (
+        not request.user.is_superuser and record.imported_by_id != request.user.pk
+    ):
+        _refused(request, "archive.ImportRecord", str(pk), "导入记录不存在或不属于本人")
         raise Http404("导入记录不存在。")
     return record
 
@@ -333,7 +360,7 @@ def rejected(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("本次导入没有被拒绝的行。")
     audit.record(
         request,
-        "download",
+        "import_rejected_download",
         obj_type="archive.ImportRecord",
         obj_id=str(record.pk),
         detail="下载导入被拒绝的行",

@@ -16,6 +16,7 @@ from django.db.models import Q
 
 from core import numbers
 from core.cells import division_prefix
+from core.codes import AUDIT_ACTION_LABELS
 from core.eligibility import SUBSIDIES
 
 
@@ -319,8 +320,10 @@ class UserProfile(models.Model):
 
 
 class AuditLog(models.Model):
-    """Append-only record of who saw or changed personal data. Refuses updates and deletes,
-    in the ORM here and for everyone in the admin (no edit or delete views)."""
+    """Append-only record of who saw or changed personal data. Refuses updates and deletes:
+    here in the ORM, for everyone in the admin (no edit or delete views), and in the database
+    itself (triggers on PostgreSQL and SQLite, migration 0005), so `QuerySet.update()` and
+    `delete()` or a SQL shell cannot rewrite history either."""
 
     at = models.DateTimeField("时间", auto_now_add=True, db_index=True)
     user = models.ForeignKey(
@@ -348,6 +351,10 @@ class AuditLog(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionDenied("审计日志不可删除。")
+
+    @property
+    def action_label(self) -> str:
+        return AUDIT_ACTION_LABELS.get(self.action, self.action)
 
 
 # --- Standardized case files (补贴档案) and their scanned documents ---------------------------

@@ -87,10 +87,30 @@ ROLE_PERMISSIONS: dict[str, tuple[Perm, ...]] = {
         *perms("archive", "integrityrun", "view"),
         *perms("archive", "checklistversion", "view", "add"),
         *perms("review", "verification", "reverse"),
-        *perms("archive", "userprofile", "view", "add", "change"),
         *perms("auth", "user", "add", "change"),
     ),
 }
+
+
+#: How far each role reaches (user management, `archive.user_views`): an administrator may
+#: grant a role, and change a user, only at or below their own rank. A group not listed here
+#: (e.g. the CMS approvers 审核发布) is granted by system administrators (superusers) only.
+ROLE_RANK: dict[str, int] = {ARCHIVIST: 1, INSPECTOR: 1, EDITOR: 1, ADMINISTRATOR: 2}
+SUPERUSER_RANK = 99
+
+
+def rank_of(user) -> int:
+    """The highest rank among the user's roles; superusers outrank every role."""
+    if user.is_superuser:
+        return SUPERUSER_RANK
+    names = user.groups.values_list("name", flat=True)
+    return max((ROLE_RANK.get(name, 0) for name in names), default=0)
+
+
+def grantable_roles(user) -> list[str]:
+    """The role names this user may hand to others (at or below their own rank)."""
+    rank = rank_of(user)
+    return [role for role, role_rank in ROLE_RANK.items() if role_rank <= rank]
 
 
 def sync_roles(**kwargs) -> None:

@@ -22,9 +22,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from archive import storage
+from archive import access, storage
 from archive.heartbeats import beating, dead_before
-from archive.models import Document, DocumentVersion, Person
+from archive.models import Document, DocumentVersion
 from core.doctypes import BY_CODE
 
 logger = logging.getLogger("archive.tasks")
@@ -116,7 +116,10 @@ def apply_ocr(version_id: int, results) -> None:
             document.proposal_confidence = best.confidence
         id_number = fields.get("id_number")
         if id_number and not document.case_file_id:
-            document.proposed_person = Person.objects.filter(id_number=str(id_number)).first()
+            # Proposed from the uploader's jurisdiction only: a scan showing another
+            # county's ID number proposes nobody.
+            found = access.person_in_scope(document.created_by, str(id_number))
+            document.proposed_person = found[0] if found else None
         document.save(update_fields=["proposed_type", "proposal_confidence", "proposed_person"])
         if (
             document.case_file_id

@@ -3,7 +3,7 @@
 from django.urls import include, path
 from wagtail import hooks
 
-from archive import admin_views, import_views, rules_views
+from archive import admin_views, import_views, rules_views, viewsets
 from archive.menu import Entry, register_menu_entries
 
 
@@ -32,12 +32,7 @@ def register_document_urls():
     return document_views.urlpatterns
 
 
-@hooks.register("register_admin_viewset")
-def register_user_profile_viewset():
-    from archive.viewsets import UserProfileViewSet
-
-    return UserProfileViewSet("user_profiles")
-
+hooks.register("before_bulk_action", viewsets.refuse_bulk_actions_on_users_out_of_reach)
 
 register_menu_entries(
     "register_admin_menu_item",

@@ -25,6 +25,55 @@ ACTIONS: tuple[str, ...] = tuple(ACTION_LABELS)
 #: The actions that change a payment, so a person must verify (核查) the finding first.
 VERIFIED_ACTIONS: tuple[str, ...] = ("STOP", "SUSPEND")
 
+#: What the audit log (审计日志) records, as people read it.
+AUDIT_ACTION_LABELS: dict[str, str] = {
+    "view": "查看档案",
+    "denied": "越权访问（已拒绝）",
+    "permission_denied": "无权限（已拒绝）",
+    "export": "导出",
+    "download": "下载",
+    "print": "打印",
+    "import": "导入花名册",
+    "import_preview": "预览导入",
+    "import_rejected_download": "下载被拒绝的行",
+    "enrolment_stop": "停发",
+    "enrolment_suspend": "暂停发放",
+    "enrolment_resume": "恢复发放",
+    "ruleset_add": "新增认定规则",
+    "user_create": "新建用户",
+    "user_change": "修改用户",
+    "user_delete": "删除用户",
+    "password_reset": "重置密码",
+    "login": "登录",
+    "login_failed": "登录失败",
+    "lockout": "账号锁定",
+    "view_casefile": "查看补贴档案",
+    "view_document": "查看档案文件",
+    "view_inbox": "查看待归档扫描件",
+    "upload_document": "上传档案文件",
+    "flag_active_pdf": "标记含脚本的 PDF",
+    "replace_document": "替换档案文件",
+    "move_document": "调整档案文件",
+    "delete_document": "作废档案文件",
+    "download_original": "下载原件",
+    "export_casefile": "导出补贴档案",
+    "export_catalogue": "导出档案目录",
+    "print_catalogue": "打印档案目录",
+    "change_checklist": "修订材料清单",
+    "integrity_check": "完整性校验",
+    "view_appraisal": "查看到期鉴定",
+    "export_appraisal": "导出到期鉴定",
+    "roster_upload": "上传比对数据",
+    "review_verify": "核查",
+    "review_reverse": "撤销核查",
+    "review_notify": "告知",
+    "review_outcome": "复核结论",
+    "review_campaign_create": "新建年度复核",
+    "spot_check_create": "新建抽查",
+    "spot_check_assign": "分派抽查",
+    "spot_check_result": "登记抽查结果",
+}
+
 #: The two subsidies (short labels for lists; ``core.eligibility.SUBSIDIES`` has the full names)
 #: and ``both``, which a finding uses when it concerns both.
 SUBSIDY_LABELS: dict[str, str] = {"living": "生活补贴", "nursing": "护理补贴", "both": "两项补贴"}

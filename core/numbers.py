@@ -222,6 +222,18 @@ def mask_id(value: str) -> str:
     return text[:6] + "*" * (len(text) - 10) + text[-4:]
 
 
+#: An 18-character ID (the first 18 of a certificate number too) or an old 15-digit one,
+#: anywhere in a text, not inside a longer run of digits on its left.
+_ID_IN_TEXT = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15}(?![0-9]))")
+
+
+def mask_ids_in(text: str) -> str:
+    """Masks every ID number inside a free text — a file name (``140425198001010012.pdf``),
+    an audit detail — as :func:`mask_id` masks one number. The one masker for texts: lists
+    and the audit log show file names people chose, and people name scans after the ID."""
+    return _ID_IN_TEXT.sub(lambda m: mask_id(m.group(0)), text or "")
+
+
 @dataclass(frozen=True)
 class CertificateNumber:
     """A validated disability certificate number.

@@ -13,8 +13,16 @@ the same way everywhere:
   cells are seen as formulas and refused: a formula's cached value may be stale or absent
   (files written by other tools often carry none), and importing it would silently store a
   guess;
+* an xlsx is a ZIP of XML parts, and a small one can unpack into gigabytes (a "bomb": ten
+  million shared strings in 419 KB, or one 1 GB string). Before openpyxl sees it, every part
+  is streamed once (:func:`_check_xlsx_parts`): the declared and the actual unpacked sizes are
+  capped, as is the ratio of unpacked to packed bytes (Apache POI's 1:100 rule), the number
+  of shared strings and the length of any text between two tags; a DTD (entity expansion) is
+  refused. openpyxl then only ever parses what passed. Any parse failure of the workbook is
+  a :class:`TableError` with a Chinese message, never an exception of the XML library;
 * every structural problem (empty file, no header row, missing required headers, duplicate
-  headers, oversize, too many rows, formula cells, undecodable text) is a :class:`TableError`
+  headers, oversize, too many rows, formula cells, undecodable text, bombs, malformed XML,
+  cells longer than Excel allows) is a :class:`TableError`
   raised by :func:`read_table` itself, i.e. *before* the caller has seen a single row and so
   before anything can have been written.
 
@@ -32,6 +40,7 @@ import codecs
 import csv
 import io
 import os
+import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +50,9 @@ from typing import IO, Any, Literal
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_ROWS",
+    "DEFAULT_MAX_SHARED_STRINGS",
+    "DEFAULT_MAX_UNPACKED_BYTES",
+    "MAX_CELL_CHARS",
     "HeaderSpec",
     "Row",
     "Table",
@@ -55,6 +67,27 @@ __all__ = [
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 #: Default upper bound on data rows; Excel itself stops at 1 048 576 rows per sheet.
 DEFAULT_MAX_ROWS = 2_000_000
+
+#: Upper bound on the unpacked size of all parts of an xlsx together, declared or actual. A
+#: province-wide roster of 1e6 rows unpacks to a few hundred MB of sheet XML.
+DEFAULT_MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+#: Upper bound on the shared strings of an xlsx: openpyxl keeps them all in memory. A roster
+#: of 1e6 people has at most a few million distinct texts (names, numbers, addresses).
+DEFAULT_MAX_SHARED_STRINGS = 5_000_000
+#: Excel's own limit on the characters of one cell.
+MAX_CELL_CHARS = 32_767
+#: Most unpacked bytes per packed byte of a part (Apache POI's default): real sheet XML packs
+#: 5–30 times; a bomb thousands of times. Parts smaller than the grace size are not judged.
+_MAX_RATIO = 100
+_RATIO_GRACE_BYTES = 1024 * 1024
+_MAX_PARTS = 10_000
+#: Longest run of bytes between two tags. openpyxl silently cuts a longer cell to Excel's
+#: limit, so a longer text is refused instead; roster cells are short, so counting bytes
+#: (three per Chinese character) rather than characters loses nothing real.
+_MAX_TEXT_RUN_BYTES = MAX_CELL_CHARS
+_SHARED_STRING = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s/>]")
+_DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)")
+_CHUNK = 1024 * 1024
 
 #: Characters stripped around header text: ordinary whitespace plus the ideographic space,
 #: no-break space and a stray BOM, all of which Chinese spreadsheets routinely carry.
@@ -219,6 +252,8 @@ def read_table(
     spec: HeaderSpec | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_rows: int = DEFAULT_MAX_ROWS,
+    max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES,
+    max_shared_strings: int = DEFAULT_MAX_SHARED_STRINGS,
 ) -> Table:
     """Open and validate a spreadsheet; raise :class:`TableError` for any whole-file problem.
 
@@ -240,6 +275,7 @@ def read_table(
         head = fh.read(_SNIFF_BYTES)
     kind = _detect(head, label, src)
     if kind == "xlsx":
+        _check_xlsx_parts(src, label, max_unpacked_bytes, max_shared_strings)
         return _read_xlsx(src, label, spec, max_rows)
     return _read_csv(src, head, label, spec, max_rows)
 
@@ -482,6 +518,94 @@ def _read_csv(
 # xlsx
 
 
+def _bomb(label: str, why: str) -> TableError:
+    return TableError(
+        "TABLE_XLSX_BOMB",
+        f"{label}解压后{why}，不像正常的花名册，已拒绝读取。"
+        "请在 Excel 中打开后另存为 .xlsx，或导出为 CSV 再上传。",
+    )
+
+
+def _corrupt_xlsx(label: str) -> TableError:
+    return TableError(
+        "TABLE_CORRUPT",
+        f"{label}无法作为 xlsx 工作簿读取（内容已损坏或不是 Excel 可识别的格式）。"
+        "请在 Excel 中打开后另存为 .xlsx，或导出为 CSV 再上传。",
+    )
+
+
+def _too_long_cell(label: str) -> TableError:
+    return TableError(
+        "TABLE_CELL_TOO_LONG",
+        f"{label}有单元格内容过长（超过 Excel 单元格上限 {MAX_CELL_CHARS} 个字符），请检查后重新上传。",
+    )
+
+
+def _check_xlsx_parts(src: _Source, label: str, max_unpacked: int, max_strings: int) -> None:
+    """Streams every part of the ZIP once, in bounded memory, and refuses bombs before any
+    XML parser runs: declared sizes first (nothing unpacked), then while unpacking the actual
+    bytes (never beyond what was declared, the CRC checked at the end), the packing ratio,
+    the shared-strings count, the longest text between tags and any DTD."""
+    try:
+        with src.open() as fh, zipfile.ZipFile(fh) as zf:
+            parts = zf.infolist()
+            if len(parts) > _MAX_PARTS:
+                raise _bomb(label, f"有 {len(parts)} 个部件")
+            if sum(p.file_size for p in parts) > max_unpacked:
+                raise _bomb(label, f"超过 {max_unpacked // (1024 * 1024)} MB")
+            total = 0
+            for part in parts:
+                total = _check_part(zf, part, label, total, max_unpacked, max_strings)
+    except TableError:
+        raise
+    except Exception:  # BadZipFile (CRC), zlib.error, EOFError…: a damaged archive
+        raise _corrupt_xlsx(label) from None
+
+
+def _check_part(
+    zf: zipfile.ZipFile,
+    part: zipfile.ZipInfo,
+    label: str,
+    total: int,
+    max_unpacked: int,
+    max_strings: int,
+) -> int:
+    """Unpacks one part chunk by chunk; returns the unpacked total so far."""
+    if part.is_dir():
+        return total
+    is_strings = part.filename.lower().endswith("sharedstrings.xml")
+    is_xml = part.filename.lower().endswith((".xml", ".rels"))
+    size = strings = run = 0
+    packed = max(part.compress_size, 1)
+    with zf.open(part) as stream:
+        while chunk := stream.read(_CHUNK):
+            size += len(chunk)
+            total += len(chunk)
+            if size > part.file_size or total > max_unpacked:
+                raise _bomb(label, f"超过 {max_unpacked // (1024 * 1024)} MB")
+            if size > _RATIO_GRACE_BYTES and size > packed * _MAX_RATIO:
+                raise _bomb(label, f"是压缩前的 {size // packed} 倍以上")
+            if not is_xml:
+                continue
+            if _DTD.search(chunk):
+                raise _bomb(label, "含有文档类型定义（DTD）")
+            pieces = chunk.split(b"<")
+            if len(pieces) == 1:
+                run += len(chunk)
+            else:
+                run = max(run + len(pieces[0]), max(map(len, pieces[1:-1]), default=0))
+                if run > _MAX_TEXT_RUN_BYTES:
+                    raise _too_long_cell(label)
+                run = len(pieces[-1])
+            if run > _MAX_TEXT_RUN_BYTES:
+                raise _too_long_cell(label)
+            if is_strings:
+                strings += len(_SHARED_STRING.findall(chunk))
+                if strings > max_strings:
+                    raise _bomb(label, f"有超过 {max_strings} 个不同的文字")
+    return total
+
+
 def _xlsx_rows(src: _Source) -> Iterator[tuple[int, tuple[Any, ...]]]:
     """(row number, cells) of the first worksheet, streamed through openpyxl read-only mode.
 
@@ -539,8 +663,10 @@ def _read_xlsx(src: _Source, label: str, spec: HeaderSpec | None, max_rows: int)
                     formulas.append(_cell_name(cell, number, cells, header, indexes, i))
     except TableError:
         raise
-    except (KeyError, IndexError, ValueError, OSError, zipfile.BadZipFile) as exc:
-        raise TableError("TABLE_CORRUPT", f"{label}无法作为 xlsx 工作簿读取：{exc}。") from exc
+    except Exception:
+        # Malformed XML, a part missing, a value openpyxl cannot convert: whatever the XML
+        # library raises, the clerk gets one Chinese message (never its text, nor a path).
+        raise _corrupt_xlsx(label) from None
     if not header_number:
         raise TableError("TABLE_EMPTY", f"{label}没有任何内容。")
     if formulas:

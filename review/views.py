@@ -218,7 +218,7 @@ def roster_list(request: HttpRequest) -> HttpResponse:
                     request=request,
                 )
             except TableError as error:
-                form.add_error("file", f"{error.message}（{error.code}）")
+                form.add_error("file", error.message)
                 for detail in error.details[:20]:
                     form.add_error("file", detail)
             else:

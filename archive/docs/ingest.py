@@ -39,7 +39,7 @@ from archive import access, archival_codes, case_files, storage
 from archive.audit import record
 from archive.docs import scans, zips
 from archive.docs.scans import Rejected
-from archive.models import CaseFile, Document, DocumentVersion, Person, StoredFile
+from archive.models import CaseFile, Document, DocumentVersion, StoredFile
 
 logger = logging.getLogger("archive.documents")
 
@@ -204,10 +204,34 @@ def store(
                 blob=blob, document__deleted_at__isnull=True
             ).exists():
                 return duplicate_outcome(sha, name, user)
-            return create(blob, name, user, request)
+            outcome = create(blob, name, user, request)
+            if kind == "pdf" and outcome.ok:
+                _flag_active_pdf(storage.original_path(sha), outcome, blob, request, user)
+            return outcome
     finally:
         if derive_dir is not None:
             shutil.rmtree(derive_dir, ignore_errors=True)
+
+
+def _flag_active_pdf(path: Path, outcome: Outcome, blob: StoredFile, request, user) -> None:
+    """A PDF with scripts or automatic actions is kept (it is the paper's scan) but flagged:
+    on its version's note, in the upload result and in the audit log."""
+    names = scans.active_content(path)
+    if not names:
+        return
+    DocumentVersion.objects.filter(document_id=outcome.document_id, blob=blob).update(
+        note=scans.ACTIVE_PDF_NOTE
+    )
+    outcome.message = f"{outcome.message}（{scans.ACTIVE_PDF_NOTE}）"
+    outcome.extra["active_content"] = names
+    record(
+        request,
+        "flag_active_pdf",
+        obj_type="archive.Document",
+        obj_id=str(outcome.document_id),
+        detail=f"PDF 含 {'、'.join('/' + n for n in names)}，已标记",
+        user=user,
+    )
 
 
 def _new_document(target: Target, blob: StoredFile, name: str, user, request) -> Outcome:
@@ -312,11 +336,11 @@ def _ingest_zip(path: Path, zip_name: str, target: Target, user, request) -> lis
         return [Outcome(zip_name, REJECTED, rejected.message)]
     outcomes = []
     limit = scans.max_bytes()
-    people = _people_by_id({m.id_number for m in members if m.id_number}, user)
+    people = access.people_in_scope(user, {m.id_number for m in members})
     with archive:
         for member in members:
             label = f"{zip_name}/{member.name}"
-            member_target = _member_target(member, target, people, user)
+            member_target = _member_target(member, target, people)
             if isinstance(member_target, Outcome):
                 member_target.name = label
                 outcomes.append(member_target)
@@ -341,14 +365,7 @@ def _ingest_zip(path: Path, zip_name: str, target: Target, user, request) -> lis
     return outcomes
 
 
-def _people_by_id(id_numbers: set[str], user) -> dict[str, Person]:
-    if not id_numbers:
-        return {}
-    people = Person.objects.filter(id_number__in=id_numbers)
-    return {p.id_number: p for p in people}
-
-
-def _member_target(member, target: Target, people: dict[str, Person], user) -> Target | Outcome:
+def _member_target(member, target: Target, people: dict) -> Target | Outcome:
     """Where one ZIP member goes under the naming rule of docs/formats.md."""
     if target.case_file is not None:
         own = target.case_file.person.id_number
@@ -361,11 +378,9 @@ def _member_target(member, target: Target, people: dict[str, Person], user) -> T
         return target
     if not member.id_number:
         return target
-    person = people.get(member.id_number)
-    if person is not None:
-        county = case_files.default_county(person)
-        if access.covers(user, county) or access.user_prefix(user) == access.ALL:
-            return Target(case_files.case_file_for(person, county), target.doc_type)
+    found = people.get(member.id_number)
+    if found is not None:
+        return Target(case_files.case_file_for(*found), target.doc_type)
     return target
 
 

@@ -15,6 +15,7 @@ certificate number reads clearly on screen, zoomed in); PDF pages are rendered b
 
 from __future__ import annotations
 
+import re
 import shutil
 import warnings
 from dataclasses import dataclass
@@ -109,6 +110,39 @@ def _truncated() -> Rejected:
     return Rejected("truncated", "文件不完整（可能上传或扫描中断），请重新扫描或上传")
 
 
+#: PDF names that make a viewer run something: scripts, actions on opening or on events,
+#: launching programs. Names may be written with #-escapes (/J#53 is /JS).
+_ACTIVE_NAME = re.compile(rb"/(JavaScript|JS|OpenAction|AA|Launch)(?![A-Za-z0-9#])")
+_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+ACTIVE_PDF_NOTE = (
+    "PDF 含脚本或自动动作，已标记：系统只显示其页面图像，原件只能下载，不在浏览器中打开"
+)
+
+
+def active_content(path: Path) -> list[str]:
+    """The active-content names a PDF holds (/JS, /OpenAction…), found in its bytes and, for
+    scripts inside compressed object streams, by pdfium's count of document scripts. Such
+    a scan is accepted (a clerk cannot fix it) but flagged; originals are only ever served
+    as downloads and pages are shown as rendered images, so nothing of it runs here."""
+    found: set[str] = set()
+    with path.open("rb") as fh:
+        carry = b""
+        while chunk := fh.read(1 << 20):
+            data = _NAME_ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), carry + chunk)
+            found.update(name.decode() for name in _ACTIVE_NAME.findall(data))
+            carry = chunk[-32:]
+    try:
+        pdf = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError:
+        return sorted(found)
+    try:
+        if pdfium_c.FPDFDoc_GetJavaScriptActionCount(pdf.raw) > 0:
+            found.add("JavaScript")
+    finally:
+        pdf.close()
+    return sorted(found)
+
+
 def _image(path: Path, kind: str, out_dir: Path) -> int:
     tail = _tail(path)
     if kind == "jpeg" and b"\xff\xd9" not in tail:
@@ -169,9 +203,21 @@ def _prepare(image: Image.Image, kind: str, draft: bool = True) -> Image.Image:
             "RGB" if image.mode in ("RGB", "CMYK", "YCbCr") else None, (PAGE_LONG_SIDE,) * 2
         )
     image.load()
+    if kind == "jpeg" and _grey_filled(image):
+        raise _truncated()
     page = ImageOps.exif_transpose(image) if kind == "jpeg" else image.copy()
     page.thumbnail((PAGE_LONG_SIDE, PAGE_LONG_SIDE), reducing_gap=2.0)
     return _jpeg_mode(page)
+
+
+def _grey_filled(image: Image.Image) -> bool:
+    """libjpeg fills what is missing of a cut-off JPEG with mid-grey (every sample 128) and
+    says nothing, so a truncated scan padded with an end marker decodes "fine". Its last row
+    is then exactly that grey from edge to edge, which no scanned page is."""
+    width, height = image.size
+    extrema = image.crop((0, height - 1, width, height)).getextrema()
+    bands = extrema if isinstance(extrema[0], tuple) else (extrema,)
+    return all(low == high == 128 for low, high in bands)
 
 
 def _jpeg_mode(image: Image.Image) -> Image.Image:

@@ -27,6 +27,7 @@ from tests.archive.test_import import (
     make_id,
     roster_row,
 )
+from tests.core import bombs
 
 urlpatterns = [
     path("admin/import/", include((import_views.urlpatterns, "archive_import"))),
@@ -184,3 +185,32 @@ def test_result_of_someone_elses_import_is_not_found(admin_client, client, make_
     record = ImportRecord.objects.get()
     client.force_login(make_user("pingshun", COUNTY))
     assert client.get(reverse("archive_import:result", kwargs={"pk": record.pk})).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "make_bomb",
+    [bombs.shared_strings_bomb, bombs.malformed_sheet, bombs.entity_sheet],
+    ids=["shared-strings", "malformed-xml", "entities"],
+)
+def test_a_hostile_workbook_gets_a_chinese_message_and_leaves_no_file(
+    admin_client, private_media, make_bomb
+) -> None:
+    response = upload(admin_client, [], name="花名册.xlsx", data=make_bomb())
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "请在 Excel 中打开后另存为 .xlsx" in body
+    assert not ImportRecord.objects.exists() and not Person.objects.exists()
+    leftovers = [p for p in (private_media / "imports").iterdir()]
+    assert leftovers == []
+
+
+def test_opening_the_preview_and_its_rejected_rows_is_audited(admin_client) -> None:
+    from archive.models import AuditLog
+
+    response = upload(admin_client, [roster_row(ID_B), roster_row(ID_C, 公民身份号码="123")])
+    admin_client.get(response["Location"])
+    preview = AuditLog.objects.get(action="import_preview")
+    assert "花名册.csv" in preview.detail
+    sha = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+    admin_client.get(reverse("archive_import:preview_rejected", args=[sha]))
+    assert AuditLog.objects.filter(action="import_rejected_download", object_id=sha[:16]).exists()

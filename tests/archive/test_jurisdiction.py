@@ -112,5 +112,5 @@ def test_audit_log_exports_csv_and_records_the_export(client, make_user, demo_pe
     response = client.get(reverse("archive_audit_log"), {"format": "csv"})
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert body.splitlines()[0].startswith("时间,用户,操作")
-    assert "view" in body
+    assert "查看档案" in body  # the label, not the code
     assert AuditLog.objects.filter(action="export", user=admin).exists()

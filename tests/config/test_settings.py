@@ -40,6 +40,13 @@ def test_production_refuses_to_start_without_allowed_hosts(tmp_path):
     assert "ALLOWED_HOSTS must be set" in done.stderr
 
 
+def test_production_refuses_a_wildcard_in_allowed_hosts(tmp_path):
+    for hosts in ("*", "dbbt.example.gov.cn,*"):
+        done = _manage(tmp_path, {**PRODUCTION, "ALLOWED_HOSTS": hosts}, "check")
+        assert done.returncode != 0
+        assert "'*' is refused in production" in done.stderr
+
+
 def test_development_defaults_need_no_server(tmp_path):
     done = _manage(
         tmp_path,

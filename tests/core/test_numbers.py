@@ -17,6 +17,7 @@ from core.numbers import (
     cross_check,
     id_check_char,
     mask_id,
+    mask_ids_in,
     normalize_id,
     parse_certificate,
     parse_id,
@@ -409,3 +410,12 @@ def test_unrecorded_category_or_grade_is_not_a_finding(
 ) -> None:
     holder = make_id()
     assert cross_check(holder, cert_of(holder), category, grade) == []
+
+
+def test_mask_ids_in_masks_every_id_inside_a_file_name() -> None:
+    assert mask_ids_in("140425198001011235张三.pdf") == "140425********1235张三.pdf"
+    assert mask_ids_in("a_14042519800101123X_b_140425800101123.jpg") == (
+        "a_140425********123X_b_140425*****1123.jpg"
+    )
+    assert mask_ids_in("证号14042519800101123511.pdf") == "证号140425********123511.pdf"
+    assert mask_ids_in("花名册2026-11.xlsx 第12345行") == "花名册2026-11.xlsx 第12345行"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 import tracemalloc
 import zipfile
 from datetime import datetime
@@ -12,6 +13,7 @@ import pytest
 from openpyxl import Workbook
 
 from core.tabular import HeaderSpec, TableError, column_letter, read_table
+from tests.core import bombs
 
 SPEC = HeaderSpec(required=("姓名", "公民身份号码"), optional=("死亡日期",))
 ID = "11010519491231002X"
@@ -231,3 +233,74 @@ def test_large_csv_is_streamed_in_bounded_memory(tmp_path: Path) -> None:
     tracemalloc.stop()
     assert count == table.row_count == 200_000
     assert peak < 20 * 1024 * 1024
+
+
+# --- Bombs and broken workbooks ---------------------------------------------------------------
+
+
+def refused(data: bytes, **limits) -> TableError:
+    start = time.monotonic()
+    with pytest.raises(TableError) as caught:
+        read_table(data, "花名册.xlsx", spec=SPEC, **limits)
+    assert time.monotonic() - start < 20
+    message = caught.value.message
+    assert "花名册.xlsx" in message and "/" not in message.replace("花名册.xlsx", "")
+    return caught.value
+
+
+def test_ten_million_shared_strings_are_refused_at_once() -> None:
+    data = bombs.shared_strings_bomb()
+    assert len(data) < 2 * 1024 * 1024
+    assert refused(data).code == "TABLE_XLSX_BOMB"
+
+
+def test_one_huge_string_is_refused_without_holding_it() -> None:
+    tracemalloc.start()
+    try:
+        error = refused(bombs.huge_string_bomb())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert error.code in {"TABLE_XLSX_BOMB", "TABLE_CELL_TOO_LONG"}
+    assert peak < 64 * 1024 * 1024
+
+
+def test_text_longer_than_an_excel_cell_is_refused_before_parsing() -> None:
+    assert refused(bombs.long_text_part(400_000)).code == "TABLE_CELL_TOO_LONG"
+
+
+def test_a_cell_longer_than_excel_allows_is_refused_not_cut_short() -> None:
+    data = bombs.workbook([bombs.HEADERS, ["张三", ID], [bombs.random_text(40_000), ID]])
+    assert refused(data).code == "TABLE_CELL_TOO_LONG"
+
+
+def test_shared_strings_over_the_cap_are_refused() -> None:
+    data = bombs.with_strings([f"文字{i}" for i in range(1001)])
+    error = refused(data, max_shared_strings=1000)
+    assert error.code == "TABLE_XLSX_BOMB" and "1000" in error.message
+    assert read_table(data, "a.xlsx", spec=SPEC, max_shared_strings=1001).row_count == 1
+
+
+def test_declared_size_over_the_cap_is_refused_before_unpacking() -> None:
+    data = bombs.patch_declared_size(bombs.workbook(), bombs.SHEET, 0xFFFFFFF0)
+    assert refused(data).code == "TABLE_XLSX_BOMB"
+
+
+def test_part_larger_than_declared_is_refused_as_corrupt() -> None:
+    data = bombs.patch_declared_size(bombs.workbook(), bombs.SHEET, 10)
+    assert refused(data).code == "TABLE_CORRUPT"
+
+
+def test_malformed_worksheet_xml_gets_a_chinese_message() -> None:
+    error = refused(bombs.malformed_sheet())
+    assert error.code == "TABLE_CORRUPT"
+    assert "无法作为 xlsx 工作簿读取" in error.message and "Error" not in error.message
+
+
+def test_entity_expansion_is_refused() -> None:
+    assert refused(bombs.entity_sheet()).code == "TABLE_XLSX_BOMB"
+
+
+def test_an_ordinary_workbook_still_reads() -> None:
+    table = read_table(bombs.workbook(), "a.xlsx", spec=SPEC)
+    assert list(table.rows) == [(2, {"姓名": "张三", "公民身份号码": ID})]

@@ -158,3 +158,29 @@ def bomb_png(width: int = 20_000, height: int = 20_000) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
     )
+
+
+def scripted_pdf(obfuscated: bool = False) -> bytes:
+    """A one-page PDF that runs JavaScript when opened (/OpenAction → /JS), its names written
+    with #-escapes when `obfuscated` (/Open#41ction, /J#53)."""
+    action = (
+        b"/Open#41ction << /S /JavaScript /J#53 (app.alert\\(1\\)) >>"
+        if obfuscated
+        else b"/OpenAction << /S /JavaScript /JS (app.alert\\(1\\)) >>"
+    )
+    stream = b"BT /F1 24 Tf 72 720 Td (Hello) Tj ET"
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R " + action + b" >>",
+            *_PAGES[1:],
+            b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ]
+    )
+
+
+def truncated_jpeg_padded(seed: int = 3) -> bytes:
+    """A JPEG cut off at 60 % of its bytes with an end-of-image marker appended: it looks
+    whole, and libjpeg fills the missing part with mid-grey without a word."""
+    data = jpeg(seed, size=(600, 800))
+    return data[: int(len(data) * 0.6)] + b"\xff\xd9"

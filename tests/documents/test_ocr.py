@@ -15,6 +15,7 @@ from archive import tasks
 from archive.docs.ingest import INBOX, UNTYPED, Target, inbox_target
 from archive.models import Document, DocumentVersion
 from tests.documents import samples
+from tests.documents.conftest import OTHER_COUNTY, make_person
 
 ORIGINAL_PRIVATE_ROOT = Path(django_settings.PRIVATE_MEDIA_ROOT)
 
@@ -64,6 +65,17 @@ def test_ocr_proposes_the_person_of_an_inbox_scan(upload, archivist, person):
     assert document.proposed_person == person
     assert document.proposed_type == "disability_certificate"
     assert document.case_file is None  # the archivist confirms the filing
+
+
+@pytest.mark.django_db
+def test_ocr_proposes_nobody_from_another_county(upload, archivist):
+    stranger = make_person(7, county=OTHER_COUNTY, name="冯斌")
+    upload(samples.jpeg(1), "scan.jpg", inbox_target(archivist), archivist)
+    page = FakePage(1, "disability_certificate", 0.9, {"id_number": stranger.id_number})
+    tasks.apply_ocr(Document.objects.get().current_id, [page])
+    document = Document.objects.get()
+    assert document.proposed_person is None
+    assert document.proposed_type == "disability_certificate"
 
 
 @pytest.mark.django_db

@@ -7,6 +7,7 @@ import zipfile
 
 import pytest
 from django.test import override_settings
+from django.urls import reverse
 
 from archive import storage
 from archive.docs.ingest import DUPLICATE, FILED, INBOX, REJECTED, UNTYPED, Target, inbox_target
@@ -330,3 +331,37 @@ def test_gbk_member_names_from_windows_are_read(upload, case_file, archivist):
     [outcome] = upload(data, "win.zip", Target(case_file, "id_card"), archivist)
     assert outcome.name == "win.zip/身份证.jpg"
     assert DocumentVersion.objects.get().original_name == "win.zip/身份证.jpg"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("obfuscated", [False, True], ids=["plain", "escaped-names"])
+def test_a_pdf_with_javascript_is_flagged_and_never_served_inline(
+    client, upload, case_file, archivist, obfuscated
+):
+    [outcome] = upload(
+        samples.scripted_pdf(obfuscated), "scan.pdf", Target(case_file, "id_card"), archivist
+    )
+    assert outcome.ok and "含脚本" in outcome.message
+    assert set(outcome.extra["active_content"]) >= {"JS", "OpenAction"}
+    version = Document.objects.get().current
+    assert "含脚本" in version.note
+    assert AuditLog.objects.filter(action="flag_active_pdf").exists()
+    client.force_login(archivist)
+    response = client.get(reverse("archive_file_original", args=[version.pk]))
+    assert response["Content-Disposition"].startswith("attachment")
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.django_db
+def test_an_ordinary_pdf_is_not_flagged(upload, case_file, archivist):
+    [outcome] = upload(samples.digital_pdf(), "scan.pdf", Target(case_file, "id_card"), archivist)
+    assert outcome.ok and "含脚本" not in outcome.message
+
+
+@pytest.mark.django_db
+def test_a_truncated_jpeg_padded_with_an_end_marker_is_rejected(upload, case_file, archivist):
+    [outcome] = upload(
+        samples.truncated_jpeg_padded(), "scan.jpg", Target(case_file, "id_card"), archivist
+    )
+    assert outcome.status == REJECTED and "文件不完整" in outcome.message
+    assert not Document.objects.exists()

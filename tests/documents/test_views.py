@@ -277,3 +277,28 @@ def test_superuser_without_division_sees_everything(client, django_user_model, f
 def test_administrator_of_the_city_sees_the_county(client, make_user, filed):
     client.force_login(make_user("city", "140400", role=ADMINISTRATOR))
     assert client.get(file_urls(filed)["page"]).status_code == 200
+
+
+def _multipart(name: bytes, data: bytes) -> bytes:
+    return (
+        b'--XX\r\nContent-Disposition: form-data; name="files"; filename="' + name + b'"\r\n'
+        b"Content-Type: image/jpeg\r\n\r\n" + data + b"\r\n--XX--\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [(b"a" * 5000 + b".jpg", "文件名过长"), (b"\xff\xfe\xfa.jpg", "无法识别的字符")],
+    ids=["5000-characters", "invalid-utf-8"],
+)
+def test_a_file_name_too_long_or_not_utf8_is_answered_in_chinese(client, archivist, name, expected):
+    client.force_login(archivist)
+    response = client.post(
+        reverse("archive_inbox_upload"),
+        data=_multipart(name, samples.jpeg(1)),
+        content_type="multipart/form-data; boundary=XX",
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert expected in body and "Bad Request" not in body
+    assert not Document.objects.exists()

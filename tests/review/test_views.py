@@ -7,12 +7,15 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
 
 from archive.models import AuditLog
 from archive.roles import ADMINISTRATOR, INSPECTOR
+from review import services
 from review.models import ComparisonRun, RosterUpload
+from tests.core import bombs
 from tests.review.conftest import CITY, cert_base_rows
 
 pytestmark = pytest.mark.django_db
@@ -340,3 +343,22 @@ def test_admin_menu_offers_data_comparison(client, make_user):
     client.force_login(make_user("clerk", "140425"))
     body = client.get("/admin/").content.decode()
     assert reverse("review_dashboard") in body and reverse("review_rosters") in body
+
+
+@pytest.mark.parametrize(
+    "make_bomb", [bombs.shared_strings_bomb, bombs.malformed_sheet], ids=["bomb", "malformed"]
+)
+def test_a_hostile_roster_workbook_gets_a_chinese_message_and_leaves_no_file(
+    client, make_user, make_bomb
+):
+    client.force_login(make_user("clerk", "140425"))
+    upload = SimpleUploadedFile("死亡名单.xlsx", make_bomb())
+    response = client.post(
+        reverse("review_rosters"),
+        {"kind": "death", "division": "140425", "period": "2026-11", "file": upload},
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "请在 Excel 中打开后另存为 .xlsx" in body and "TABLE_" not in body
+    assert not RosterUpload.objects.exists()
+    assert list(services.roster_dir().rglob("*")) == []

@@ -1,0 +1,60 @@
+"""The audit log (审计日志) is append-only in the database itself, and never stores a full ID
+number in a detail."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DatabaseError, transaction
+
+from archive.audit import record
+from archive.models import AuditLog
+from tests.helpers import child_env, run_manage
+
+pytestmark = pytest.mark.django_db
+
+
+def test_queryset_update_and_delete_are_refused_by_the_database(make_user):
+    entry = record(None, "view", obj_id="1", detail="查看", user=make_user("clerk", "140425"))
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditLog.objects.filter(pk=entry.pk).update(detail="改写")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditLog.objects.filter(pk=entry.pk).delete()
+    entry.refresh_from_db()
+    assert entry.detail == "查看"
+
+
+SQLITE_PROBE = """
+from django.db import DatabaseError, transaction
+from archive.audit import record
+from archive.models import AuditLog
+entry = record(None, "view", obj_id="1", detail="查看")
+for attempt in (lambda q: q.update(detail="x"), lambda q: q.delete()):
+    try:
+        with transaction.atomic():
+            attempt(AuditLog.objects.filter(pk=entry.pk))
+        print("ALLOWED")
+    except DatabaseError as error:
+        print("REFUSED", error)
+"""
+
+
+def test_sqlite_refuses_updates_and_deletes_too(tmp_path):
+    env = {k: v for k, v in child_env().items() if k != "DATABASE_URL"}
+    env.update(DATA_DIR=str(tmp_path))
+    assert run_manage("migrate", "--noinput", "-v", "0", env=env, timeout=600).returncode == 0
+    probe = run_manage("shell", "-c", SQLITE_PROBE, env=env)
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    outcomes = [
+        line.split()[0]
+        for line in probe.stdout.split("\n")
+        if "ALLOWED" in line or "REFUSED" in line
+    ]
+    assert outcomes == ["REFUSED", "REFUSED"]
+    assert "审计日志只能追加" in probe.stdout
+
+
+def test_id_numbers_in_details_are_masked_before_they_are_stored(make_user):
+    entry = record(
+        None, "upload_document", detail="上传 140425198001011235.pdf", user=make_user("c", "140425")
+    )
+    assert AuditLog.objects.get(pk=entry.pk).detail == "上传 140425********1235.pdf"
