@@ -39,7 +39,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 from wagtail.admin.auth import permission_denied, require_admin_access
 
-from archive import audit, importer
+from archive import audit, imports
 from archive.exports import xlsx_attachment
 from archive.models import ImportRecord
 from core.numbers import mask_id
@@ -147,9 +147,9 @@ def _filename(request: HttpRequest, sha: str) -> str:
 def _build_preview(request: HttpRequest, sha: str, filename: str) -> dict[str, Any]:
     """Dry-run the file for this user and keep every row's outcome as JSON."""
     source = _upload_path(sha)
-    result = importer.import_beneficiaries(source, filename, dry_run=True, user=request.user)
+    result = imports.import_beneficiaries(source, filename, dry_run=True, user=request.user)
     table = read_table(source, filename)
-    columns, _ = importer.match_headers(table.headers, filename)
+    columns, _ = imports.match_headers(table.headers, filename)
     reasons: dict[int, list[str]] = {}
     for error in result.errors:
         reasons.setdefault(error.row, []).append(
@@ -157,8 +157,8 @@ def _build_preview(request: HttpRequest, sha: str, filename: str) -> dict[str, A
         )
     entries = []
     for number, cells in table.rows:
-        name = str(cells.get(columns[importer.NAME]) or "").strip()
-        raw_id = cells.get(columns[importer.ID])
+        name = str(cells.get(columns[imports.NAME]) or "").strip()
+        raw_id = cells.get(columns[imports.ID])
         outcome = "rejected" if number in reasons else result.outcomes.get(number, "rejected")
         entries.append(
             {
@@ -207,7 +207,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "archive/import/upload.html",
-        {"form": form, "headers": importer.ALL_HEADERS, "required": importer.REQUIRED_HEADERS},
+        {"form": form, "headers": imports.ALL_HEADERS, "required": imports.REQUIRED_HEADERS},
     )
 
 
@@ -232,7 +232,7 @@ def preview(request: HttpRequest, sha: str) -> HttpResponse:
         shown = ""
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     for row in page.object_list:
-        row["label"] = importer.OUTCOME_LABELS[row["outcome"]]
+        row["label"] = imports.OUTCOME_LABELS[row["outcome"]]
     return render(
         request,
         "archive/import/preview.html",
@@ -241,9 +241,9 @@ def preview(request: HttpRequest, sha: str) -> HttpResponse:
             "data": data,
             "page": page,
             "shown": shown,
-            "filters": [(key, importer.OUTCOME_LABELS[key], data[key]) for key in _FILTERS],
-            "ATOMIC": importer.ATOMIC,
-            "SKIP_INVALID": importer.SKIP_INVALID,
+            "filters": [(key, imports.OUTCOME_LABELS[key], data[key]) for key in _FILTERS],
+            "ATOMIC": imports.ATOMIC,
+            "SKIP_INVALID": imports.SKIP_INVALID,
         },
     )
 
@@ -254,8 +254,8 @@ def preview_rejected(request: HttpRequest, sha: str) -> HttpResponse:
     filename = _filename(request, sha)
     source = _upload_path(sha)
     try:
-        validation = importer.read_roster(source, filename, user=request.user)
-        content = importer.rejected_rows_xlsx(read_table(source, filename).rows, validation.errors)
+        validation = imports.read_roster(source, filename, user=request.user)
+        content = imports.rejected_rows_xlsx(read_table(source, filename).rows, validation.errors)
     except TableError as error:
         messages.error(request, error.message)
         return redirect("archive_import:upload")
@@ -268,12 +268,12 @@ def confirm(request: HttpRequest, sha: str) -> HttpResponse:
     """Step 3: run the import, atomic or skipping invalid rows, from the stored upload."""
     filename = _filename(request, sha)
     mode = request.POST.get("mode")
-    if mode not in (importer.ATOMIC, importer.SKIP_INVALID):
+    if mode not in (imports.ATOMIC, imports.SKIP_INVALID):
         messages.error(request, "请选择导入方式。")
         return redirect("archive_import:preview", sha=sha)
     source = _upload_path(sha)
     try:
-        result = importer.import_beneficiaries(
+        result = imports.import_beneficiaries(
             source, filename, mode=mode, user=request.user, request=request
         )
     except TableError as error:
@@ -291,7 +291,7 @@ def confirm(request: HttpRequest, sha: str) -> HttpResponse:
         return redirect("archive_import:preview", sha=sha)
     assert result.record_id is not None
     if result.rejected_rows:
-        content = importer.rejected_rows_xlsx(read_table(source, filename).rows, result.errors)
+        content = imports.rejected_rows_xlsx(read_table(source, filename).rows, result.errors)
         target = _rejected_path(result.record_id)
         target.write_bytes(content)
         target.chmod(0o600)
@@ -307,7 +307,7 @@ def confirm(request: HttpRequest, sha: str) -> HttpResponse:
 
 def _own_record(request: HttpRequest, pk: int) -> ImportRecord:
     """An import record the user made (administrators see all); others do not exist for them."""
-    record = get_object_or_404(ImportRecord, pk=pk, kind=importer.KIND)
+    record = get_object_or_404(ImportRecord, pk=pk, kind=imports.KIND)
     if not request.user.is_superuser and record.imported_by_id != request.user.pk:
         raise Http404("导入记录不存在。")
     return record

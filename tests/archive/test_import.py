@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from archive import importer
-from archive.importer import Counties, RowError, match_headers, validate_rows
+from archive import imports
+from archive.imports import Counties, RowError, match_headers, validate_rows
 from archive.models import (
     Certificate,
     Enrolment,
@@ -26,6 +26,7 @@ from archive.models import (
     Person,
     UserProfile,
 )
+from core.cells import LONG_TERM
 from core.numbers import id_check_char
 from core.tabular import TableError
 
@@ -113,16 +114,16 @@ def validate(rows: list[dict[str, Any]], headers: list[str] | None = None, **kwa
     return validate_rows(table_rows, columns, counties=Counties.built_in(), today=TODAY, **kwargs)
 
 
-def codes(validation: importer.Validation) -> list[tuple[int, str, str]]:
+def codes(validation: imports.Validation) -> list[tuple[int, str, str]]:
     return [(e.row, e.column, e.code) for e in validation.errors]
 
 
-def run(data: bytes, filename: str = "roster.csv", **kwargs: Any) -> importer.ImportResult:
+def run(data: bytes, filename: str = "roster.csv", **kwargs: Any) -> imports.ImportResult:
     kwargs.setdefault("today", TODAY)
-    return importer.import_beneficiaries(data, filename, **kwargs)
+    return imports.import_beneficiaries(data, filename, **kwargs)
 
 
-def counts(result: importer.ImportResult) -> tuple[int, int, int, int]:
+def counts(result: imports.ImportResult) -> tuple[int, int, int, int]:
     return result.created, result.updated, result.unchanged, len(result.rejected_rows)
 
 
@@ -311,7 +312,7 @@ def test_category_and_grade_forms_are_accepted(category: object, grade: object) 
         ("2030-05-01", date(2030, 5, 1)),
         ("2030/5/1", date(2030, 5, 1)),
         ("20300501", date(2030, 5, 1)),
-        ("长期", importer.LONG_TERM),
+        ("长期", LONG_TERM),
         ("", None),
     ],
 )
@@ -546,7 +547,7 @@ def test_atomic_import_with_one_bad_row_writes_nothing() -> None:
 def test_skip_invalid_writes_valid_rows_and_returns_the_rejected_ones_as_xlsx() -> None:
     rows = [roster_row(), roster_row(ID_B, 性别="男"), roster_row(ID_C)]
     data = csv_bytes(rows)
-    result = run(data, mode=importer.SKIP_INVALID)
+    result = run(data, mode=imports.SKIP_INVALID)
     assert counts(result) == (2, 0, 0, 1)
     assert set(Person.objects.values_list("id_number", flat=True)) == {ID_A, ID_C}
     record = ImportRecord.objects.get()
@@ -554,7 +555,7 @@ def test_skip_invalid_writes_valid_rows_and_returns_the_rejected_ones_as_xlsx() 
 
     from core.tabular import read_table
 
-    content = importer.rejected_rows_xlsx(read_table(data, "r.csv").rows, result.errors)
+    content = imports.rejected_rows_xlsx(read_table(data, "r.csv").rows, result.errors)
     sheet = load_workbook(io.BytesIO(content)).active
     values = list(sheet.values)
     assert list(values[0]) == [*HEADERS, "错误原因"]
@@ -569,7 +570,7 @@ def test_rejected_rows_file_keeps_formula_like_text_as_text() -> None:
         (3, {"姓名": "好", "备注": ""}),
     ]
     errors = [RowError(2, "姓名", "X", "坏")]
-    sheet = load_workbook(io.BytesIO(importer.rejected_rows_xlsx(rows, errors))).active
+    sheet = load_workbook(io.BytesIO(imports.rejected_rows_xlsx(rows, errors))).active
     assert [c.value for c in sheet[1]] == ["姓名", "备注", "错误原因"]
     assert sheet.max_row == 2
     assert sheet["A2"].data_type == "s" and sheet["A2"].value.startswith("=")
@@ -714,7 +715,7 @@ def test_county_user_importing_another_countys_rows_gets_them_rejected(make_user
     result = run(data, user=clerk)
     assert result.rejected and Person.objects.count() == 0
     assert [(e.row, e.code) for e in result.errors] == [(3, "OUT_OF_JURISDICTION")]
-    result = run(data, user=clerk, mode=importer.SKIP_INVALID)
+    result = run(data, user=clerk, mode=imports.SKIP_INVALID)
     assert counts(result) == (1, 0, 0, 1)
     assert ImportRecord.objects.get().imported_by == clerk
     assert EnrolmentChange.objects.get().changed_by == clerk

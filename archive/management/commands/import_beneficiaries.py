@@ -1,6 +1,6 @@
 """``import_beneficiaries FILE [--dry-run] [--skip-invalid] [--json] [--user U] [--rejected-out X]``
 
-Imports a beneficiary roster (``docs/formats.md``) through :mod:`archive.importer`, the same code
+Imports a beneficiary roster (``docs/formats.md``) through :mod:`archive.imports`, the same code
 the admin upload uses, so a scripted import and a clerk's upload judge a file identically.
 
 Exit codes (``docs/commands.md``): 0 success; 1 the input was rejected — a whole-file problem (empty,
@@ -25,7 +25,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
-from archive import importer
+from archive import imports
 from core.tabular import TableError, read_table
 
 
@@ -65,11 +65,11 @@ class Command(BaseCommand):
             except User.DoesNotExist:
                 raise CommandError(f"用户不存在：{options['user']}", returncode=2) from None
         as_json = options["json"]
-        mode = importer.SKIP_INVALID if options["skip_invalid"] else importer.ATOMIC
+        mode = imports.SKIP_INVALID if options["skip_invalid"] else imports.ATOMIC
 
         bars = _Bars(enabled=not as_json and sys.stderr.isatty())
         try:
-            result = importer.import_beneficiaries(
+            result = imports.import_beneficiaries(
                 path,
                 path.name,
                 mode=mode,
@@ -88,7 +88,7 @@ class Command(BaseCommand):
 
         if rejected_out:
             rows = read_table(path, path.name).rows
-            Path(rejected_out).write_bytes(importer.rejected_rows_xlsx(rows, result.errors))
+            Path(rejected_out).write_bytes(imports.rejected_rows_xlsx(rows, result.errors))
 
         if as_json:
             self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
@@ -104,12 +104,12 @@ class Command(BaseCommand):
     def _whole_file_error(self, error: TableError, as_json: bool) -> None:
         """A file that cannot be imported at all: exit 1, nothing written."""
         if as_json:
-            rejected = importer.RowError(0, "", error.code, error.message)
+            rejected = imports.RowError(0, "", error.code, error.message)
             payload = {"created": 0, "updated": 0, "unchanged": 0, "rejected": [rejected.as_dict()]}
             self.stdout.write(json.dumps(payload, ensure_ascii=False))
         raise CommandError(f"{error.message}（{error.code}）", returncode=1)
 
-    def _report(self, result: importer.ImportResult) -> None:
+    def _report(self, result: imports.ImportResult) -> None:
         for notice in result.notices:
             self.stderr.write(f"提示：{notice}")
         for error in result.errors:
