@@ -53,6 +53,8 @@ SESSION_KEY = "beneficiary_imports"
 MAX_AGE_SECONDS = 24 * 3600
 _SHA = re.compile(r"[0-9a-f]{64}")
 _FILTERS = ("created", "updated", "unchanged", "rejected")
+#: The filter of the rows kept with a flag (their outcome is one of the above).
+_FLAGGED = "flagged"
 
 
 def imports_dir() -> Path:
@@ -155,6 +157,10 @@ def _build_preview(request: HttpRequest, sha: str, filename: str) -> dict[str, A
         reasons.setdefault(error.row, []).append(
             f"{error.column}：{error.message}" if error.column else error.message
         )
+    warnings: dict[int, list[str]] = {}
+    for flag in result.flags:
+        column = f"{flag.column}：" if flag.column else ""
+        warnings.setdefault(flag.row, []).append(f"{flag.label}（{column}{flag.message}）")
     entries = []
     for number, cells in table.rows:
         name = str(cells.get(columns[imports.NAME]) or "").strip()
@@ -167,6 +173,7 @@ def _build_preview(request: HttpRequest, sha: str, filename: str) -> dict[str, A
                 "id": mask_id(str(raw_id)) if raw_id is not None else "",
                 "outcome": outcome,
                 "reasons": reasons.get(number, []),
+                "warnings": warnings.get(number, []),
             }
         )
     preview = {
@@ -176,6 +183,7 @@ def _build_preview(request: HttpRequest, sha: str, filename: str) -> dict[str, A
         "updated": result.updated,
         "unchanged": result.unchanged,
         "rejected": len(result.rejected_rows),
+        "flagged": len(result.flagged_rows),
         "notices": result.notices,
         "rows": entries,
     }
@@ -228,6 +236,8 @@ def preview(request: HttpRequest, sha: str) -> HttpResponse:
     rows = data["rows"]
     if shown in _FILTERS:
         rows = [r for r in rows if r["outcome"] == shown]
+    elif shown == _FLAGGED:
+        rows = [r for r in rows if r["warnings"]]
     else:
         shown = ""
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -241,7 +251,10 @@ def preview(request: HttpRequest, sha: str) -> HttpResponse:
             "data": data,
             "page": page,
             "shown": shown,
-            "filters": [(key, imports.OUTCOME_LABELS[key], data[key]) for key in _FILTERS],
+            "filters": [
+                *((key, imports.OUTCOME_LABELS[key], data[key]) for key in _FILTERS),
+                (_FLAGGED, imports.FLAGGED_LABEL, data["flagged"]),
+            ],
             "ATOMIC": imports.ATOMIC,
             "SKIP_INVALID": imports.SKIP_INVALID,
         },

@@ -64,12 +64,14 @@ from archive.imports.plan import CHUNK
 from archive.imports.rejected import rejected_rows_xlsx
 from archive.imports.results import (
     ATOMIC,
+    FLAGGED_LABEL,
     KIND,
     OUTCOME_LABELS,
     SKIP_INVALID,
     ImportResult,
     Progress,
     RowError,
+    RowFlag,
     Validation,
     ValidRow,
 )
@@ -80,6 +82,7 @@ __all__ = [
     "ALL_HEADERS",
     "ATOMIC",
     "CHUNK",
+    "FLAGGED_LABEL",
     "ID",
     "KIND",
     "NAME",
@@ -90,6 +93,7 @@ __all__ = [
     "ImportResult",
     "Progress",
     "RowError",
+    "RowFlag",
     "ValidRow",
     "Validation",
     "apply_validation",

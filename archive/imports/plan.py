@@ -90,6 +90,8 @@ class _Plan:
     outcomes: dict[int, str] = field(default_factory=dict)
     #: 公民身份号码 → pk of the people already in the database.
     person_pks: dict[PersonKey, int] = field(default_factory=dict)
+    #: Keys of the enrolments already in the database → pk.
+    enrolment_pks: dict[EnrolmentKey, int] = field(default_factory=dict)
 
     @property
     def writes(self) -> int:
@@ -191,6 +193,7 @@ def _plan(validation: Validation, *, today: date, now: datetime, user_id: int | 
         last[row.id_number] = row  # person-level facts: the last row of the ID wins
     existing = _load(list(last))
     plan.person_pks = {key: person["id"] for key, person in existing.people.items()}
+    plan.enrolment_pks = {key: values["id"] for key, values in existing.enrolments.items()}
 
     new_ids: set[str] = set()
     touched: set[str] = set()
@@ -354,8 +357,10 @@ def _certificate_for(
     return {
         "number": cert.value,
         "stem": cert.stem,
-        "category": cert.category,
-        "grade": cert.grade,
+        # As the file records them: a contradiction with the number is kept (and flagged), so
+        # that the comparison reports it (``CERT_CODE_MISMATCH``).
+        "category": row.category or cert.category,
+        "grade": row.grade or cert.grade,
         "issue_date": same["issue_date"] if same else None,
         "expiry_date": expiry_date,
         "long_term": long_term,

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from core.cells import Expiry
+from core.codes import FLAG_LABELS
 from core.numbers import CertificateNumber
 
 KIND = "beneficiaries"
@@ -23,6 +24,8 @@ OUTCOME_LABELS: dict[str, str] = {
     "unchanged": "未变",
     "rejected": "拒绝",
 }
+#: The preview's filter of the rows kept with a flag (a row's outcome is still one of the above).
+FLAGGED_LABEL = "有问题标记"
 
 #: ``progress(stage, done, total)``; stage is ``"validate"`` or ``"write"``.
 Progress = Callable[[str, int, int], None]
@@ -47,6 +50,22 @@ class RowError:
         return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
 
 
+@dataclass(frozen=True, slots=True)
+class RowFlag(RowError):
+    """A problem of a row that is kept and flagged, not rejected (``docs/formats.md``): the
+    code is one of :data:`core.codes.FLAG_CODES`.  ``subsidy`` names the enrolment a flag of
+    a subsidy concerns (``living`` / ``nursing``); it is empty for a flag of the person."""
+
+    subsidy: str = ""
+
+    @property
+    def label(self) -> str:
+        return FLAG_LABELS[self.code]
+
+    def __str__(self) -> str:
+        return f"{RowError.__str__(self)}（{self.label}）"
+
+
 @dataclass(slots=True)
 class ValidRow:
     """A roster row that passed every rule, in normalised form.
@@ -66,6 +85,10 @@ class ValidRow:
     living: bool
     nursing: bool
     certificate: CertificateNumber | None = None
+    #: 残疾类别 / 残疾等级 as the file records them (they may differ from the certificate
+    #: number's digits: a ``CERT_CODE_MISMATCH`` flag, and the comparison's finding).
+    category: int | None = None
+    grade: int | None = None
     expiry: Expiry = None
     hukou_address: str = ""
     guardian: str = ""
@@ -87,6 +110,8 @@ class Validation:
     columns: frozenset[str]
     #: Data rows read (valid and rejected).
     total: int
+    #: The flags of the valid rows (a rejected row's flags are not reported: it is not kept).
+    flags: list[RowFlag] = field(default_factory=list)
 
     @property
     def rejected_rows(self) -> list[int]:
@@ -107,6 +132,7 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    flags: list[RowFlag] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     #: row number → ``created`` / ``updated`` / ``unchanged`` (rejected rows are in errors).
     outcomes: dict[int, str] = field(default_factory=dict)
@@ -120,6 +146,10 @@ class ImportResult:
         return sorted({e.row for e in self.errors if e.row})
 
     @property
+    def flagged_rows(self) -> list[int]:
+        return sorted({f.row for f in self.flags})
+
+    @property
     def rejected(self) -> bool:
         """True when the input as a whole was refused (atomic mode with errors)."""
         return self.mode == ATOMIC and bool(self.errors)
@@ -131,4 +161,5 @@ class ImportResult:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "rejected": [e.as_dict() for e in self.errors],
+            "flagged": [f.as_dict() for f in self.flags],
         }

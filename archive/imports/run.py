@@ -15,6 +15,7 @@ from django.utils import timezone
 from archive import audit
 from archive.access import covers
 from archive.imports.counties import load_counties
+from archive.imports.flags import sync_flags
 from archive.imports.headers import match_headers
 from archive.imports.plan import _plan
 from archive.imports.results import (
@@ -29,6 +30,7 @@ from archive.imports.results import (
 from archive.imports.validate import validate_rows
 from archive.imports.write import _lock, _write
 from archive.models import ImportRecord
+from archive.rulesets import rule_set_on
 from core.tabular import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, read_table
 
 logger = logging.getLogger(__name__)
@@ -73,6 +75,7 @@ def apply_validation(
         dry_run=dry_run,
         total=validation.total,
         errors=list(validation.errors),
+        flags=list(validation.flags),
         notices=list(validation.notices),
     )
     if dry_run:
@@ -93,9 +96,18 @@ def apply_validation(
             updated=result.updated,
             unchanged=result.unchanged,
             rejected=len(result.rejected_rows),
+            flagged=len(result.flagged_rows),
             imported_by=actor,
         )
-        _write(plan, record, today=today, now=now, progress=progress)
+        people, enrolments = _write(plan, record, today=today, now=now, progress=progress)
+        sync_flags(
+            validation,
+            record,
+            people=people,
+            enrolments=enrolments,
+            known=set(plan.person_pks.values()),
+            now=now,
+        )
         audit.record(
             request,
             "import",
@@ -104,20 +116,21 @@ def apply_validation(
             detail=(
                 f"导入两项补贴对象花名册「{filename}」（SHA-256 {sha256[:12]}…）："
                 f"新增{result.created}，更新{result.updated}，未变{result.unchanged}，"
-                f"拒绝{len(result.rejected_rows)}"
+                f"拒绝{len(result.rejected_rows)}，有问题标记{len(result.flagged_rows)}"
             ),
             user=actor,
         )
     result.record_id = record.pk
     result.written = True
     logger.info(
-        "import %s #%s: %s created, %s updated, %s unchanged, %s rejected",
+        "import %s #%s: %s created, %s updated, %s unchanged, %s rejected, %s flagged",
         filename,
         record.pk,
         result.created,
         result.updated,
         result.unchanged,
         len(result.rejected_rows),
+        len(result.flagged_rows),
     )
     return result
 
@@ -154,8 +167,11 @@ def read_roster(
 ) -> Validation:
     """Read and validate a roster file; :class:`TableError` for whole-file problems.
 
-    The only query is the county list.  ``user`` restricts rows to their jurisdiction.
+    The only queries are the county list and the rule set in force on ``today`` (which
+    decides the flags of a subsidy received without qualifying).  ``user`` restricts rows to
+    their jurisdiction.
     """
+    today = today or timezone.localdate()
     table = read_table(source, filename, max_bytes=max_bytes, max_rows=max_rows)
     columns, unknown = match_headers(table.headers, filename)
     check = None if user is None else (lambda county: covers(user, county))
@@ -165,6 +181,7 @@ def read_roster(
         counties=load_counties(),
         covers=check,
         today=today,
+        rules=rule_set_on(today),
         total=table.row_count,
         progress=progress,
     )

@@ -34,6 +34,7 @@ from archive.imports.headers import (
 from archive.imports.results import (
     Progress,
     RowError,
+    RowFlag,
     Validation,
     ValidRow,
 )
@@ -53,6 +54,7 @@ from core.cells import (
     parse_sex,
     parse_yes_no,
 )
+from core.eligibility import SHANXI_2023, RuleSet, qualifies_for_nursing
 from core.numbers import (
     CATEGORIES,
     CERT_CODE_MISMATCH,
@@ -62,6 +64,7 @@ from core.numbers import (
     CertificateNumber,
     NumberError,
     cross_check,
+    mask_id,
     parse_certificate,
     parse_id,
     to_halfwidth,
@@ -120,16 +123,20 @@ _MISS = object()
 class _RowCheck:
     """The checks of one row; collects every problem instead of stopping at the first."""
 
-    __slots__ = ("errors", "number", "values")
+    __slots__ = ("errors", "flags", "number", "values")
 
     def __init__(self, number: int, cells: Mapping[str, Any], columns: Mapping[str, str]) -> None:
         self.number = number
         # canonical header → raw cell, once per row (cells are keyed by the header as written)
         self.values = {header: cells.get(actual) for header, actual in columns.items()}
         self.errors: list[RowError] = []
+        self.flags: list[RowFlag] = []
 
     def fail(self, column: str, code: str, message: str) -> None:
         self.errors.append(RowError(self.number, column, code, message))
+
+    def flag(self, column: str, code: str, message: str, subsidy: str = "") -> None:
+        self.flags.append(RowFlag(self.number, column, code, message, subsidy))
 
     def cell(self, header: str) -> Any:
         return self.values.get(header)
@@ -176,8 +183,10 @@ class _Validator:
         counties: Counties,
         covers: Callable[[str], bool] | None,
         today: date,
+        rules: RuleSet,
     ) -> None:
         self.columns = columns
+        self.rules = rules
         self.present = frozenset(columns)
         self.counties = counties
         self.covers = covers
@@ -210,7 +219,8 @@ class _Validator:
     def check(
         self, number: int, cells: Mapping[str, Any]
     ) -> tuple[_RowCheck, ValidRow | None, tuple[str, str] | None]:
-        """Errors, the valid row (or ``None``), and the (ID, county) key for duplicates."""
+        """Errors and flags, the valid row (or ``None``), and the (ID, county) key for
+        duplicates."""
         present = self.present
         row = _RowCheck(number, cells, self.columns)
 
@@ -227,10 +237,11 @@ class _Validator:
         if SEX in present and not row.blank(SEX):
             sex = row.parse(SEX, self.sex)
             if sex is not None and id_value is not None and sex != id_value.sex:
-                row.fail(
+                row.flag(
                     SEX,
                     "SEX_MISMATCH",
-                    f"性别「{sex}」与身份号码不符（号码第17位表示{id_value.sex}性）",
+                    f"性别「{sex}」与身份号码不符（号码第17位表示{id_value.sex}性），"
+                    "已按身份号码登记",
                 )
 
         certificate: CertificateNumber | None = None
@@ -288,8 +299,7 @@ class _Validator:
         start_month = None
         if START in present and not row.blank(START):
             start_month = row.parse(START, self.month)
-        if nursing and not has_cert:
-            row.fail(NURSING, "NURSING_NO_CERT", "享受护理补贴须持有残疾人证，但残疾人证号为空")
+        self._eligibility(row, has_cert, certificate, family_type, living, nursing)
         address = row.text(ADDRESS) if ADDRESS in present else ""
         guardian = row.text(GUARDIAN) if GUARDIAN in present else ""
         phone = row.text(PHONE) if PHONE in present else ""
@@ -311,6 +321,8 @@ class _Validator:
             living=living,
             nursing=nursing,
             certificate=certificate,
+            category=category,
+            grade=grade,
             expiry=expiry,
             hukou_address=address,
             guardian=guardian,
@@ -332,16 +344,66 @@ class _Validator:
     ) -> None:
         for code in cross_check(id_number, certificate, category, grade):
             if code == CERT_ID_MISMATCH:
-                row.fail(CERT, code, f"{CROSS_CHECK_MESSAGES[code]}，证号须以本人身份号码开头")
+                row.flag(
+                    CERT,
+                    code,
+                    f"{CROSS_CHECK_MESSAGES[code]}：证号以{mask_id(certificate.id_number.value)}开头",
+                )
             elif code == CERT_CODE_MISMATCH:
-                row.fail(
+                row.flag(
                     CERT,
                     code,
                     f"{CROSS_CHECK_MESSAGES[code]}：证号表示"
                     f"{CATEGORIES[certificate.category]}{GRADES[certificate.grade]}，"
-                    f"表中为{CATEGORIES.get(category or 0, '')}{GRADES.get(grade or 0, '')}；"
-                    "导入不保存相互矛盾的记录，请更正后重新导入",
+                    f"表中为{CATEGORIES.get(category or 0, '')}{GRADES.get(grade or 0, '')}",
                 )
+
+    def _eligibility(
+        self,
+        row: _RowCheck,
+        has_cert: bool,
+        certificate: CertificateNumber | None,
+        family_type: str | None,
+        living: bool | None,
+        nursing: bool | None,
+    ) -> None:
+        """Flags for a subsidy received by someone the rules in force say does not qualify.
+
+        The category and grade are the certificate number's (``docs/numbers.md``: the number
+        wins), as in the comparison's ``GRADE_INSUFFICIENT``.
+        """
+        rules = self.rules
+        if nursing and not has_cert:
+            row.flag(
+                NURSING,
+                "NURSING_NO_CERT",
+                "享受护理补贴须持有残疾人证，但残疾人证号为空",
+                "nursing",
+            )
+        if living and not has_cert:
+            row.flag(
+                LIVING, "LIVING_NO_CERT", "享受生活补贴须持有残疾人证，但残疾人证号为空", "living"
+            )
+        if (
+            nursing
+            and certificate is not None
+            and not qualifies_for_nursing(certificate.category, certificate.grade, rules)
+        ):
+            row.flag(
+                NURSING,
+                "NURSING_NOT_QUALIFIED",
+                f"{CATEGORIES[certificate.category]}{GRADES[certificate.grade]}"
+                f"不在「{rules.name}」的护理补贴范围内",
+                "nursing",
+            )
+        if living and family_type is not None and family_type not in rules.living_family_types:
+            allowed = "、".join(sorted(rules.living_family_types))
+            row.flag(
+                FAMILY,
+                "LIVING_NOT_QUALIFIED",
+                f"家庭类别「{family_type}」不享受生活补贴（「{rules.name}」为{allowed}）",
+                "living",
+            )
 
 
 def validate_rows(
@@ -351,6 +413,7 @@ def validate_rows(
     counties: Counties,
     covers: Callable[[str], bool] | None = None,
     today: date | None = None,
+    rules: RuleSet = SHANXI_2023,
     total: int = 0,
     progress: Progress | None = None,
 ) -> Validation:
@@ -360,20 +423,21 @@ def validate_rows(
     jurisdiction test of the user on whose behalf the import runs (``None``: no restriction).
     All problems of a row are reported, not only the first, so that a clerk fixes a row once.
 
-    Two rules are stricter than "flag and keep": a certificate number that embeds another
-    person's ID (``CERT_ID_MISMATCH``) or a category/grade different from the 残疾类别/残疾等级
-    columns (``CERT_CODE_MISMATCH``) rejects the row.  ``docs/numbers.md`` lets a *stored* record
-    carry such a flag, but an import that knowingly stores a contradiction would turn a typo
-    in a spreadsheet into a record someone has to untangle later; the clerk corrects the cell
-    and imports again.
+    A row is rejected only when a cell cannot be read, a required cell is empty, its county is
+    unknown or outside the jurisdiction, or it repeats another row.  A row whose cells each
+    read but contradict each other or ``rules`` (the rule set in force) is kept and flagged
+    (``docs/formats.md``, "Rejected or flagged"; the codes are :data:`core.codes.FLAG_CODES`):
+    those contradictions are what the comparison exists to find, and refusing them would
+    leave the county unable to load its own roster.  A rejected row's flags are not reported.
 
     The same ID twice for the same county rejects *both* rows (``DUPLICATE_ROW``, naming all
     their numbers): we cannot tell which one is right.  The same ID in two counties is allowed
     (``docs/formats.md``: each county's enrolment is kept) and reported as a notice.
     """
-    validator = _Validator(columns, counties, covers, today or timezone.localdate())
+    validator = _Validator(columns, counties, covers, today or timezone.localdate(), rules)
     valid: list[ValidRow] = []
     errors: list[RowError] = []
+    flags: list[RowFlag] = []
     notices: list[str] = []
     keys: dict[tuple[str, str], list[int]] = defaultdict(list)
     seen = 0
@@ -388,6 +452,7 @@ def validate_rows(
             errors.extend(check.errors)
         else:
             valid.append(row)
+            flags.extend(check.flags)
     if progress is not None:
         progress("validate", seen, max(total, seen))
 
@@ -410,6 +475,7 @@ def validate_rows(
             )
     if duplicate_rows:
         valid = [r for r in valid if r.row not in duplicate_rows]
+        flags = [f for f in flags if f.row not in duplicate_rows]
     multi = sum(1 for n in counties_of_id.values() if n > 1)
     if multi:
         notices.append(
@@ -417,4 +483,4 @@ def validate_rows(
             "本人户籍信息以文件中最后一行为准。"
         )
     errors.sort(key=lambda e: e.row)
-    return Validation(valid, errors, notices, frozenset(columns), seen)
+    return Validation(valid, errors, notices, frozenset(columns), seen, flags)

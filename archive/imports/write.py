@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import connection
 
-from archive.imports.plan import CHUNK, _chunks, _member_of, _Plan
+from archive.imports.plan import CHUNK, EnrolmentKey, PersonKey, _chunks, _member_of, _Plan
 from archive.imports.results import Progress
 from archive.models import (
     Certificate,
@@ -174,8 +174,9 @@ class _Writer:
 
 def _write(
     plan: _Plan, record: ImportRecord, *, today: date, now: datetime, progress: Progress | None
-) -> None:
-    """Write the plan in dependency order.
+) -> tuple[dict[PersonKey, int], dict[EnrolmentKey, int]]:
+    """Write the plan in dependency order; return the pks of every person and enrolment of
+    the file (new and existing), by key.
 
     Closing rows comes before creating their successors because of the partial unique
     constraints (one current certificate, one open family status per person).
@@ -224,3 +225,4 @@ def _write(
         ],
         ids=False,
     )
+    return person_pk, {**plan.enrolment_pks, **enrolment_pk}

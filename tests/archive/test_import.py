@@ -197,10 +197,16 @@ def test_a_valid_row_is_normalised() -> None:
     assert row.payee == "本人"
 
 
-def test_sex_that_contradicts_the_id_number_is_rejected() -> None:
+def flags(validation: imports.Validation) -> list[tuple[int, str, str]]:
+    return [(f.row, f.column, f.code) for f in validation.flags]
+
+
+def test_sex_that_contradicts_the_id_number_is_kept_and_flagged() -> None:
     validation = validate([roster_row(性别="女")])
-    assert codes(validation) == [(2, "性别", "SEX_MISMATCH")]
-    assert "男" in validation.errors[0].message
+    assert codes(validation) == []
+    assert flags(validation) == [(2, "性别", "SEX_MISMATCH")]
+    assert "男" in validation.flags[0].message
+    assert validation.rows[0].sex == "男"  # the ID number decides
 
 
 def test_invalid_id_number_gives_the_exact_reason() -> None:
@@ -214,29 +220,55 @@ def test_certificate_requires_category_and_grade() -> None:
     assert codes(validation) == [(2, "残疾类别", "REQUIRED"), (2, "残疾等级", "REQUIRED")]
 
 
-def test_certificate_of_another_person_is_rejected() -> None:
+def test_certificate_of_another_person_is_kept_and_flagged() -> None:
     validation = validate([roster_row(残疾人证号=ID_C + "43")])
-    assert codes(validation) == [(2, "残疾人证号", "CERT_ID_MISMATCH")]
+    assert codes(validation) == []
+    assert flags(validation) == [(2, "残疾人证号", "CERT_ID_MISMATCH")]
+    assert ID_C not in validation.flags[0].message  # another person's ID is masked
 
 
-def test_category_or_grade_contradicting_the_certificate_number_is_rejected() -> None:
+def test_category_or_grade_contradicting_the_certificate_number_is_kept_and_flagged() -> None:
     validation = validate([roster_row(残疾等级="二级")])
-    assert codes(validation) == [(2, "残疾人证号", "CERT_CODE_MISMATCH")]
-    assert "肢体残疾三级" in validation.errors[0].message
-    assert "肢体残疾二级" in validation.errors[0].message
+    assert codes(validation) == []
+    assert flags(validation) == [(2, "残疾人证号", "CERT_CODE_MISMATCH")]
+    assert "肢体残疾三级" in validation.flags[0].message
+    assert "肢体残疾二级" in validation.flags[0].message
+    [row] = validation.rows
+    assert (row.category, row.grade) == (4, 2)  # as recorded; the number says 4, 3
 
 
-def test_nursing_subsidy_requires_a_certificate() -> None:
+def test_a_subsidy_without_a_certificate_is_kept_and_flagged() -> None:
     validation = validate([roster_row(残疾人证号="", 残疾类别="", 残疾等级="", 享受护理补贴="是")])
-    assert codes(validation) == [(2, "享受护理补贴", "NURSING_NO_CERT")]
+    assert codes(validation) == []
+    assert flags(validation) == [
+        (2, "享受护理补贴", "NURSING_NO_CERT"),
+        (2, "享受生活补贴", "LIVING_NO_CERT"),
+    ]
+    assert [f.subsidy for f in validation.flags] == ["nursing", "living"]
+
+
+def test_a_subsidy_the_rules_do_not_grant_is_kept_and_flagged() -> None:
+    validation = validate([roster_row(享受护理补贴="是", 家庭类别="一般")])
+    assert codes(validation) == []
+    assert flags(validation) == [
+        (2, "享受护理补贴", "NURSING_NOT_QUALIFIED"),  # 肢体三级
+        (2, "家庭类别", "LIVING_NOT_QUALIFIED"),
+    ]
+    assert "肢体残疾三级" in validation.flags[0].message
+
+
+def test_a_rejected_row_reports_no_flags() -> None:
+    validation = validate([roster_row(残疾等级="二级", 家庭类别="富裕")])
+    assert codes(validation) == [(2, "家庭类别", "FAMILY_TYPE")]
+    assert validation.flags == []
 
 
 def test_every_problem_of_a_row_is_reported_not_only_the_first() -> None:
     validation = validate(
-        [roster_row(性别="女", 家庭类别="富裕", 享受生活补贴="也许", 生活补贴标准="-5")]
+        [roster_row(性别="未知", 家庭类别="富裕", 享受生活补贴="也许", 生活补贴标准="-5")]
     )
     assert [e.code for e in validation.errors] == [
-        "SEX_MISMATCH",
+        "SEX",
         "FAMILY_TYPE",
         "YES_NO",
         "AMOUNT",
@@ -534,7 +566,7 @@ def test_same_file_with_other_column_order_and_encoding_is_still_unchanged() -> 
 
 @pytest.mark.django_db
 def test_atomic_import_with_one_bad_row_writes_nothing() -> None:
-    data = csv_bytes([roster_row(), roster_row(ID_B, 性别="男"), roster_row(ID_C)])
+    data = csv_bytes([roster_row(), roster_row(ID_B, 家庭类别="富裕"), roster_row(ID_C)])
     result = run(data)
     assert result.rejected and not result.written
     assert counts(result) == (0, 0, 0, 1)
@@ -545,7 +577,7 @@ def test_atomic_import_with_one_bad_row_writes_nothing() -> None:
 
 @pytest.mark.django_db
 def test_skip_invalid_writes_valid_rows_and_returns_the_rejected_ones_as_xlsx() -> None:
-    rows = [roster_row(), roster_row(ID_B, 性别="男"), roster_row(ID_C)]
+    rows = [roster_row(), roster_row(ID_B, 家庭类别="富裕"), roster_row(ID_C)]
     data = csv_bytes(rows)
     result = run(data, mode=imports.SKIP_INVALID)
     assert counts(result) == (2, 0, 0, 1)
@@ -561,7 +593,7 @@ def test_skip_invalid_writes_valid_rows_and_returns_the_rejected_ones_as_xlsx() 
     assert list(values[0]) == [*HEADERS, "错误原因"]
     assert len(values) == 2
     assert values[1][1] == ID_B
-    assert "第3行" in values[1][-1] and "性别" in values[1][-1]
+    assert "第3行" in values[1][-1] and "家庭类别" in values[1][-1]
 
 
 def test_rejected_rows_file_keeps_formula_like_text_as_text() -> None:

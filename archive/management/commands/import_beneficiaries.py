@@ -7,8 +7,9 @@ Exit codes (``docs/commands.md``): 0 success; 1 the input was rejected — a who
 not a table, wrong headers, formula cells, too big) or, in atomic mode, any invalid row; every
 reason is printed; 2 usage errors (unknown option, missing file, unknown user).
 
-``--json`` prints exactly ``{"created", "updated", "unchanged", "rejected": [...]}`` on stdout
-and nothing else; a whole-file problem appears as one rejected entry with row 0.  Without it a
+``--json`` prints exactly ``{"created", "updated", "unchanged", "rejected": [...], "flagged":
+[...]}`` on stdout and nothing else; a whole-file problem appears as one rejected entry with
+row 0.  Flagged rows (kept, with the problem stored on the record) never change the exit code.  Without it a
 summary goes to stdout and the reasons to stderr, and a progress bar is drawn on stderr when
 it is a terminal.
 """
@@ -105,7 +106,13 @@ class Command(BaseCommand):
         """A file that cannot be imported at all: exit 1, nothing written."""
         if as_json:
             rejected = imports.RowError(0, "", error.code, error.message)
-            payload = {"created": 0, "updated": 0, "unchanged": 0, "rejected": [rejected.as_dict()]}
+            payload = {
+                "created": 0,
+                "updated": 0,
+                "unchanged": 0,
+                "rejected": [rejected.as_dict()],
+                "flagged": [],
+            }
             self.stdout.write(json.dumps(payload, ensure_ascii=False))
         raise CommandError(f"{error.message}（{error.code}）", returncode=1)
 
@@ -114,11 +121,14 @@ class Command(BaseCommand):
             self.stderr.write(f"提示：{notice}")
         for error in result.errors:
             self.stderr.write(f"{error}（{error.code}）")
+        for flag in result.flags:
+            self.stderr.write(f"有问题标记：{flag}")
         what = "预览（未写入）" if result.dry_run else ("未写入" if result.rejected else "已导入")
         record = f"，导入记录 #{result.record_id}" if result.record_id else ""
         self.stdout.write(
             f"{what}：共{result.total}行，新增{result.created}，更新{result.updated}，"
-            f"未变{result.unchanged}，拒绝{len(result.rejected_rows)}{record}"
+            f"未变{result.unchanged}，拒绝{len(result.rejected_rows)}，"
+            f"有问题标记{len(result.flagged_rows)}{record}"
         )
 
 
