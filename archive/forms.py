@@ -7,9 +7,12 @@ from django import forms
 from archive.enrolments import STOP_REASONS
 from archive.models import Division, Enrolment
 from core import numbers
+from core.codes import FLAG_LABELS
 from core.eligibility import SUBSIDIES
 
 ANY = [("", "全部")]
+#: The person list's choice of "any open flag" besides each flag code.
+ANY_FLAG = "any"
 
 
 class PersonFilterForm(forms.Form):
@@ -39,6 +42,11 @@ class PersonFilterForm(forms.Form):
         coerce=int,
         required=False,
         empty_value=None,
+    )
+    flag = forms.ChoiceField(
+        label="数据问题",
+        choices=[*ANY, (ANY_FLAG, "有任一问题标记"), *FLAG_LABELS.items()],
+        required=False,
     )
 
 

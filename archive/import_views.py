@@ -237,7 +237,7 @@ def preview(request: HttpRequest, sha: str) -> HttpResponse:
     if shown in _FILTERS:
         rows = [r for r in rows if r["outcome"] == shown]
     elif shown == _FLAGGED:
-        rows = [r for r in rows if r["warnings"]]
+        rows = [r for r in rows if r.get("warnings")]
     else:
         shown = ""
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -253,7 +253,7 @@ def preview(request: HttpRequest, sha: str) -> HttpResponse:
             "shown": shown,
             "filters": [
                 *((key, imports.OUTCOME_LABELS[key], data[key]) for key in _FILTERS),
-                (_FLAGGED, imports.FLAGGED_LABEL, data["flagged"]),
+                (_FLAGGED, imports.FLAGGED_LABEL, data.get("flagged", 0)),
             ],
             "ATOMIC": imports.ATOMIC,
             "SKIP_INVALID": imports.SKIP_INVALID,
