@@ -401,7 +401,7 @@ class _Validator:
             row.flag(
                 FAMILY,
                 "LIVING_NOT_QUALIFIED",
-                f"家庭类别「{family_type}」不享受生活补贴（「{rules.name}」为{allowed}）",
+                f"家庭类别「{family_type}」不符合生活补贴条件（「{rules.name}」规定为{allowed}）",
                 "living",
             )
 
