@@ -5,14 +5,19 @@ made fast without touching the rules:
 
 1. **Validation** (:func:`match_headers`, :func:`validate_rows`): table rows from
    :func:`core.tabular.read_table` become :class:`ValidRow` objects plus a list of
-   :class:`RowError` (``row N, column 列名: reason``).  No queries: everything the rules need
-   from the database (the known counties, the user's jurisdiction) is passed in.
+   :class:`RowError` (``row N, column 列名: reason``) and of :class:`RowFlag` — a row whose
+   cells each read but contradict each other or the rules is kept and flagged, never
+   rejected (``docs/formats.md``, "Rejected or flagged").  No queries: everything the rules
+   need from the database (the known counties, the user's jurisdiction, the rule set in
+   force) is passed in.
 2. **Apply** (:func:`apply_validation`, and :func:`import_beneficiaries` which does both): an
    upsert by 公民身份号码 (the person) and by person × subsidy × *current* county of
    户籍区划代码 (the enrolment), in one transaction.  Existing records are loaded in chunks of
    :data:`CHUNK` IDs, the differences are computed in Python and written in bulk (COPY on
    PostgreSQL, ``bulk_create``/``bulk_update`` elsewhere), because one query per row would
    take minutes for a province-wide roster of 100 000 rows (``bench/import_bench.py``).
+   The flags of the written rows are stored, kept or cleared as
+   :class:`~archive.models.DataFlag` rows in the same transaction.
 
 Modes: ``atomic`` (the default of ``docs/formats.md``: one invalid row and nothing is written) and
 ``skip_invalid`` (the valid rows are written, the rejected ones come back with their reasons,
