@@ -82,22 +82,28 @@ class FlagCode(NamedTuple):
     of_person: bool = True
 
 
+NURSING_NO_CERT = "NURSING_NO_CERT"
+LIVING_NO_CERT = "LIVING_NO_CERT"
+NURSING_NOT_QUALIFIED = "NURSING_NOT_QUALIFIED"
+LIVING_NOT_QUALIFIED = "LIVING_NOT_QUALIFIED"
+SEX_MISMATCH = "SEX_MISMATCH"
+
 #: Every flag an import raises, in the order a record page lists them.
 FLAG_CODES: tuple[FlagCode, ...] = (
     FlagCode(CERT_CODE_MISMATCH, CODE_LABELS[CERT_CODE_MISMATCH], CERT_CODE_MISMATCH),
     FlagCode(CERT_ID_MISMATCH, CODE_LABELS[CERT_ID_MISMATCH], CERT_ID_MISMATCH),
-    FlagCode("NURSING_NO_CERT", "享受护理补贴但未登记残疾人证", "NO_CERTIFICATE", of_person=False),
-    FlagCode("LIVING_NO_CERT", "享受生活补贴但未登记残疾人证", "NO_CERTIFICATE", of_person=False),
+    FlagCode(NURSING_NO_CERT, "享受护理补贴但未登记残疾人证", "NO_CERTIFICATE", of_person=False),
+    FlagCode(LIVING_NO_CERT, "享受生活补贴但未登记残疾人证", "NO_CERTIFICATE", of_person=False),
     FlagCode(
-        "NURSING_NOT_QUALIFIED",
+        NURSING_NOT_QUALIFIED,
         "残疾类别、等级不符合护理补贴条件",
         "GRADE_INSUFFICIENT",
         of_person=False,
     ),
     FlagCode(
-        "LIVING_NOT_QUALIFIED", "家庭类别不符合生活补贴条件", "LEFT_ASSISTANCE", of_person=False
+        LIVING_NOT_QUALIFIED, "家庭类别不符合生活补贴条件", "LEFT_ASSISTANCE", of_person=False
     ),
-    FlagCode("SEX_MISMATCH", "性别与身份号码不符", None),
+    FlagCode(SEX_MISMATCH, "性别与身份号码不符", None),
 )
 FLAGS: dict[str, FlagCode] = {row.code: row for row in FLAG_CODES}
 FLAG_LABELS: dict[str, str] = {row.code: row.label for row in FLAG_CODES}

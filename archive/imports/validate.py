@@ -54,6 +54,13 @@ from core.cells import (
     parse_sex,
     parse_yes_no,
 )
+from core.codes import (
+    LIVING_NO_CERT,
+    LIVING_NOT_QUALIFIED,
+    NURSING_NO_CERT,
+    NURSING_NOT_QUALIFIED,
+    SEX_MISMATCH,
+)
 from core.eligibility import SHANXI_2023, RuleSet, qualifies_for_nursing
 from core.numbers import (
     CATEGORIES,
@@ -239,7 +246,7 @@ class _Validator:
             if sex is not None and id_value is not None and sex != id_value.sex:
                 row.flag(
                     SEX,
-                    "SEX_MISMATCH",
+                    SEX_MISMATCH,
                     f"性别「{sex}」与身份号码不符（号码第17位表示{id_value.sex}性），"
                     "已按身份号码登记",
                 )
@@ -376,13 +383,13 @@ class _Validator:
         if nursing and not has_cert:
             row.flag(
                 NURSING,
-                "NURSING_NO_CERT",
+                NURSING_NO_CERT,
                 "享受护理补贴须持有残疾人证，但残疾人证号为空",
                 "nursing",
             )
         if living and not has_cert:
             row.flag(
-                LIVING, "LIVING_NO_CERT", "享受生活补贴须持有残疾人证，但残疾人证号为空", "living"
+                LIVING, LIVING_NO_CERT, "享受生活补贴须持有残疾人证，但残疾人证号为空", "living"
             )
         if (
             nursing
@@ -391,7 +398,7 @@ class _Validator:
         ):
             row.flag(
                 NURSING,
-                "NURSING_NOT_QUALIFIED",
+                NURSING_NOT_QUALIFIED,
                 f"{CATEGORIES[certificate.category]}{GRADES[certificate.grade]}"
                 f"不在「{rules.name}」的护理补贴范围内",
                 "nursing",
@@ -400,7 +407,7 @@ class _Validator:
             allowed = "、".join(sorted(rules.living_family_types))
             row.flag(
                 FAMILY,
-                "LIVING_NOT_QUALIFIED",
+                LIVING_NOT_QUALIFIED,
                 f"家庭类别「{family_type}」不符合生活补贴条件（「{rules.name}」规定为{allowed}）",
                 "living",
             )
