@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from archive.imports.plan import EnrolmentKey, PersonKey, _chunks, _member_of
+from archive.imports.plan import CHUNK, EnrolmentKey, PersonKey, _chunks, _member_of
 from archive.imports.results import RowFlag, Validation
 from archive.models import DataFlag, ImportRecord
 from core.codes import FLAGS
@@ -55,7 +55,7 @@ def sync_flags(
     }
 
     open_flags: dict[FlagKey, int] = {}
-    for chunk in _chunks(sorted(known), 5000):
+    for chunk in _chunks(sorted(known), CHUNK):
         for pk, person, enrolment, code in (
             DataFlag.objects.open()
             .filter(_member_of("person_id", chunk))
@@ -64,8 +64,8 @@ def sync_flags(
             if enrolment is None or enrolment in in_file:
                 open_flags[(person, enrolment, code)] = pk
     cleared = [pk for key, pk in open_flags.items() if key not in wanted]
-    if cleared:
-        DataFlag.objects.filter(pk__in=cleared).update(cleared_at=now, cleared_by=record)
+    for chunk in _chunks(cleared, CHUNK):
+        DataFlag.objects.filter(_member_of("pk", chunk)).update(cleared_at=now, cleared_by=record)
     DataFlag.objects.bulk_create(
         DataFlag(
             person_id=person,
