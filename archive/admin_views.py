@@ -15,12 +15,20 @@ from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from archive import access, enrolments
 from archive.audit import record
-from archive.forms import EnrolmentActionForm, PersonFilterForm
-from archive.models import AuditLog, Certificate, Enrolment, EnrolmentChange, Person
+from archive.forms import ANY_FLAG, EnrolmentActionForm, PersonFilterForm
+from archive.models import (
+    AuditLog,
+    Certificate,
+    DataFlag,
+    Enrolment,
+    EnrolmentChange,
+    Person,
+)
 from archive.paging import paginate, query_without_page
 from core.numbers import normalize_id
 
@@ -57,6 +65,11 @@ def _filtered_people(request: HttpRequest, form: PersonFilterForm):
     }
     if cert_filter:
         people = people.filter(certificates__is_current=True, **cert_filter)
+    if data["flag"]:
+        flags = DataFlag.objects.open()
+        if data["flag"] != ANY_FLAG:
+            flags = flags.filter(code=data["flag"])
+        people = people.filter(pk__in=flags.values("person_id"))
     return people.distinct()
 
 
@@ -69,6 +82,7 @@ def person_list(request: HttpRequest) -> TemplateResponse:
         .prefetch_related(
             Prefetch("certificates", queryset=Certificate.objects.filter(is_current=True)),
             "enrolments",
+            Prefetch("flags", queryset=DataFlag.objects.open(), to_attr="open_flags"),
         )
         .order_by("county", "name", "id")
     )
@@ -117,10 +131,22 @@ def person_detail(request: HttpRequest, pk: int) -> TemplateResponse:
         "archive/person_detail.html",
         {
             "person": person,
+            "flags": person.flags.select_related(
+                "enrolment__county", "raised_by", "cleared_by"
+            ).order_by("cleared_at", "-raised_at", "id"),
+            "correct_url": _correct_url(request),
             "action_form": EnrolmentActionForm(),
             "can_change": request.user.has_perm("archive.change_enrolment"),
         },
     )
+
+
+def _correct_url(request: HttpRequest) -> str | None:
+    """Where a flagged record is put right. The archive has no edit page for a person's
+    facts: they come from the roster, so the clerk corrects the roster and imports it again."""
+    if request.user.has_perm("archive.add_importrecord"):
+        return reverse("archive_import:upload")
+    return None
 
 
 ACTIONS = {"stop": enrolments.stop, "suspend": enrolments.suspend, "resume": enrolments.resume}

@@ -8,9 +8,12 @@ from archive.enrolments import STOP_REASONS
 from archive.models import Division, Enrolment
 from archive.widgets import MonthInput
 from core import numbers
+from core.codes import FLAG_LABELS
 from core.eligibility import SUBSIDIES
 
 ANY = [("", "全部")]
+#: The person list's choice of "any open flag" besides each flag code.
+ANY_FLAG = "any"
 
 
 class PersonFilterForm(forms.Form):
@@ -40,6 +43,11 @@ class PersonFilterForm(forms.Form):
         coerce=int,
         required=False,
         empty_value=None,
+    )
+    flag = forms.ChoiceField(
+        label="数据问题",
+        choices=[*ANY, (ANY_FLAG, "有任一问题标记"), *FLAG_LABELS.items()],
+        required=False,
     )
 
 

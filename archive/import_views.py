@@ -39,7 +39,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 from wagtail.admin.auth import permission_denied, require_admin_access
 
-from archive import audit, importer
+from archive import audit, imports
 from archive.exports import xlsx_attachment
 from archive.models import ImportRecord
 from core.numbers import mask_id
@@ -53,6 +53,8 @@ SESSION_KEY = "beneficiary_imports"
 MAX_AGE_SECONDS = 24 * 3600
 _SHA = re.compile(r"[0-9a-f]{64}")
 _FILTERS = ("created", "updated", "unchanged", "rejected")
+#: The filter of the rows kept with a flag (their outcome is one of the above).
+_FLAGGED = "flagged"
 
 
 def imports_dir() -> Path:
@@ -151,18 +153,22 @@ def _refused(request: HttpRequest, obj_type: str, obj_id: str, detail: str) -> N
 def _build_preview(request: HttpRequest, sha: str, filename: str) -> dict[str, Any]:
     """Dry-run the file for this user and keep every row's outcome as JSON."""
     source = _upload_path(sha)
-    result = importer.import_beneficiaries(source, filename, dry_run=True, user=request.user)
+    result = imports.import_beneficiaries(source, filename, dry_run=True, user=request.user)
     table = read_table(source, filename)
-    columns, _ = importer.match_headers(table.headers, filename)
+    columns, _ = imports.match_headers(table.headers, filename)
     reasons: dict[int, list[str]] = {}
     for error in result.errors:
         reasons.setdefault(error.row, []).append(
             f"{error.column}：{error.message}" if error.column else error.message
         )
+    warnings: dict[int, list[str]] = {}
+    for flag in result.flags:
+        column = f"{flag.column}：" if flag.column else ""
+        warnings.setdefault(flag.row, []).append(f"{flag.label}（{column}{flag.message}）")
     entries = []
     for number, cells in table.rows:
-        name = str(cells.get(columns[importer.NAME]) or "").strip()
-        raw_id = cells.get(columns[importer.ID])
+        name = str(cells.get(columns[imports.NAME]) or "").strip()
+        raw_id = cells.get(columns[imports.ID])
         outcome = "rejected" if number in reasons else result.outcomes.get(number, "rejected")
         entries.append(
             {
@@ -171,6 +177,7 @@ def _build_preview(request: HttpRequest, sha: str, filename: str) -> dict[str, A
                 "id": mask_id(str(raw_id)) if raw_id is not None else "",
                 "outcome": outcome,
                 "reasons": reasons.get(number, []),
+                "warnings": warnings.get(number, []),
             }
         )
     preview = {
@@ -180,6 +187,7 @@ def _build_preview(request: HttpRequest, sha: str, filename: str) -> dict[str, A
         "updated": result.updated,
         "unchanged": result.unchanged,
         "rejected": len(result.rejected_rows),
+        "flagged": len(result.flagged_rows),
         "notices": result.notices,
         "rows": entries,
     }
@@ -214,7 +222,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "archive/import/upload.html",
-        {"form": form, "headers": importer.ALL_HEADERS, "required": importer.REQUIRED_HEADERS},
+        {"form": form, "headers": imports.ALL_HEADERS, "required": imports.REQUIRED_HEADERS},
     )
 
 
@@ -245,11 +253,13 @@ def preview(request: HttpRequest, sha: str) -> HttpResponse:
     rows = data["rows"]
     if shown in _FILTERS:
         rows = [r for r in rows if r["outcome"] == shown]
+    elif shown == _FLAGGED:
+        rows = [r for r in rows if r.get("warnings")]
     else:
         shown = ""
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     for row in page.object_list:
-        row["label"] = importer.OUTCOME_LABELS[row["outcome"]]
+        row["label"] = imports.OUTCOME_LABELS[row["outcome"]]
     return render(
         request,
         "archive/import/preview.html",
@@ -258,9 +268,12 @@ def preview(request: HttpRequest, sha: str) -> HttpResponse:
             "data": data,
             "page": page,
             "shown": shown,
-            "filters": [(key, importer.OUTCOME_LABELS[key], data[key]) for key in _FILTERS],
-            "ATOMIC": importer.ATOMIC,
-            "SKIP_INVALID": importer.SKIP_INVALID,
+            "filters": [
+                *((key, imports.OUTCOME_LABELS[key], data[key]) for key in _FILTERS),
+                (_FLAGGED, imports.FLAGGED_LABEL, data.get("flagged", 0)),
+            ],
+            "ATOMIC": imports.ATOMIC,
+            "SKIP_INVALID": imports.SKIP_INVALID,
         },
     )
 
@@ -271,8 +284,8 @@ def preview_rejected(request: HttpRequest, sha: str) -> HttpResponse:
     filename = _filename(request, sha)
     source = _upload_path(sha)
     try:
-        validation = importer.read_roster(source, filename, user=request.user)
-        content = importer.rejected_rows_xlsx(read_table(source, filename).rows, validation.errors)
+        validation = imports.read_roster(source, filename, user=request.user)
+        content = imports.rejected_rows_xlsx(read_table(source, filename).rows, validation.errors)
     except TableError as error:
         messages.error(request, error.message)
         return redirect("archive_import:upload")
@@ -292,12 +305,12 @@ def confirm(request: HttpRequest, sha: str) -> HttpResponse:
     """Step 3: run the import, atomic or skipping invalid rows, from the stored upload."""
     filename = _filename(request, sha)
     mode = request.POST.get("mode")
-    if mode not in (importer.ATOMIC, importer.SKIP_INVALID):
+    if mode not in (imports.ATOMIC, imports.SKIP_INVALID):
         messages.error(request, "请选择导入方式。")
         return redirect("archive_import:preview", sha=sha)
     source = _upload_path(sha)
     try:
-        result = importer.import_beneficiaries(
+        result = imports.import_beneficiaries(
             source, filename, mode=mode, user=request.user, request=request
         )
     except TableError as error:
@@ -315,7 +328,7 @@ def confirm(request: HttpRequest, sha: str) -> HttpResponse:
         return redirect("archive_import:preview", sha=sha)
     assert result.record_id is not None
     if result.rejected_rows:
-        content = importer.rejected_rows_xlsx(read_table(source, filename).rows, result.errors)
+        content = imports.rejected_rows_xlsx(read_table(source, filename).rows, result.errors)
         target = _rejected_path(result.record_id)
         target.write_bytes(content)
         target.chmod(0o600)
@@ -331,7 +344,7 @@ def confirm(request: HttpRequest, sha: str) -> HttpResponse:
 
 def _own_record(request: HttpRequest, pk: int) -> ImportRecord:
     """An import record the user made (administrators see all); others do not exist for them."""
-    record = ImportRecord.objects.filter(pk=pk, kind=importer.KIND).first()
+    record = ImportRecord.objects.filter(pk=pk, kind=imports.KIND).first()
     if record is None or (
         not request.user.is_superuser and record.imported_by_id != request.user.pk
     ):

@@ -16,7 +16,7 @@ from django.db.models import Q
 
 from core import numbers
 from core.cells import division_prefix
-from core.codes import AUDIT_ACTION_LABELS
+from core.codes import AUDIT_ACTION_LABELS, FLAG_LABELS
 from core.eligibility import SUBSIDIES
 
 
@@ -289,6 +289,7 @@ class ImportRecord(models.Model):
     updated = models.PositiveIntegerField("更新", default=0)
     unchanged = models.PositiveIntegerField("未变", default=0)
     rejected = models.PositiveIntegerField("拒绝", default=0)
+    flagged = models.PositiveIntegerField("有问题标记", default=0)
     imported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -301,6 +302,79 @@ class ImportRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename}（{self.imported_at:%Y-%m-%d %H:%M}）"
+
+
+class DataFlagQuerySet(models.QuerySet):
+    def open(self) -> DataFlagQuerySet:
+        return self.filter(cleared_at__isnull=True)
+
+
+class DataFlag(models.Model):
+    """A problem of a record that an import kept instead of rejecting (docs/formats.md,
+    "Rejected or flagged"), e.g. a certificate number contradicting the recorded grade.
+
+    Raised by the import whose row had it and cleared (never deleted) by a later import whose
+    row no longer has it, so the record page can say what was wrong and when it was put right.
+    A flag of the person has no enrolment; a flag of a subsidy names the enrolment it
+    concerns. An open flag is not raised twice (the constraints below)."""
+
+    person = models.ForeignKey(Person, models.CASCADE, related_name="flags", verbose_name="残疾人")
+    enrolment = models.ForeignKey(
+        Enrolment,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="flags",
+        verbose_name="补贴享受记录",
+    )
+    code = models.CharField("问题", max_length=32, choices=list(FLAG_LABELS.items()))
+    column = models.CharField("所在列", max_length=16, blank=True)
+    message = models.CharField("说明", max_length=255)
+    raised_by = models.ForeignKey(
+        ImportRecord,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="raised_flags",
+        verbose_name="发现于导入",
+    )
+    raised_at = models.DateTimeField("发现时间")
+    cleared_by = models.ForeignKey(
+        ImportRecord,
+        models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="cleared_flags",
+        verbose_name="更正于导入",
+    )
+    cleared_at = models.DateTimeField("更正时间", null=True, blank=True)
+
+    objects = DataFlagQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "数据问题标记"
+        verbose_name_plural = "数据问题标记"
+        ordering = ["person_id", "-raised_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "code"],
+                condition=Q(cleared_at__isnull=True, enrolment__isnull=True),
+                name="one_open_person_flag",
+            ),
+            models.UniqueConstraint(
+                fields=["enrolment", "code"],
+                condition=Q(cleared_at__isnull=True),
+                name="one_open_enrolment_flag",
+            ),
+        ]
+        indexes = [models.Index(fields=["code", "cleared_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_code_display()}：{self.message}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.cleared_at is None
 
 
 class UserProfile(models.Model):

@@ -4,7 +4,7 @@ Why: a province-wide roster has on the order of 10^5 rows, and the import must f
 under a minute on a 2-core machine with PostgreSQL (target: 60 s for 100 000 rows), which is
 only possible without per-row queries.  This script makes that claim checkable.
 
-It generates a deterministic CSV (fixed seed), imports it through :mod:`archive.importer` on
+It generates a deterministic CSV (fixed seed), imports it through :mod:`archive.imports` on
 the database of ``DATABASE_URL`` (migrating it first), then imports it again (everything must
 come back unchanged, with no new history rows), and prints rows/s and wall time of both runs.
 
@@ -38,7 +38,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from archive import importer  # noqa: E402
+from archive import imports  # noqa: E402
 from archive.models import (  # noqa: E402
     Certificate,
     Enrolment,
@@ -158,9 +158,9 @@ def history_rows() -> int:
     )
 
 
-def run(path: Path, label: str) -> importer.ImportResult:
+def run(path: Path, label: str) -> imports.ImportResult:
     start = time.perf_counter()
-    result = importer.import_beneficiaries(path, path.name)
+    result = imports.import_beneficiaries(path, path.name)
     elapsed = time.perf_counter() - start
     rows = result.total
     print(

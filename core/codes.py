@@ -1,5 +1,6 @@
 """Codes the whole system speaks, each declared once with its Chinese label: the comparison's
-finding codes (with the rosters each needs, docs/rules.md), the actions a finding asks for,
+finding codes (with the rosters each needs, docs/rules.md), the flags an import keeps on a
+record (docs/formats.md) with the finding each becomes, the actions a finding asks for,
 the subsidies, and the retention periods (保管期限) of the archive (docs/archive.md).
 
 Models, forms, exports, the engine and the pages all import these tables; none spells a label
@@ -9,6 +10,8 @@ of its own, so a label changed here changes everywhere and a grep finds each cod
 from __future__ import annotations
 
 from typing import Literal, NamedTuple
+
+from core.numbers import CERT_CODE_MISMATCH, CERT_ID_MISMATCH
 
 Subsidy = Literal["living", "nursing", "both"]
 Action = Literal["STOP", "SUSPEND", "NOTIFY", "WARN", "FIX_DATA"]
@@ -48,6 +51,7 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "login_failed": "登录失败",
     "lockout": "账号锁定",
     "view_casefile": "查看补贴档案",
+    "open_casefile": "建立补贴档案",
     "view_document": "查看档案文件",
     "view_inbox": "查看待归档扫描件",
     "upload_document": "上传档案文件",
@@ -64,7 +68,9 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "view_appraisal": "查看到期鉴定",
     "export_appraisal": "导出到期鉴定",
     "roster_upload": "上传比对数据",
+    "review_run": "发起比对",
     "review_verify": "核查",
+    "review_verify_bulk": "批量核查",
     "review_reverse": "撤销核查",
     "review_notify": "告知",
     "review_outcome": "复核结论",
@@ -117,13 +123,52 @@ FINDING_CODES: tuple[FindingCode, ...] = (
     FindingCode("IMPRISONED", "在监服刑", "SUSPEND", ("prison",)),
     FindingCode("DUPLICATE_ENROLMENT", "跨区域重复享受", "STOP"),
     FindingCode("ELIGIBLE_NOT_ENROLLED", "应享未享", "NOTIFY", ("cert_base",)),
-    FindingCode("CERT_ID_MISMATCH", "残疾人证号与身份号码不一致", "FIX_DATA"),
-    FindingCode("CERT_CODE_MISMATCH", "残疾人证号与登记类别等级不一致", "FIX_DATA"),
+    FindingCode(CERT_ID_MISMATCH, "残疾人证号与身份号码不一致", "FIX_DATA"),
+    FindingCode(CERT_CODE_MISMATCH, "残疾人证号与登记类别等级不一致", "FIX_DATA"),
 )
 CODE_LABELS: dict[str, str] = {row.code: row.label for row in FINDING_CODES}
 CODES: tuple[str, ...] = tuple(CODE_LABELS)
 #: The action each finding code asks (the engine binds it into its SQL; nothing spells it twice).
 CODE_ACTIONS: dict[str, str] = {row.code: row.action for row in FINDING_CODES}
+
+
+class FlagCode(NamedTuple):
+    """A problem of a roster row that the import keeps and flags rather than rejects
+    (docs/formats.md, "Rejected or flagged"): its code, its label, whether it concerns the
+    person (``False``: the enrolment of the row's subsidy), and the finding code by which the
+    next comparison reports it (``None`` where docs/rules.md has no rule for it)."""
+
+    code: str
+    label: str
+    finding: str | None
+    of_person: bool = True
+
+
+NURSING_NO_CERT = "NURSING_NO_CERT"
+LIVING_NO_CERT = "LIVING_NO_CERT"
+NURSING_NOT_QUALIFIED = "NURSING_NOT_QUALIFIED"
+LIVING_NOT_QUALIFIED = "LIVING_NOT_QUALIFIED"
+SEX_MISMATCH = "SEX_MISMATCH"
+
+#: Every flag an import raises, in the order a record page lists them.
+FLAG_CODES: tuple[FlagCode, ...] = (
+    FlagCode(CERT_CODE_MISMATCH, CODE_LABELS[CERT_CODE_MISMATCH], CERT_CODE_MISMATCH),
+    FlagCode(CERT_ID_MISMATCH, CODE_LABELS[CERT_ID_MISMATCH], CERT_ID_MISMATCH),
+    FlagCode(NURSING_NO_CERT, "享受护理补贴但未登记残疾人证", "NO_CERTIFICATE", of_person=False),
+    FlagCode(LIVING_NO_CERT, "享受生活补贴但未登记残疾人证", "NO_CERTIFICATE", of_person=False),
+    FlagCode(
+        NURSING_NOT_QUALIFIED,
+        "残疾类别、等级不符合护理补贴条件",
+        "GRADE_INSUFFICIENT",
+        of_person=False,
+    ),
+    FlagCode(
+        LIVING_NOT_QUALIFIED, "家庭类别不符合生活补贴条件", "LEFT_ASSISTANCE", of_person=False
+    ),
+    FlagCode(SEX_MISMATCH, "性别与身份号码不符", None),
+)
+FLAGS: dict[str, FlagCode] = {row.code: row for row in FLAG_CODES}
+FLAG_LABELS: dict[str, str] = {row.code: row.label for row in FLAG_CODES}
 
 
 class Retention(NamedTuple):

@@ -8,7 +8,7 @@ import pytest
 
 from archive.demo import PLANTED, generate
 from archive.management.commands.demo_data import load_demo, remove_demo
-from archive.models import Person
+from archive.models import DataFlag, Person
 from core.eligibility import SHANXI_2023, Facts, decide
 from core.numbers import parse_id
 
@@ -55,6 +55,15 @@ def test_demo_data_is_removable_in_one_command():
     load_demo(30, seed=1)
     assert remove_demo() == 30
     assert not Person.objects.exists()
+    assert not DataFlag.objects.exists()
+
+
+def test_demo_people_with_planted_contradictions_carry_the_import_flags():
+    load_demo(30, seed=1)
+    flagged = {flag.code for flag in DataFlag.objects.open()}
+    assert flagged == {"CERT_CODE_MISMATCH", "LIVING_NOT_QUALIFIED", "NURSING_NOT_QUALIFIED"}
+    nursing = DataFlag.objects.get(code="NURSING_NOT_QUALIFIED")
+    assert nursing.enrolment is not None and nursing.enrolment.subsidy == "nursing"
 
 
 def test_demo_scans_are_filed_to_case_files_with_archival_codes():

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from archive import importer
-from archive.importer import Counties, RowError, match_headers, validate_rows
+from archive import imports
+from archive.imports import Counties, RowError, match_headers, validate_rows
 from archive.models import (
     Certificate,
     Enrolment,
@@ -26,6 +26,7 @@ from archive.models import (
     Person,
     UserProfile,
 )
+from core.cells import LONG_TERM
 from core.numbers import id_check_char
 from core.tabular import TableError
 
@@ -113,16 +114,16 @@ def validate(rows: list[dict[str, Any]], headers: list[str] | None = None, **kwa
     return validate_rows(table_rows, columns, counties=Counties.built_in(), today=TODAY, **kwargs)
 
 
-def codes(validation: importer.Validation) -> list[tuple[int, str, str]]:
+def codes(validation: imports.Validation) -> list[tuple[int, str, str]]:
     return [(e.row, e.column, e.code) for e in validation.errors]
 
 
-def run(data: bytes, filename: str = "roster.csv", **kwargs: Any) -> importer.ImportResult:
+def run(data: bytes, filename: str = "roster.csv", **kwargs: Any) -> imports.ImportResult:
     kwargs.setdefault("today", TODAY)
-    return importer.import_beneficiaries(data, filename, **kwargs)
+    return imports.import_beneficiaries(data, filename, **kwargs)
 
 
-def counts(result: importer.ImportResult) -> tuple[int, int, int, int]:
+def counts(result: imports.ImportResult) -> tuple[int, int, int, int]:
     return result.created, result.updated, result.unchanged, len(result.rejected_rows)
 
 
@@ -196,10 +197,16 @@ def test_a_valid_row_is_normalised() -> None:
     assert row.payee == "本人"
 
 
-def test_sex_that_contradicts_the_id_number_is_rejected() -> None:
+def flags(validation: imports.Validation) -> list[tuple[int, str, str]]:
+    return [(f.row, f.column, f.code) for f in validation.flags]
+
+
+def test_sex_that_contradicts_the_id_number_is_kept_and_flagged() -> None:
     validation = validate([roster_row(性别="女")])
-    assert codes(validation) == [(2, "性别", "SEX_MISMATCH")]
-    assert "男" in validation.errors[0].message
+    assert codes(validation) == []
+    assert flags(validation) == [(2, "性别", "SEX_MISMATCH")]
+    assert "男" in validation.flags[0].message
+    assert validation.rows[0].sex == "男"  # the ID number decides
 
 
 def test_invalid_id_number_gives_the_exact_reason() -> None:
@@ -213,29 +220,55 @@ def test_certificate_requires_category_and_grade() -> None:
     assert codes(validation) == [(2, "残疾类别", "REQUIRED"), (2, "残疾等级", "REQUIRED")]
 
 
-def test_certificate_of_another_person_is_rejected() -> None:
+def test_certificate_of_another_person_is_kept_and_flagged() -> None:
     validation = validate([roster_row(残疾人证号=ID_C + "43")])
-    assert codes(validation) == [(2, "残疾人证号", "CERT_ID_MISMATCH")]
+    assert codes(validation) == []
+    assert flags(validation) == [(2, "残疾人证号", "CERT_ID_MISMATCH")]
+    assert ID_C not in validation.flags[0].message  # another person's ID is masked
 
 
-def test_category_or_grade_contradicting_the_certificate_number_is_rejected() -> None:
+def test_category_or_grade_contradicting_the_certificate_number_is_kept_and_flagged() -> None:
     validation = validate([roster_row(残疾等级="二级")])
-    assert codes(validation) == [(2, "残疾人证号", "CERT_CODE_MISMATCH")]
-    assert "肢体残疾三级" in validation.errors[0].message
-    assert "肢体残疾二级" in validation.errors[0].message
+    assert codes(validation) == []
+    assert flags(validation) == [(2, "残疾人证号", "CERT_CODE_MISMATCH")]
+    assert "肢体残疾三级" in validation.flags[0].message
+    assert "肢体残疾二级" in validation.flags[0].message
+    [row] = validation.rows
+    assert (row.category, row.grade) == (4, 2)  # as recorded; the number says 4, 3
 
 
-def test_nursing_subsidy_requires_a_certificate() -> None:
+def test_a_subsidy_without_a_certificate_is_kept_and_flagged() -> None:
     validation = validate([roster_row(残疾人证号="", 残疾类别="", 残疾等级="", 享受护理补贴="是")])
-    assert codes(validation) == [(2, "享受护理补贴", "NURSING_NO_CERT")]
+    assert codes(validation) == []
+    assert flags(validation) == [
+        (2, "享受护理补贴", "NURSING_NO_CERT"),
+        (2, "享受生活补贴", "LIVING_NO_CERT"),
+    ]
+    assert [f.subsidy for f in validation.flags] == ["nursing", "living"]
+
+
+def test_a_subsidy_the_rules_do_not_grant_is_kept_and_flagged() -> None:
+    validation = validate([roster_row(享受护理补贴="是", 家庭类别="一般")])
+    assert codes(validation) == []
+    assert flags(validation) == [
+        (2, "享受护理补贴", "NURSING_NOT_QUALIFIED"),  # 肢体三级
+        (2, "家庭类别", "LIVING_NOT_QUALIFIED"),
+    ]
+    assert "肢体残疾三级" in validation.flags[0].message
+
+
+def test_a_rejected_row_reports_no_flags() -> None:
+    validation = validate([roster_row(残疾等级="二级", 家庭类别="富裕")])
+    assert codes(validation) == [(2, "家庭类别", "FAMILY_TYPE")]
+    assert validation.flags == []
 
 
 def test_every_problem_of_a_row_is_reported_not_only_the_first() -> None:
     validation = validate(
-        [roster_row(性别="女", 家庭类别="富裕", 享受生活补贴="也许", 生活补贴标准="-5")]
+        [roster_row(性别="未知", 家庭类别="富裕", 享受生活补贴="也许", 生活补贴标准="-5")]
     )
     assert [e.code for e in validation.errors] == [
-        "SEX_MISMATCH",
+        "SEX",
         "FAMILY_TYPE",
         "YES_NO",
         "AMOUNT",
@@ -311,7 +344,7 @@ def test_category_and_grade_forms_are_accepted(category: object, grade: object) 
         ("2030-05-01", date(2030, 5, 1)),
         ("2030/5/1", date(2030, 5, 1)),
         ("20300501", date(2030, 5, 1)),
-        ("长期", importer.LONG_TERM),
+        ("长期", LONG_TERM),
         ("", None),
     ],
 )
@@ -533,7 +566,7 @@ def test_same_file_with_other_column_order_and_encoding_is_still_unchanged() -> 
 
 @pytest.mark.django_db
 def test_atomic_import_with_one_bad_row_writes_nothing() -> None:
-    data = csv_bytes([roster_row(), roster_row(ID_B, 性别="男"), roster_row(ID_C)])
+    data = csv_bytes([roster_row(), roster_row(ID_B, 家庭类别="富裕"), roster_row(ID_C)])
     result = run(data)
     assert result.rejected and not result.written
     assert counts(result) == (0, 0, 0, 1)
@@ -544,9 +577,9 @@ def test_atomic_import_with_one_bad_row_writes_nothing() -> None:
 
 @pytest.mark.django_db
 def test_skip_invalid_writes_valid_rows_and_returns_the_rejected_ones_as_xlsx() -> None:
-    rows = [roster_row(), roster_row(ID_B, 性别="男"), roster_row(ID_C)]
+    rows = [roster_row(), roster_row(ID_B, 家庭类别="富裕"), roster_row(ID_C)]
     data = csv_bytes(rows)
-    result = run(data, mode=importer.SKIP_INVALID)
+    result = run(data, mode=imports.SKIP_INVALID)
     assert counts(result) == (2, 0, 0, 1)
     assert set(Person.objects.values_list("id_number", flat=True)) == {ID_A, ID_C}
     record = ImportRecord.objects.get()
@@ -554,13 +587,13 @@ def test_skip_invalid_writes_valid_rows_and_returns_the_rejected_ones_as_xlsx() 
 
     from core.tabular import read_table
 
-    content = importer.rejected_rows_xlsx(read_table(data, "r.csv").rows, result.errors)
+    content = imports.rejected_rows_xlsx(read_table(data, "r.csv").rows, result.errors)
     sheet = load_workbook(io.BytesIO(content)).active
     values = list(sheet.values)
     assert list(values[0]) == [*HEADERS, "错误原因"]
     assert len(values) == 2
     assert values[1][1] == ID_B
-    assert "第3行" in values[1][-1] and "性别" in values[1][-1]
+    assert "第3行" in values[1][-1] and "家庭类别" in values[1][-1]
 
 
 def test_rejected_rows_file_keeps_formula_like_text_as_text() -> None:
@@ -569,7 +602,7 @@ def test_rejected_rows_file_keeps_formula_like_text_as_text() -> None:
         (3, {"姓名": "好", "备注": ""}),
     ]
     errors = [RowError(2, "姓名", "X", "坏")]
-    sheet = load_workbook(io.BytesIO(importer.rejected_rows_xlsx(rows, errors))).active
+    sheet = load_workbook(io.BytesIO(imports.rejected_rows_xlsx(rows, errors))).active
     assert [c.value for c in sheet[1]] == ["姓名", "备注", "错误原因"]
     assert sheet.max_row == 2
     assert sheet["A2"].data_type == "s" and sheet["A2"].value.startswith("=")
@@ -714,7 +747,7 @@ def test_county_user_importing_another_countys_rows_gets_them_rejected(make_user
     result = run(data, user=clerk)
     assert result.rejected and Person.objects.count() == 0
     assert [(e.row, e.code) for e in result.errors] == [(3, "OUT_OF_JURISDICTION")]
-    result = run(data, user=clerk, mode=importer.SKIP_INVALID)
+    result = run(data, user=clerk, mode=imports.SKIP_INVALID)
     assert counts(result) == (1, 0, 0, 1)
     assert ImportRecord.objects.get().imported_by == clerk
     assert EnrolmentChange.objects.get().changed_by == clerk

@@ -26,6 +26,7 @@ from tests.archive.test_import import (
 from tests.helpers import run_manage
 
 ROOT = Path(__file__).resolve().parents[2]
+BAD_ID = ID_B[:-1] + ("0" if ID_B[-1] != "0" else "1")  # fails its check character
 
 
 def command(*args: str) -> tuple[dict[str, Any] | str, str]:
@@ -50,15 +51,21 @@ def manage(*args: str) -> subprocess.CompletedProcess[str]:
 def test_json_output_is_exactly_the_documented_shape(tmp_path: Path) -> None:
     path = write(tmp_path, [roster_row(), roster_row(ID_B)])
     payload, err = command(path, "--json")
-    assert payload == {"created": 2, "updated": 0, "unchanged": 0, "rejected": []}
+    assert payload == {"created": 2, "updated": 0, "unchanged": 0, "rejected": [], "flagged": []}
     assert err == ""
     again, _ = command(path, "--json")
-    assert again == {"created": 0, "updated": 0, "unchanged": 2, "rejected": []}
+    assert again == {"created": 0, "updated": 0, "unchanged": 2, "rejected": [], "flagged": []}
 
 
 @pytest.mark.django_db
 def test_rejected_rows_in_json_carry_row_column_code_and_message(tmp_path: Path) -> None:
-    path = write(tmp_path, [roster_row(), roster_row(ID_B, 性别="男", 家庭类别="富裕")])
+    path = write(
+        tmp_path,
+        [
+            roster_row(),
+            roster_row(BAD_ID, 残疾人证号="", 残疾类别="", 残疾等级="", 家庭类别="富裕"),
+        ],
+    )
     out = io.StringIO()
     with pytest.raises(CommandError) as caught:
         call_command("import_beneficiaries", path, "--json", stdout=out)
@@ -66,7 +73,7 @@ def test_rejected_rows_in_json_carry_row_column_code_and_message(tmp_path: Path)
     payload = json.loads(out.getvalue())
     assert (payload["created"], payload["updated"], payload["unchanged"]) == (0, 0, 0)
     assert [(r["row"], r["column"], r["code"]) for r in payload["rejected"]] == [
-        (3, "性别", "SEX_MISMATCH"),
+        (3, "公民身份号码", "ID_CHECKSUM"),
         (3, "家庭类别", "FAMILY_TYPE"),
     ]
     assert all(set(r) == {"row", "column", "code", "message"} for r in payload["rejected"])
@@ -77,7 +84,7 @@ def test_rejected_rows_in_json_carry_row_column_code_and_message(tmp_path: Path)
 def test_skip_invalid_writes_valid_rows_reports_rejects_and_writes_the_rejected_file(
     tmp_path: Path,
 ) -> None:
-    path = write(tmp_path, [roster_row(), roster_row(ID_B, 性别="男"), roster_row(ID_C)])
+    path = write(tmp_path, [roster_row(), roster_row(ID_B, 家庭类别="富裕"), roster_row(ID_C)])
     out = tmp_path / "rejected.xlsx"
     payload, _ = command(path, "--json", "--skip-invalid", "--rejected-out", str(out))
     assert isinstance(payload, dict)
@@ -85,12 +92,12 @@ def test_skip_invalid_writes_valid_rows_reports_rejects_and_writes_the_rejected_
     assert payload["rejected"] == [
         {
             "row": 3,
-            "column": "性别",
-            "code": "SEX_MISMATCH",
+            "column": "家庭类别",
+            "code": "FAMILY_TYPE",
             "message": payload["rejected"][0]["message"],
         }
     ]
-    assert "性别" in payload["rejected"][0]["message"]
+    assert "富裕" in payload["rejected"][0]["message"]
     sheet = load_workbook(out).active
     assert [c.value for c in sheet[1]] == [*HEADERS, "错误原因"]
     assert sheet.max_row == 2 and sheet["B2"].value == ID_B
@@ -100,16 +107,16 @@ def test_skip_invalid_writes_valid_rows_reports_rejects_and_writes_the_rejected_
 def test_dry_run_counts_and_writes_nothing(tmp_path: Path) -> None:
     path = write(tmp_path, [roster_row()])
     payload, _ = command(path, "--json", "--dry-run")
-    assert payload == {"created": 1, "updated": 0, "unchanged": 0, "rejected": []}
+    assert payload == {"created": 1, "updated": 0, "unchanged": 0, "rejected": [], "flagged": []}
     assert Person.objects.count() == ImportRecord.objects.count() == 0
 
 
 @pytest.mark.django_db
 def test_text_output_summarises_and_prints_every_reason(tmp_path: Path) -> None:
-    path = write(tmp_path, [roster_row(), roster_row(ID_B, 性别="男")])
+    path = write(tmp_path, [roster_row(), roster_row(ID_B, 家庭类别="富裕")])
     text, err = command(path, "--skip-invalid")
     assert "新增1" in text and "拒绝1" in text
-    assert "第3行，性别：" in err and "SEX_MISMATCH" in err
+    assert "第3行，家庭类别：" in err and "FAMILY_TYPE" in err
 
 
 @pytest.mark.django_db
@@ -160,17 +167,23 @@ def test_exit_code_0_and_json_on_stdout_for_a_valid_file(tmp_path: Path) -> None
     path = write(tmp_path, [roster_row(), roster_row(ID_B)])
     proc = manage(path, "--dry-run", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == {"created": 2, "updated": 0, "unchanged": 0, "rejected": []}
+    assert json.loads(proc.stdout) == {
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": [],
+        "flagged": [],
+    }
     assert "\r" not in proc.stderr  # no progress bar when not on a terminal / with --json
 
 
 @pytest.mark.django_db
 def test_exit_code_1_when_a_row_is_invalid_in_atomic_mode(tmp_path: Path) -> None:
-    path = write(tmp_path, [roster_row(), roster_row(ID_B, 性别="男")])
+    path = write(tmp_path, [roster_row(), roster_row(ID_B, 家庭类别="富裕")])
     proc = manage(path, "--json")
     assert proc.returncode == 1
     payload = json.loads(proc.stdout)
-    assert [(r["row"], r["code"]) for r in payload["rejected"]] == [(3, "SEX_MISMATCH")]
+    assert [(r["row"], r["code"]) for r in payload["rejected"]] == [(3, "FAMILY_TYPE")]
     assert "导入被拒绝" in proc.stderr
 
 

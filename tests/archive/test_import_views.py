@@ -66,12 +66,12 @@ def test_upload_page_lists_the_columns(admin_client) -> None:
 
 
 def test_upload_previews_every_row_and_writes_nothing(admin_client, private_media) -> None:
-    response = upload(admin_client, [roster_row(), roster_row(ID_B, 性别="男")])
+    response = upload(admin_client, [roster_row(), roster_row(ID_B, 家庭类别="富裕")])
     assert response.status_code == 302
     preview_url = response["Location"]
     page = admin_client.get(preview_url).content.decode()
     assert "新增" in page and "拒绝" in page
-    assert "性别" in page and "140425********" in page  # IDs masked in the preview
+    assert "富裕" in page and "140425********" in page  # IDs masked in the preview
     assert Person.objects.count() == ImportRecord.objects.count() == 0
     stored = list((private_media / "imports").glob("*.upload"))
     assert len(stored) == 1 and len(stored[0].stem) == 64
@@ -107,7 +107,9 @@ def test_confirm_atomic_imports_and_shows_the_result(admin_client, private_media
 
 
 def test_confirm_atomic_with_errors_writes_nothing(admin_client) -> None:
-    preview_url = upload(admin_client, [roster_row(), roster_row(ID_B, 性别="男")])["Location"]
+    preview_url = upload(admin_client, [roster_row(), roster_row(ID_B, 家庭类别="富裕")])[
+        "Location"
+    ]
     sha = preview_url.rstrip("/").rsplit("/", 1)[1]
     response = admin_client.post(
         reverse("archive_import:confirm", kwargs={"sha": sha}), {"mode": "atomic"}
@@ -117,7 +119,7 @@ def test_confirm_atomic_with_errors_writes_nothing(admin_client) -> None:
 
 
 def test_skip_invalid_offers_the_rejected_rows_for_download(admin_client) -> None:
-    rows = [roster_row(), roster_row(ID_B, 性别="男"), roster_row(ID_C)]
+    rows = [roster_row(), roster_row(ID_B, 家庭类别="富裕"), roster_row(ID_C)]
     preview_url = upload(admin_client, rows)["Location"]
     sha = preview_url.rstrip("/").rsplit("/", 1)[1]
     before = admin_client.get(reverse("archive_import:preview_rejected", kwargs={"sha": sha}))

@@ -9,12 +9,15 @@ from pathlib import Path
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
 from archive.case_files import open_case_files_of
-from archive.demo import demo_township_names, generate
+from archive.demo import DemoPerson, demo_township_names, generate
+from archive.imports import ALL_HEADERS, Counties, validate_rows
 from archive.models import (
     CaseFile,
     Certificate,
+    DataFlag,
     Division,
     Document,
     DocumentVersion,
@@ -145,7 +148,54 @@ def load_demo(count: int, seed: int) -> int:
         for e in enrolments
     )
     open_case_files_of(Enrolment.objects.filter(person__in=persons))
+    _flag(fresh, persons, enrolments)
     return len(persons)
+
+
+def _flag(fresh: list[DemoPerson], persons: list[Person], enrolments: list[Enrolment]) -> None:
+    """The flags an import of these people's roster rows would store (a few planted problems:
+    a certificate number contradicting the grade, 特困 drawing the living subsidy, grade-3
+    physical drawing the nursing subsidy), found by the importer's own validation."""
+    yes_no = {True: "是", False: "否"}
+    rows = []
+    for number, p in enumerate(fresh, start=2):
+        subsidies = {e.subsidy for e in p.enrolments if e.county == p.county}
+        rows.append(
+            (
+                number,
+                {
+                    "姓名": p.name,
+                    "公民身份号码": p.id_number,
+                    "残疾人证号": p.cert_number or "",
+                    "残疾类别": str(p.category) if p.cert_number else "",
+                    "残疾等级": str(p.grade) if p.cert_number else "",
+                    "户籍区划代码": p.hukou_code,
+                    "家庭类别": p.family_type,
+                    "享受生活补贴": yes_no["living" in subsidies],
+                    "享受护理补贴": yes_no["nursing" in subsidies],
+                },
+            )
+        )
+    columns = {h: h for h in ALL_HEADERS if h in rows[0][1]} if rows else {}
+    validation = validate_rows(rows, columns, counties=Counties.built_in())
+    person_of = {number: obj for number, obj in enumerate(persons, start=2)}
+    enrolment_of = {(e.person_id, e.subsidy, e.county_id): e for e in enrolments}
+    now = timezone.now()
+    DataFlag.objects.bulk_create(
+        DataFlag(
+            person=person_of[flag.row],
+            enrolment=enrolment_of.get(
+                (person_of[flag.row].pk, flag.subsidy, person_of[flag.row].county_id)
+            )
+            if flag.subsidy
+            else None,
+            code=flag.code,
+            column=flag.column,
+            message=flag.message,
+            raised_at=now,
+        )
+        for flag in validation.flags
+    )
 
 
 def file_demo_scans(count: int, seed: int) -> int:
@@ -199,6 +249,7 @@ def remove_demo() -> int:
     Document.objects.filter(proposed_person__in=demo).update(proposed_person=None)
     CaseFile.objects.filter(person__in=demo).delete()
     EnrolmentChange.objects.filter(enrolment__person__in=demo).delete()
+    DataFlag.objects.filter(person__in=demo).delete()
     Enrolment.objects.filter(person__in=demo).delete()
     Certificate.objects.filter(person__in=demo).delete()
     FamilyStatus.objects.filter(person__in=demo).delete()

@@ -1,14 +1,15 @@
 """``import_beneficiaries FILE [--dry-run] [--skip-invalid] [--json] [--user U] [--rejected-out X]``
 
-Imports a beneficiary roster (``docs/formats.md``) through :mod:`archive.importer`, the same code
+Imports a beneficiary roster (``docs/formats.md``) through :mod:`archive.imports`, the same code
 the admin upload uses, so a scripted import and a clerk's upload judge a file identically.
 
 Exit codes (``docs/commands.md``): 0 success; 1 the input was rejected — a whole-file problem (empty,
 not a table, wrong headers, formula cells, too big) or, in atomic mode, any invalid row; every
 reason is printed; 2 usage errors (unknown option, missing file, unknown user).
 
-``--json`` prints exactly ``{"created", "updated", "unchanged", "rejected": [...]}`` on stdout
-and nothing else; a whole-file problem appears as one rejected entry with row 0.  Without it a
+``--json`` prints exactly ``{"created", "updated", "unchanged", "rejected": [...], "flagged":
+[...]}`` on stdout and nothing else; a whole-file problem appears as one rejected entry with
+row 0.  Flagged rows (kept, with the problem stored on the record) never change the exit code.  Without it a
 summary goes to stdout and the reasons to stderr, and a progress bar is drawn on stderr when
 it is a terminal.
 """
@@ -25,7 +26,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
-from archive import importer
+from archive import imports
 from core.tabular import TableError, read_table
 
 
@@ -65,11 +66,11 @@ class Command(BaseCommand):
             except User.DoesNotExist:
                 raise CommandError(f"用户不存在：{options['user']}", returncode=2) from None
         as_json = options["json"]
-        mode = importer.SKIP_INVALID if options["skip_invalid"] else importer.ATOMIC
+        mode = imports.SKIP_INVALID if options["skip_invalid"] else imports.ATOMIC
 
         bars = _Bars(enabled=not as_json and sys.stderr.isatty())
         try:
-            result = importer.import_beneficiaries(
+            result = imports.import_beneficiaries(
                 path,
                 path.name,
                 mode=mode,
@@ -88,7 +89,7 @@ class Command(BaseCommand):
 
         if rejected_out:
             rows = read_table(path, path.name).rows
-            Path(rejected_out).write_bytes(importer.rejected_rows_xlsx(rows, result.errors))
+            Path(rejected_out).write_bytes(imports.rejected_rows_xlsx(rows, result.errors))
 
         if as_json:
             self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
@@ -104,21 +105,30 @@ class Command(BaseCommand):
     def _whole_file_error(self, error: TableError, as_json: bool) -> None:
         """A file that cannot be imported at all: exit 1, nothing written."""
         if as_json:
-            rejected = importer.RowError(0, "", error.code, error.message)
-            payload = {"created": 0, "updated": 0, "unchanged": 0, "rejected": [rejected.as_dict()]}
+            rejected = imports.RowError(0, "", error.code, error.message)
+            payload = {
+                "created": 0,
+                "updated": 0,
+                "unchanged": 0,
+                "rejected": [rejected.as_dict()],
+                "flagged": [],
+            }
             self.stdout.write(json.dumps(payload, ensure_ascii=False))
         raise CommandError(f"{error.message}（{error.code}）", returncode=1)
 
-    def _report(self, result: importer.ImportResult) -> None:
+    def _report(self, result: imports.ImportResult) -> None:
         for notice in result.notices:
             self.stderr.write(f"提示：{notice}")
         for error in result.errors:
             self.stderr.write(f"{error}（{error.code}）")
+        for flag in result.flags:
+            self.stderr.write(f"有问题标记：{flag}")
         what = "预览（未写入）" if result.dry_run else ("未写入" if result.rejected else "已导入")
         record = f"，导入记录 #{result.record_id}" if result.record_id else ""
         self.stdout.write(
             f"{what}：共{result.total}行，新增{result.created}，更新{result.updated}，"
-            f"未变{result.unchanged}，拒绝{len(result.rejected_rows)}{record}"
+            f"未变{result.unchanged}，拒绝{len(result.rejected_rows)}，"
+            f"有问题标记{len(result.flagged_rows)}{record}"
         )
 
 

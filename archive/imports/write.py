@@ -1,0 +1,234 @@
+"""Writing a plan: COPY on PostgreSQL, bulk statements elsewhere."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from django.db import connection
+
+from archive import case_files
+from archive.imports.plan import CHUNK, EnrolmentKey, PersonKey, _chunks, _member_of, _Plan
+from archive.imports.results import Progress
+from archive.models import (
+    Certificate,
+    Enrolment,
+    EnrolmentChange,
+    FamilyStatus,
+    ImportRecord,
+    Person,
+)
+
+#: Objects per INSERT / UPDATE statement.
+WRITE_BATCH = 2000
+UPDATE_BATCH = 1000
+
+
+def _lock() -> None:
+    """Serialise beneficiary imports on PostgreSQL for the length of the transaction.
+
+    Two imports computing their plans at the same time would both decide to create the same
+    person; the lock makes the second wait and then see the first one's rows.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x5EB51D1E])
+
+
+class _Writer:
+    """Inserts and updates plain rows: COPY on PostgreSQL, bulk statements elsewhere.
+
+    PostgreSQL's COPY is an order of magnitude faster than multi-row INSERTs built by the ORM
+    (which prepares every value of every object in Python); primary keys are taken from the
+    table's sequence beforehand so that rows referring to new rows can be written too.  Other
+    databases (SQLite for a single-user installation) use ``bulk_create``/``bulk_update``.
+    """
+
+    def __init__(self, now: datetime, progress: Progress | None, total: int) -> None:
+        self.now = now
+        self.progress = progress
+        self.total = total
+        self.done = 0
+        self.postgres = connection.vendor == "postgresql"
+
+    def _step(self, n: int) -> None:
+        self.done += n
+        if self.progress is not None:
+            self.progress("write", self.done, self.total)
+
+    def _value(self, field_: Any, row: dict[str, Any]) -> Any:
+        """The value to store: given, a timestamp, or the field's default."""
+        name = field_.attname
+        if name in row:
+            value = row[name]
+        elif getattr(field_, "auto_now", False) or getattr(field_, "auto_now_add", False):
+            value = self.now
+        else:
+            value = field_.get_default()
+        # Choices enums are str/int subclasses; COPY wants the plain value.
+        return value.value if isinstance(value, enum.Enum) else value
+
+    def insert(self, model: Any, rows: Sequence[dict[str, Any]], *, ids: bool) -> list[int]:
+        """Insert ``rows`` (field attname → value); return the new pks if ``ids``."""
+        if not rows:
+            return []
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        if not self.postgres:
+            return self._bulk_create(model, rows, fields, ids)
+        from psycopg import sql
+
+        table = model._meta.db_table
+        pks: list[int] = []
+        with connection.cursor() as cursor:
+            if ids:
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                    [table, model._meta.pk.column, len(rows)],
+                )
+                pks = [r[0] for r in cursor.fetchall()]
+            names = ([model._meta.pk.column] if ids else []) + [f.column for f in fields]
+            statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names))
+            )
+            with cursor.cursor.copy(statement) as copy:
+                for index, row in enumerate(rows):
+                    values = [self._value(f, row) for f in fields]
+                    copy.write_row([pks[index], *values] if ids else values)
+                    if index % WRITE_BATCH == WRITE_BATCH - 1:
+                        self._step(WRITE_BATCH)
+        self._step(len(rows) % WRITE_BATCH)
+        return pks
+
+    def _bulk_create(
+        self, model: Any, rows: Sequence[dict[str, Any]], fields: list[Any], ids: bool
+    ) -> list[int]:
+        pks: list[int] = []
+        for chunk in _chunks(rows, WRITE_BATCH):
+            objects = [model(**{f.attname: self._value(f, row) for f in fields}) for row in chunk]
+            model.objects.bulk_create(objects)
+            if ids:
+                pks.extend(obj.pk for obj in objects)
+            self._step(len(chunk))
+        return pks
+
+    def update(self, model: Any, rows: Mapping[int, dict[str, Any]], names: Iterable[str]) -> None:
+        """Set ``names`` (attnames) of the rows keyed by pk."""
+        if not rows:
+            return
+        attnames = sorted(names)
+        fields = [model._meta.get_field(n.removesuffix("_id")) for n in attnames]
+        if not self.postgres:
+            for chunk in _chunks(list(rows.items()), UPDATE_BATCH):
+                objects = []
+                for pk, row in chunk:
+                    obj = model(pk=pk)
+                    for name in attnames:
+                        setattr(obj, name, row[name])
+                    objects.append(obj)
+                model.objects.bulk_update(objects, [f.name for f in fields])
+                self._step(len(chunk))
+            return
+        from psycopg import sql
+
+        table = model._meta.db_table
+        pk = model._meta.pk.column
+        columns = [f.column for f in fields]
+        with connection.cursor() as cursor:
+            # A temporary copy of the columns, filled by COPY, then one UPDATE … FROM.
+            cursor.execute(
+                sql.SQL(
+                    "CREATE TEMPORARY TABLE import_update ON COMMIT DROP AS "
+                    "SELECT {} FROM {} WITH NO DATA"
+                ).format(
+                    sql.SQL(", ").join(map(sql.Identifier, [pk, *columns])), sql.Identifier(table)
+                )
+            )
+            with cursor.cursor.copy(
+                sql.SQL("COPY import_update ({}) FROM STDIN").format(
+                    sql.SQL(", ").join(map(sql.Identifier, [pk, *columns]))
+                )
+            ) as copy:
+                for key, row in rows.items():
+                    copy.write_row([key, *(row[name] for name in attnames)])
+            cursor.execute(
+                sql.SQL("UPDATE {} AS t SET {} FROM import_update AS u WHERE t.{} = u.{}").format(
+                    sql.Identifier(table),
+                    sql.SQL(", ").join(
+                        sql.SQL("{} = u.{}").format(sql.Identifier(c), sql.Identifier(c))
+                        for c in columns
+                    ),
+                    sql.Identifier(pk),
+                    sql.Identifier(pk),
+                )
+            )
+            cursor.execute("DROP TABLE import_update")
+        self._step(len(rows))
+
+    def close(self, model: Any, pks: Sequence[int], **values: Any) -> None:
+        """Set the same ``values`` on the rows ``pks`` (closing history rows)."""
+        for chunk in _chunks(pks, CHUNK):
+            model.objects.filter(_member_of("pk", chunk)).update(**values)
+            self._step(len(chunk))
+
+
+def _write(
+    plan: _Plan, record: ImportRecord, *, today: date, now: datetime, progress: Progress | None
+) -> tuple[dict[PersonKey, int], dict[EnrolmentKey, int]]:
+    """Write the plan in dependency order; return the pks of every person and enrolment of
+    the file (new and existing), by key.
+
+    Closing rows comes before creating their successors because of the partial unique
+    constraints (one current certificate, one open family status per person).
+    """
+    writer = _Writer(now, progress, plan.writes)
+    pks = writer.insert(Person, plan.new_people, ids=True)
+    person_pk = {row["id_number"]: pk for row, pk in zip(plan.new_people, pks, strict=True)}
+    writer.update(Person, plan.changed_people, plan.person_fields)
+
+    person_pk.update(plan.person_pks)
+    owner_pk = person_pk.__getitem__
+
+    writer.close(Certificate, plan.closed_certificates, is_current=False, superseded_at=now)
+    writer.insert(
+        Certificate,
+        [
+            {**values, "person_id": owner_pk(key), "is_current": True}
+            for key, values in plan.new_certificates
+        ],
+        ids=False,
+    )
+    writer.close(FamilyStatus, plan.closed_statuses, end_date=today)
+    writer.insert(
+        FamilyStatus,
+        [{**values, "person_id": owner_pk(key)} for key, values in plan.new_statuses],
+        ids=False,
+    )
+    new_enrolments = [
+        {**values, "person_id": owner_pk(key[0])} for key, values in plan.new_enrolments
+    ]
+    enrolment_pks = writer.insert(Enrolment, new_enrolments, ids=True)
+    enrolment_pk = {
+        key: pk for (key, _), pk in zip(plan.new_enrolments, enrolment_pks, strict=True)
+    }
+    writer.update(Enrolment, plan.changed_enrolments, plan.enrolment_fields)
+    source = f"导入 #{record.pk}"
+    writer.insert(
+        EnrolmentChange,
+        [
+            {
+                **values,
+                "enrolment_id": ref if isinstance(ref, int) else enrolment_pk[ref],
+                "source": source,
+            }
+            for ref, values in plan.changes
+        ],
+        ids=False,
+    )
+    # Every enrolled person has a case file from the moment they are enrolled (bulk writes
+    # send no post_save, so the import opens them, set-wise, in its own transaction).
+    case_files.open_case_files(
+        (row["person_id"], row["county_id"]) for row in new_enrolments if row.get("county_id")
+    )
+    return person_pk, {**plan.enrolment_pks, **enrolment_pk}
