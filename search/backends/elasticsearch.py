@@ -333,7 +333,7 @@ class ElasticsearchBackend:
         self._call(self.client.indices.delete, index=index, ignore_unavailable=True)
 
     def refresh(self, kind: str) -> None:
-        self._call(self.client.indices.refresh, index=alias(kind))
+        self._call(self.client.indices.refresh, index=self.ensure(kind))
 
     # --- writing ---------------------------------------------------------------------------
 

@@ -45,18 +45,25 @@ COMMITMENT = "本人承诺以上所填信息真实准确，如有虚假愿承担
 @dataclass
 class Search:
     name: str  # "database" or "elasticsearch"
+    url: str = ""
 
     def index_now(self) -> int:
         return sync.drain(refresh=True) if self.name == "elasticsearch" else 0
 
 
+def use_elasticsearch(request, settings) -> Search:
+    """Points the test at the real node with an index prefix of its own, dropped afterwards."""
+    settings.ELASTICSEARCH_URL = require_env("ELASTICSEARCH_URL")
+    settings.SEARCH_INDEX_PREFIX = f"{settings.SEARCH_INDEX_PREFIX}{uuid.uuid4().hex[:8]}_"
+    request.addfinalizer(lambda prefix=settings.SEARCH_INDEX_PREFIX: _drop(prefix))
+    return Search("elasticsearch", settings.ELASTICSEARCH_URL)
+
+
 @pytest.fixture(params=["database", "elasticsearch"])
 def backend(request, settings) -> Search:
     if request.param == "elasticsearch":
-        settings.ELASTICSEARCH_URL = require_env("ELASTICSEARCH_URL")
-        settings.SEARCH_INDEX_PREFIX = f"{settings.SEARCH_INDEX_PREFIX}{uuid.uuid4().hex[:8]}_"
-        request.addfinalizer(lambda prefix=settings.SEARCH_INDEX_PREFIX: _drop(prefix))
-    return Search(request.param)
+        return use_elasticsearch(request, settings)
+    return Search("database")
 
 
 def _drop(prefix: str) -> None:

@@ -1,0 +1,102 @@
+"""Keeping the index in step: an outbox row in the same transaction, a drain after commit,
+nothing after a rollback, versions that keep an old write from overwriting a newer one, and
+writes that wait while Elasticsearch is down."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from archive.models import Enrolment, Person
+from search import service, sync
+from search.backends import SearchUnavailable, get_backend
+from search.models import OutboxEntry
+from tests.search.conftest import TODAY, Search, id_for, person, use_elasticsearch
+
+
+@pytest.fixture
+def backend(request, settings) -> Search:
+    """The outbox exists only beside an Elasticsearch index: these tests run on the node."""
+    return use_elasticsearch(request, settings)
+
+
+@pytest.fixture
+def es(backend) -> Search:
+    return backend
+
+
+pytestmark = pytest.mark.django_db
+
+
+def names(query: str) -> list[str]:
+    return [h.name for h in service.search(query, today=TODAY).hits]
+
+
+def test_a_committed_change_is_drained_once_after_commit(es, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        person("孙悟空", id_for(808))
+        person("猪八戒", id_for(809))
+    assert [cb.__name__ for cb in callbacks] == ["_send_drain"]  # one drain, not one per row
+    assert OutboxEntry.objects.filter(processed_at__isnull=True).count() >= 2
+    es.index_now()
+    assert names("悟空") == ["孙悟空"]
+    assert OutboxEntry.objects.filter(processed_at__isnull=True).count() == 0
+
+
+def test_a_rolled_back_change_leaves_nothing_to_index(es, django_capture_on_commit_callbacks):
+    before = OutboxEntry.objects.count()
+    with django_capture_on_commit_callbacks() as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            person("沙悟净", id_for(810))
+            raise RuntimeError("rolled back")
+    assert callbacks == []
+    assert OutboxEntry.objects.count() == before
+    es.index_now()
+    assert names("悟净") == []
+
+
+def test_an_older_version_never_overwrites_a_newer_one(es, people):
+    backend = get_backend()
+    case_file = people.li_si.case_files.get()
+    row = next(iter(sync.ROWS["case_file"]([case_file.pk])))
+    backend.write("case_file", [{**row, "name": "新名字"}], [], {case_file.pk: 10**9})
+    backend.write("case_file", [{**row, "name": "旧名字"}], [], {case_file.pk: 10**9 - 1})
+    backend.refresh("case_file")
+    assert names("新名字") == ["新名字"]
+    assert names("旧名字") == []
+
+
+def test_an_enrolment_change_reaches_the_facets(es, people):
+    Enrolment.objects.filter(person=people.li_si).update(status=Enrolment.Status.STOPPED)
+    sync.enqueue_people([people.li_si.pk])  # a bulk update sends no signals: say so explicitly
+    es.index_now()
+    result = service.search("李四", today=TODAY)
+    assert result.facets["status"] == {"stopped": 1}
+
+
+def test_a_bulk_edit_is_one_outbox_insert_and_one_drain(es, people):
+    ids = list(Person.objects.values_list("pk", flat=True))
+    assert sync.enqueue_people(ids) == 7
+    assert es.index_now() == 7
+
+
+def test_with_elasticsearch_down_search_says_so_and_writes_wait(es, settings, people):
+    settings.ELASTICSEARCH_URL = "http://127.0.0.1:9"  # nothing listens there
+    with pytest.raises(SearchUnavailable):
+        service.search("张三", today=TODAY)
+    waiting = OutboxEntry.objects.filter(processed_at__isnull=True).count()
+    person("唐僧", id_for(811))  # the write itself succeeds
+    assert OutboxEntry.objects.filter(processed_at__isnull=True).count() > waiting
+    with pytest.raises(SearchUnavailable):
+        sync.drain()
+    assert OutboxEntry.objects.filter(processed_at__isnull=True).count() > waiting
+    settings.ELASTICSEARCH_URL = es.url
+    es.index_now()
+    assert names("唐僧") == ["唐僧"]
+
+
+def test_the_database_backend_writes_no_outbox(settings, db):
+    settings.ELASTICSEARCH_URL = ""
+    person("白龙马", id_for(812))
+    assert not OutboxEntry.objects.exists()
+    assert names("白龙马") == ["白龙马"]
