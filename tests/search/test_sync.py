@@ -45,10 +45,13 @@ def test_a_committed_change_is_drained_once_after_commit(es, django_capture_on_c
 
 def test_a_rolled_back_change_leaves_nothing_to_index(es, django_capture_on_commit_callbacks):
     before = OutboxEntry.objects.count()
-    with django_capture_on_commit_callbacks() as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            person("沙悟净", id_for(810))
-            raise RuntimeError("rolled back")
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        person("沙悟净", id_for(810))
+        raise RuntimeError("rolled back")
     assert callbacks == []
     assert OutboxEntry.objects.count() == before
     es.index_now()
