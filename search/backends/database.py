@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from functools import reduce
+from html import escape
 from operator import and_, or_
 from typing import Any
 
@@ -332,23 +333,27 @@ def _nonzero(counts: dict[str, int]) -> dict[str, int]:
 
 def snippet(text: str, words: list[str]) -> str:
     """A short piece of ``text`` around the first of ``words`` it contains, each occurrence of
-    a word wrapped in <mark>…</mark> (the page escapes everything else)."""
+    a word wrapped in <mark>…</mark> and everything else HTML-escaped (as Elasticsearch's
+    highlighter with the html encoder does)."""
     lower = text.lower()
     found = [(lower.find(w), w) for w in words if lower.find(w) >= 0]
     if not found:
         return ""
     at, _ = min(found)
     start, end = max(0, at - SNIPPET_CONTEXT), min(len(text), at + SNIPPET_CONTEXT * 2)
-    piece = " ".join(text[start:end].split())
-    for w in sorted({w for _, w in found}, key=len, reverse=True):
-        piece = _mark(piece, w)
+    piece = _mark(" ".join(text[start:end].split()), [w for _, w in found])
     return ("…" if start else "") + piece + ("…" if end < len(text) else "")
 
 
-def _mark(piece: str, word: str) -> str:
-    out, lower, i = [], piece.lower(), 0
-    while (j := lower.find(word, i)) >= 0:
-        out.append(piece[i:j] + "<mark>" + piece[j : j + len(word)] + "</mark>")
+def _mark(piece: str, words: list[str]) -> str:
+    """HTML: the piece escaped, each occurrence of a word wrapped in <mark>."""
+    lower, out, i = piece.lower(), [], 0
+    while True:
+        found = [(j, w) for w in words if (j := lower.find(w, i)) >= 0]
+        if not found:
+            break
+        j, word = min(found, key=lambda f: (f[0], -len(f[1])))
+        out.append(escape(piece[i:j]) + "<mark>" + escape(piece[j : j + len(word)]) + "</mark>")
         i = j + len(word)
-    out.append(piece[i:])
+    out.append(escape(piece[i:]))
     return "".join(out)

@@ -417,6 +417,7 @@ class ElasticsearchBackend:
             search = search.highlight_options(
                 number_of_fragments=1,
                 fragment_size=90,
+                encoder="html",
                 highlight_query=Q(
                     "bool",
                     should=[
