@@ -27,12 +27,15 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from archive.models import (
+    AuditLog,
     CaseFile,
     Certificate,
     Document,
     DocumentVersion,
     Enrolment,
+    EnrolmentChange,
     FamilyStatus,
+    ImportRecord,
     Person,
 )
 from review.models import Finding, Verification
@@ -175,6 +178,28 @@ def _verification_changed(sender, instance: Verification, **kwargs) -> None:
     enqueue_people([p for p in person_id if p])
 
 
+def _import_recorded(sender, instance: AuditLog, created: bool, **kwargs) -> None:
+    """The roster import writes with bulk_create/bulk_update, which send no signals; it audits
+    itself last, in the same transaction, so its audit entry is the moment to enqueue every
+    case file it touched: people updated, certificates recorded or enrolments changed by it."""
+    if not created or instance.action != "import" or instance.object_type != "archive.ImportRecord":
+        return
+    record = ImportRecord.objects.filter(pk=instance.object_id).first()
+    if record is None:
+        return
+    since = record.imported_at
+    people = set(Person.objects.filter(updated_at__gte=since).values_list("pk", flat=True))
+    people |= set(
+        Certificate.objects.filter(recorded_at__gte=since).values_list("person_id", flat=True)
+    )
+    people |= set(
+        EnrolmentChange.objects.filter(source=f"导入 #{record.pk}").values_list(
+            "enrolment__person_id", flat=True
+        )
+    )
+    enqueue_people(people)
+
+
 def connect() -> None:
     """Connects the signals (`search.apps`)."""
     for model, handler in (
@@ -191,3 +216,4 @@ def connect() -> None:
         uid = f"search-{model._meta.label_lower}"
         post_save.connect(handler, sender=model, dispatch_uid=uid)
         post_delete.connect(handler, sender=model, dispatch_uid=f"{uid}-delete")
+    post_save.connect(_import_recorded, sender=AuditLog, dispatch_uid="search-import")

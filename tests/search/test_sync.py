@@ -103,3 +103,20 @@ def test_the_database_backend_writes_no_outbox(settings, db):
     person("白龙马", id_for(812))
     assert not OutboxEntry.objects.exists()
     assert names("白龙马") == ["白龙马"]
+
+
+def test_a_roster_import_reaches_the_index_in_one_drain(es, db):
+    from archive import case_files
+    from tests.archive.test_import import ID_A, csv_bytes, roster_row, run
+
+    run(csv_bytes([roster_row(ID_A)]))
+    case_files.case_file_for(Person.objects.get(id_number=ID_A))
+    es.index_now()
+    assert service.search(ID_A, today=TODAY).facets["status"] == {"active": 1}
+    result = run(csv_bytes([roster_row(ID_A, 姓名="张三强", 享受生活补贴="否")]))
+    assert result.updated == 1
+    assert OutboxEntry.objects.filter(processed_at__isnull=True).exists()
+    es.index_now()
+    found = service.search(ID_A, today=TODAY)
+    assert [h.name for h in found.hits] == ["张三强"]
+    assert found.facets["status"] == {"stopped": 1}
