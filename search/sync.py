@@ -54,10 +54,15 @@ DOCUMENT = OutboxEntry.Kind.DOCUMENT
 ROWS = {CASE_FILE: records.case_file_rows, DOCUMENT: records.document_rows}
 
 
+def active() -> bool:
+    """Whether changes go through the outbox (an index is kept beside the database)."""
+    return get_backend().uses_outbox
+
+
 def enqueue(kind: str, ids: Iterable[int]) -> int:
     """Records that these objects changed (one outbox row each, one INSERT in all) and
     schedules a drain after commit. The call to make from a bulk write that sends no signals."""
-    if not get_backend().uses_outbox:
+    if not active():
         return 0
     entries = [OutboxEntry(kind=kind, object_id=pk) for pk in sorted(set(ids))]
     if not entries:
@@ -68,6 +73,8 @@ def enqueue(kind: str, ids: Iterable[int]) -> int:
 
 
 def enqueue_people(person_ids: Iterable[int]) -> int:
+    if not active():
+        return 0
     return enqueue(CASE_FILE, records.case_files_of_people(person_ids))
 
 
@@ -167,6 +174,8 @@ def _document_changed(sender, instance: Document, **kwargs) -> None:
 
 
 def _version_changed(sender, instance: DocumentVersion, **kwargs) -> None:
+    if not active():
+        return
     document = Document.objects.filter(pk=instance.document_id).values("case_file_id").first()
     enqueue(DOCUMENT, [instance.document_id])
     if document and document["case_file_id"]:
@@ -174,6 +183,8 @@ def _version_changed(sender, instance: DocumentVersion, **kwargs) -> None:
 
 
 def _verification_changed(sender, instance: Verification, **kwargs) -> None:
+    if not active():
+        return
     person_id = Finding.objects.filter(pk=instance.finding_id).values_list("person_id", flat=True)
     enqueue_people([p for p in person_id if p])
 
@@ -183,6 +194,8 @@ def _import_recorded(sender, instance: AuditLog, created: bool, **kwargs) -> Non
     itself last, in the same transaction, so its audit entry is the moment to enqueue every
     case file it touched: people updated, certificates recorded or enrolments changed by it."""
     if not created or instance.action != "import" or instance.object_type != "archive.ImportRecord":
+        return
+    if not active():
         return
     record = ImportRecord.objects.filter(pk=instance.object_id).first()
     if record is None:
