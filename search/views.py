@@ -24,6 +24,8 @@ from search import service
 from search.query import FILTERS, FilterError, Hit
 
 PAGE_SIZE = 20
+#: The filters a spot check drawn from this search carries over (inspection.population).
+SPOT_CHECK_FILTERS = ("subsidy", "status", "township", "completeness")
 PERMISSION = "search.search_records"
 #: Facets in the order shown, with the filter each one sets.
 FACETS = (
@@ -139,6 +141,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
         facets=_facet_rows(request, result.facets, filters),
         paging_query=query_without_page(request),
         clear_url="?" + urlencode({"q": query}) if query else "?",
+        spot_check_query=urlencode(
+            {"query": query, **{k: v for k, v in filters.items() if k in SPOT_CHECK_FILTERS}}
+        ),
     )
     return TemplateResponse(request, "search/search.html", context)
 

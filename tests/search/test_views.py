@@ -74,3 +74,18 @@ def test_with_elasticsearch_down_the_page_says_so_in_chinese(people, inspector_c
     assert "检索服务暂时不可用" in response.content.decode()
     settings.ELASTICSEARCH_URL = ""
     assert inspector_client.get(reverse("archive_casefile_list")).status_code == 200
+
+
+def test_a_spot_check_can_start_from_the_search(people, inspector_client):
+    html = inspector_client.get(
+        reverse(URL), {"q": "王庄村", "subsidy": "nursing"}
+    ).content.decode()
+    link = (
+        reverse("inspection_spot_check_new")
+        + "?query=%E7%8E%8B%E5%BA%84%E6%9D%91&amp;subsidy=nursing"
+    )
+    assert link in html
+    form = inspector_client.get(
+        reverse("inspection_spot_check_new"), {"query": "王庄村", "subsidy": "nursing"}
+    ).content.decode()
+    assert 'value="王庄村"' in form
