@@ -17,7 +17,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from archive.models import CaseFile, Division, Document, DocumentVersion
 from core.cells import division_prefix
 from core.numbers import normalize_id
-from review.models import Finding, Verification
+from review.models import ComparisonRun, Finding, Verification
 
 #: The document type whose date says when a case was last reviewed (年度复核记录).
 REVIEW_RECORD = "review_record"
@@ -214,9 +214,23 @@ def indexed_documents():
 
 
 def open_findings() -> QuerySet[Finding]:
-    """Findings that need a verification (停发/暂停) and have no verdict in force."""
+    """Findings that need a verification (停发/暂停), have no verdict in force, and belong to
+    the latest finished run of their division (a later run that no longer finds the problem
+    resolves it)."""
     verdicts = Verification.objects.filter(finding=OuterRef("pk"), reversed_at__isnull=True)
-    return Finding.objects.filter(action__in=OPEN_FINDING_ACTIONS).exclude(Exists(verdicts))
+    newer = ComparisonRun.objects.filter(
+        division_id=OuterRef("run__division_id"),
+        status=ComparisonRun.Status.FINISHED,
+        as_of__gte=OuterRef("run__as_of"),
+        pk__gt=OuterRef("run_id"),
+    )
+    return (
+        Finding.objects.filter(
+            action__in=OPEN_FINDING_ACTIONS, run__status=ComparisonRun.Status.FINISHED
+        )
+        .exclude(Exists(verdicts))
+        .exclude(Exists(newer))
+    )
 
 
 def open_finding_filter() -> Q:

@@ -39,6 +39,7 @@ from archive.models import (
     Person,
 )
 from review.models import Finding, Verification
+from review.signals import run_finished
 from search import records
 from search.backends import KINDS, get_backend
 from search.models import OutboxEntry
@@ -213,6 +214,21 @@ def _import_recorded(sender, instance: AuditLog, created: bool, **kwargs) -> Non
     enqueue_people(people)
 
 
+def _run_finished(sender, run, previous, **kwargs) -> None:
+    """A comparison run stored its findings (bulk_create): the people it or the run before it
+    found something about have a changed ``open_finding`` flag."""
+    if not active():
+        return
+    runs = [r.pk for r in (run, previous) if r is not None]
+    enqueue_people(
+        set(
+            Finding.objects.filter(run_id__in=runs, person_id__isnull=False).values_list(
+                "person_id", flat=True
+            )
+        )
+    )
+
+
 def connect() -> None:
     """Connects the signals (`search.apps`)."""
     for model, handler in (
@@ -230,3 +246,4 @@ def connect() -> None:
         post_save.connect(handler, sender=model, dispatch_uid=uid)
         post_delete.connect(handler, sender=model, dispatch_uid=f"{uid}-delete")
     post_save.connect(_import_recorded, sender=AuditLog, dispatch_uid="search-import")
+    run_finished.connect(_run_finished, dispatch_uid="search-comparison-run")

@@ -126,3 +126,32 @@ def test_paging_keeps_the_order(people):
     assert [h.case_file for h in first.hits + second.hits] == [
         h.case_file for h in everyone.hits[:6]
     ]
+
+
+def test_an_open_finding_flags_the_case_file_until_a_later_run_resolves_it(people, backend):
+    from datetime import date
+
+    from review.models import ComparisonRun, Finding
+    from review.signals import run_finished
+
+    def finish(as_of: date, *found) -> ComparisonRun:
+        run = ComparisonRun.objects.create(
+            division_id=COUNTY, as_of=as_of, status=ComparisonRun.Status.FINISHED
+        )
+        Finding.objects.bulk_create(
+            Finding(
+                run=run, person=p, county_id=COUNTY, id_number=p.id_number, name=p.name,
+                code="DECEASED", action="STOP", key=f"DECEASED:{p.id_number}",
+            )
+            for p in found
+        )  # fmt: skip
+        run_finished.send(sender=ComparisonRun, run=run, previous=None)
+        return run
+
+    first = finish(date(2026, 10, 31), people.wang)
+    backend.index_now()
+    assert names("", filters={"flag": "open_finding"}) == ["王小明"]
+    second = finish(date(2026, 11, 30))
+    run_finished.send(sender=ComparisonRun, run=second, previous=first)
+    backend.index_now()
+    assert names("", filters={"flag": "open_finding"}) == []
