@@ -67,10 +67,12 @@ def backend(request, settings) -> Search:
 
 
 def _drop(prefix: str) -> None:
+    """Removes the record-search indices under ``prefix`` (never Wagtail's ``…cms_`` ones)."""
     from search.backends.elasticsearch import _client
 
     client = _client(require_env("ELASTICSEARCH_URL"))
-    names = list(client.indices.get(index=f"{prefix}*", allow_no_indices=True).body)
+    patterns = ",".join(f"{prefix}{kind}*" for kind in ("case_file", "document"))
+    names = list(client.indices.get(index=patterns, allow_no_indices=True).body)
     if names:
         client.indices.delete(index=",".join(names))
 

@@ -120,3 +120,24 @@ def test_a_roster_import_reaches_the_index_in_one_drain(es, db):
     found = service.search(ID_A, today=TODAY)
     assert [h.name for h in found.hits] == ["张三强"]
     assert found.facets["status"] == {"stopped": 1}
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_celery_worker_indexes_a_change_after_commit(celery_worker_process, settings, request):
+    """End to end: a committed change, the drain queued by on_commit, a real worker process
+    (which uses the session's index prefix), and the change searchable."""
+    import time
+
+    from tests.conftest import require_env
+    from tests.search.conftest import _drop
+
+    settings.ELASTICSEARCH_URL = require_env("ELASTICSEARCH_URL")
+    prefix = settings.SEARCH_INDEX_PREFIX
+    _drop(prefix)
+    request.addfinalizer(lambda: _drop(prefix))
+    person("沙和尚", id_for(813))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and names("和尚") != ["沙和尚"]:
+        time.sleep(0.5)
+    assert names("和尚") == ["沙和尚"]
+    assert not OutboxEntry.objects.filter(processed_at__isnull=True).exists()
