@@ -41,10 +41,13 @@ from archive.models import (
 )
 from search import records
 from search.query import (
+    COMPLETENESS,
     EXACT_SCORE,
     FLAGS,
     MATCH_SCORE,
     NUMBER,
+    STATUSES,
+    SUBSIDIES,
     SUFFIX_LENGTHS,
     SURNAME,
     Hit,
@@ -284,6 +287,9 @@ class DatabaseBackend:
         ):
             if case_file_id not in out:
                 out[case_file_id] = snippet(text, words)
+        for case_file in page:  # no OCR match: the address, as Elasticsearch highlights it
+            if case_file.pk not in out:
+                out[case_file.pk] = snippet(case_file.person.hukou_address, words)
         return out
 
     def _facets(self, files: QuerySet, request: Request, total: int) -> dict[str, dict[str, int]]:
@@ -309,19 +315,13 @@ class DatabaseBackend:
             )
             facets["township"] = {code: n for code, n in towns.items() if code}
         facets["subsidy"] = _nonzero(
-            {v: plain.filter(_enrolments(subsidy=v)).count() for v in ("living", "nursing")}
+            {v: plain.filter(_enrolments(subsidy=v)).count() for v in SUBSIDIES}
         )
         facets["status"] = _nonzero(
-            {
-                v: plain.filter(_enrolments(status=v)).count()
-                for v in ("active", "suspended", "stopped")
-            }
+            {v: plain.filter(_enrolments(status=v)).count() for v in STATUSES}
         )
         facets["completeness"] = _nonzero(
-            {
-                v: plain.filter(_completeness(v)).count()
-                for v in ("complete", "incomplete", "below50")
-            }
+            {v: plain.filter(_completeness(v)).count() for v in COMPLETENESS}
         )
         facets["flag"] = _nonzero({v: plain.filter(_flag(v, request)).count() for v in FLAGS})
         return facets

@@ -37,6 +37,7 @@ from elasticsearch.dsl import (
 
 from search.backends import SearchUnavailable
 from search.query import (
+    COMPLETENESS,
     EXACT_SCORE,
     FLAGS,
     MATCH_SCORE,
@@ -247,7 +248,7 @@ def _aggregations(search: Search, request: Request) -> Search:
     search.aggs.bucket(
         "completeness",
         "filters",
-        filters={v: _completeness(v) for v in ("complete", "incomplete", "below50")},
+        filters={v: _completeness(v) for v in COMPLETENESS},
     )
     search.aggs.bucket("flag", "filters", filters={v: _flag(v, request) for v in FLAGS})
     return search

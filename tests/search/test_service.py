@@ -155,3 +155,14 @@ def test_an_open_finding_flags_the_case_file_until_a_later_run_resolves_it(peopl
     run_finished.send(sender=ComparisonRun, run=second, previous=first)
     backend.index_now()
     assert names("", filters={"flag": "open_finding"}) == []
+
+
+def test_highlights_mark_the_address_and_escape_the_text(people, backend):
+    from tests.search.conftest import scan
+
+    assert "<mark>" in service.search("东王庄村", today=TODAY).hits[0].highlight
+    scan(people.ouyang, "<script>alert(1)</script> 低保证明材料")
+    backend.index_now()
+    highlight = service.search("低保证明", today=TODAY).hits[0].highlight
+    assert "<script>" not in highlight and "&lt;script&gt;" in highlight
+    assert "<mark>" in highlight
