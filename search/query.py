@@ -1,7 +1,8 @@
 """What an inspector typed, understood once for both backends (pure: no Django).
 
 A query is split into terms; every term must match (AND). A term is
-- a **number** (digits, an optional check character ``X``, an optional reissue suffix ``B…``;
+- a **number** (digits, an optional ``X`` (check character of an ID, inside a certificate
+  number), an optional reissue suffix ``B…``;
   full-width digits and a lower-case ``x`` normalised by `core.numbers.normalize_id`): it
   matches an ID or certificate number that equals it, ends with it (4–6 characters, the usual
   way to type one) or starts with it;
@@ -34,7 +35,7 @@ MATCH_SCORE = 1.0
 SUFFIX_LENGTHS = (4, 5, 6)
 EXPIRING_DAYS = 90
 
-_NUMBER = re.compile(r"[0-9]+X?(?:B[0-9]*)?")
+_NUMBER = re.compile(r"[0-9]+(?:X[0-9]*)?(?:B[0-9]*)?")
 _WORD = re.compile(r"\w+")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 

@@ -1,17 +1,26 @@
 """Keeping the index in step: an outbox row in the same transaction, a drain after commit,
 nothing after a rollback, versions that keep an old write from overwriting a newer one, and
-writes that wait while Elasticsearch is down."""
+writes that wait while Elasticsearch is down — also with a node of our own
+(scripts/es-node.sh on another port) stopped half-way and started again."""
 
 from __future__ import annotations
 
+import io
+import json
+import subprocess
+import uuid
+
 import pytest
+from django.core.management import call_command
 from django.db import transaction
+from django.urls import reverse
 
 from archive.models import Enrolment, Person
 from search import service, sync
 from search.backends import SearchUnavailable, get_backend
 from search.models import OutboxEntry
-from tests.search.conftest import TODAY, Search, id_for, person, use_elasticsearch
+from tests.helpers import ROOT
+from tests.search.conftest import COUNTY, TODAY, Search, id_for, person, use_elasticsearch
 
 
 @pytest.fixture
@@ -141,3 +150,61 @@ def test_the_celery_worker_indexes_a_change_after_commit(celery_worker_process, 
         time.sleep(0.5)
     assert names("和尚") == ["沙和尚"]
     assert not OutboxEntry.objects.filter(processed_at__isnull=True).exists()
+
+
+# --- Elasticsearch stopped in the middle of a test: a node of our own, stopped and started again
+
+PORT = 59461  # the shared node is on 59400; this one is ours alone
+
+
+def es_node(action: str) -> None:
+    done = subprocess.run(
+        ["scripts/es-node.sh", action, "--port", str(PORT)],
+        cwd=ROOT,
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "ES_NODE_HEAP": "512m"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"es-node {action} failed: {done.stderr[-2000:]}")
+
+
+@pytest.fixture
+def own_node(request, settings):
+    es_node("start")
+    request.addfinalizer(lambda: subprocess.run(
+        ["scripts/es-node.sh", "stop", "--port", str(PORT), "--purge"], cwd=ROOT, check=False,
+        capture_output=True, timeout=120,
+    ))  # fmt: skip
+    settings.ELASTICSEARCH_URL = f"http://127.0.0.1:{PORT}"
+    settings.SEARCH_INDEX_PREFIX = f"outage_{uuid.uuid4().hex[:8]}_"
+    return Search("elasticsearch", settings.ELASTICSEARCH_URL)
+
+
+@pytest.mark.django_db
+def test_elasticsearch_stopped_mid_test_then_back(own_node, client, make_user):
+    person("孙悟空", id_for(901))
+    own_node.index_now()
+    assert names("悟空") == ["孙悟空"]
+
+    es_node("stop")
+    with pytest.raises(SearchUnavailable):
+        service.search("悟空", today=TODAY)
+    client.force_login(make_user("pingshun", COUNTY))
+    page = client.get(reverse("search_records"), {"q": "悟空"})
+    assert page.status_code == 503 and "检索服务暂时不可用" in page.content.decode()
+    assert client.get(reverse("archive_casefile_list")).status_code == 200
+    person("猪八戒", id_for(902))  # the write succeeds and waits
+    assert OutboxEntry.objects.filter(processed_at__isnull=True).exists()
+
+    es_node("start")  # the test node keeps no data across a restart: its index starts empty
+    out = io.StringIO()
+    call_command("search_index", "catch-up", "--json", stdout=out)
+    assert json.loads(out.getvalue())["kinds"]["case_file"]["pending"] == 0
+    assert names("八戒") == ["猪八戒"]  # the write that waited
+    out = io.StringIO()
+    call_command("search_index", "rebuild", "--json", stdout=out)
+    assert json.loads(out.getvalue())["kinds"]["case_file"] == {"db": 2, "index": 2, "pending": 0}
+    assert names("悟空") == ["孙悟空"]
