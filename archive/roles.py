@@ -64,10 +64,13 @@ _RUN_ANNUAL_REVIEW: tuple[Perm, ...] = (
     *perms("inspection", "reviewcampaign", "add"),
 )
 
+#: The inspector's search (检索, `search`): the search page and `find --user`.
+_SEARCH: tuple[Perm, ...] = (("search", "outboxentry", "search_records"),)
+
 #: role → permissions
 ROLE_PERMISSIONS: dict[str, tuple[Perm, ...]] = {
-    ARCHIVIST: (*_KEEP_RECORDS, *_RUN_ANNUAL_REVIEW),
-    INSPECTOR: (*_READ_RECORDS, *_SPOT_CHECKS, *_ANNUAL_REVIEW),
+    ARCHIVIST: (*_KEEP_RECORDS, *_RUN_ANNUAL_REVIEW, *_SEARCH),
+    INSPECTOR: (*_READ_RECORDS, *_SPOT_CHECKS, *_ANNUAL_REVIEW, *_SEARCH),
     EDITOR: (
         WAGTAIL_ADMIN,
         *perms("wagtaildocs", "document", "add", "change"),
@@ -80,6 +83,7 @@ ROLE_PERMISSIONS: dict[str, tuple[Perm, ...]] = {
         *_KEEP_RECORDS,
         *_SPOT_CHECKS,
         *_RUN_ANNUAL_REVIEW,
+        *_SEARCH,
         *perms("archive", "rulesetversion", "add"),
         *perms("archive", "auditlog", "view"),
         *perms("archive", "document", "soft_delete"),

@@ -340,6 +340,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "archive-clean-tmp": {"task": "archive.clean_tmp", "schedule": crontab(minute=40)},
     # Start the data comparisons that are due (county monthly, city half-yearly, province
     # yearly) when their rosters are uploaded; otherwise record a reminder (review.schedule).
+    # Index what waits in the search outbox (a drain after commit normally does it at once;
+    # this catches changes whose drain could not be queued or ran while Elasticsearch was down).
+    "search-drain-outbox": {"task": "search.drain_outbox", "schedule": 60},
     "review-due-comparisons": {
         "task": "review.start_due_comparisons",
         "schedule": crontab(hour=4, minute=0),
@@ -360,7 +363,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # one INFO line per Elasticsearch request otherwise
+        "elastic_transport": {"level": "WARNING"},
+    },
 }
 
 # --- Content-Security-Policy (django-csp; config/middleware.py relaxes script-src in the

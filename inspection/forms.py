@@ -37,7 +37,9 @@ def _choices(field: str) -> list[tuple[str, str]]:
 class SpotCheckForm(forms.Form):
     division = forms.ModelChoiceField(label="抽查区划", queryset=Division.objects.none())
     query = forms.CharField(
-        label="检索词", required=False, help_text="姓名或身份号码的一部分；留空为全部"
+        label="检索词",
+        required=False,
+        help_text="与档案检索相同：姓名、证号后几位、村或地址、扫描件文字；留空为全部",
     )
     subsidy = forms.ChoiceField(label="补贴类别", choices=_choices("subsidy"), required=False)
     status = forms.ChoiceField(label="享受状态", choices=_choices("status"), required=False)

@@ -1,100 +1,38 @@
 """The population of a spot check (抽查总体): which case files a query and filters select.
 
-This is the one function the draw depends on (`select`). Today it queries the database
-directly; when the search service lands (``search.service.case_file_keys``) it becomes a call
-to that service followed by `_keys_of`, so that a spot check draws from exactly what the
-inspector's search shows. Whatever the source, the draw itself only sees (case key, township)
-pairs, so the sample does not depend on the backend (docs/inspection.md).
+This is the one function the draw depends on (`select`). It asks the search service
+(`search.service.case_file_rows`), so a spot check draws from exactly what the inspector's
+search shows, on either backend. Whatever the source, the draw itself only sees (case key,
+township) pairs, so the sample does not depend on the backend (docs/inspection.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Q, QuerySet
-
-from archive import access
-from archive.models import CaseFile, Division, Enrolment
-from core.cells import division_prefix
-from core.numbers import normalize_id
+from archive.models import Division
 from inspection.sampling import case_key
+from search import query as search_query
+from search.query import FilterError
+from search.records import township_of
+from search.service import case_file_rows
 
-#: Filters `select` understands: field → (Chinese label, allowed values or None for free text).
+__all__ = ["FILTERS", "FilterError", "select", "township_of", "validate_filters"]
+
+#: The filters a spot check offers: field → (Chinese label, allowed values or None for a
+#: township code). The definitions are the search's (`search.query.FILTERS`).
 FILTERS: dict[str, tuple[str, dict[str, str] | None]] = {
-    "subsidy": ("补贴类别", {"living": "生活补贴", "nursing": "护理补贴"}),
-    "status": ("享受状态", dict(Enrolment.Status.choices)),
-    "township": ("乡镇", None),
-    "completeness": (
-        "档案完整度",
-        {"complete": "材料齐全", "incomplete": "材料不全", "below50": "完整度低于50%"},
-    ),
+    name: (search_query.FILTERS[name].label, search_query.FILTERS[name].values)
+    for name in ("subsidy", "status", "township", "completeness")
 }
-
-
-class FilterError(ValueError):
-    """A filter value that is not allowed (message in Chinese)."""
 
 
 def validate_filters(filters: dict[str, str]) -> dict[str, str]:
     """Checks filter values; returns the filters without empty ones. Unknown fields raise
     KeyError (a usage error), bad values FilterError."""
-    clean = {}
-    for field, value in filters.items():
-        label, allowed = FILTERS[field]
-        value = (value or "").strip()
-        if not value:
-            continue
-        if allowed is not None and value not in allowed:
-            raise FilterError(f"{label}的取值“{value}”无效；可用：{'、'.join(allowed)}")
-        if field == "township" and not (value.isdigit() and len(value) == 9):
-            raise FilterError(f"乡镇应为 9 位区划代码：{value}")
-        clean[field] = value
-    return clean
-
-
-def township_of(hukou_code: str, county_code: str) -> str:
-    """The township (9-digit code) of a case file: from the person's hukou division when it
-    lies within the file's county, else "" (unknown)."""
-    code = (hukou_code or "").strip()
-    if len(code) >= 9 and code[:9].isdigit() and code.startswith(county_code):
-        return code[:9]
-    return ""
-
-
-def _case_files(query: str, division: Division, filters: dict[str, str], user) -> QuerySet:
-    files = CaseFile.objects.filter(county__code__startswith=division_prefix(division.code))
-    if user is not None:
-        files = access.scope(files, user, "county")
-    enrolment = Q()
-    if filters.get("subsidy"):
-        enrolment &= Q(subsidy=filters["subsidy"])
-    if filters.get("status"):
-        enrolment &= Q(status=filters["status"])
-    if enrolment:
-        from django.db.models import Exists, OuterRef
-
-        files = files.filter(
-            Exists(
-                Enrolment.objects.filter(
-                    enrolment, person_id=OuterRef("person_id"), county_id=OuterRef("county_id")
-                )
-            )
-        )
-    if filters.get("township"):
-        files = files.filter(person__hukou_code__startswith=filters["township"])
-    completeness = filters.get("completeness")
-    if completeness == "complete":
-        files = files.filter(completeness=100)
-    elif completeness == "incomplete":
-        files = files.filter(completeness__lt=100)
-    elif completeness == "below50":
-        files = files.filter(completeness__lt=50)
-    query = (query or "").strip()
-    if query:
-        files = files.filter(
-            Q(person__name__contains=query) | Q(person__id_number__contains=normalize_id(query))
-        )
-    return files
+    for name in filters:
+        FILTERS[name]
+    return search_query.validate_filters(filters)
 
 
 def _keys_of(case_files: Iterable[tuple[int, str, str, str]]) -> list[tuple[str, str, int]]:
@@ -108,8 +46,7 @@ def select(
     query: str, division: Division, filters: dict[str, str] | None = None, user=None
 ) -> list[tuple[str, str, int]]:
     """The population: (case key, township code, case file pk) of every case file within
-    ``division`` (and the user's jurisdiction, when a user is given) matching ``query`` (a
-    substring of the name or ID number) and ``filters`` (see FILTERS; validate first)."""
-    files = _case_files(query, division, filters or {}, user)
-    rows = files.values_list("pk", "person__id_number", "county_id", "person__hukou_code")
-    return _keys_of(rows.order_by().iterator(chunk_size=5000))
+    ``division`` (and the user's jurisdiction, when a user is given) that the search selects
+    with ``query`` and ``filters`` (see FILTERS; validate first)."""
+    rows = case_file_rows(query, division=division.code, filters=filters or {}, user=user)
+    return _keys_of(rows)

@@ -120,7 +120,9 @@ def spot_check_list(request: HttpRequest) -> HttpResponse:
 
 @guarded("inspection.add_spotcheck")
 def spot_check_new(request: HttpRequest) -> HttpResponse:
-    form = SpotCheckForm(request.POST or None, user=request.user)
+    # Opened from the search page (档案检索): its query and filters are the starting point.
+    initial = {k: request.GET[k] for k in ("query", *FILTERS) if request.GET.get(k)}
+    form = SpotCheckForm(request.POST or None, user=request.user, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -49,6 +49,7 @@ from review import engine
 from review.findings import evidence_fingerprint, finding_key
 from review.models import ComparisonRun, Finding, NotifyOutcome, RosterUpload, Verification
 from review.rosters import ROSTERS, header_spec
+from review.signals import run_finished
 
 Progress = Callable[[str, int], None]
 
@@ -490,6 +491,7 @@ def _execute(run: ComparisonRun, progress: Progress | None) -> None:
             resolved_count=resolved,
             finished_at=timezone.now(),
         )
+        run_finished.send(sender=ComparisonRun, run=run, previous=previous)
     if progress is not None:
         progress("完成", 100)
 

@@ -164,6 +164,14 @@ def admin_login(db, django_user_model):
     return user, password
 
 
+@pytest.fixture(autouse=True)
+def database_search_by_default(settings) -> None:
+    """Record search runs on the embedded database backend unless a test asks for the
+    Elasticsearch one (`tests/search/conftest.py`): other apps' tests create records inside a
+    rolled-back transaction, which never reach an index."""
+    settings.ELASTICSEARCH_URL = ""
+
+
 _SERVICE_FIXTURES = {"elasticsearch_url", "es_client", "celery_worker_process"}
 _BROWSER_FIXTURES = {"browser", "page"}
 

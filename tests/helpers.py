@@ -30,6 +30,9 @@ def child_env(**overrides: str) -> dict[str, str]:
         )
     else:
         env["DATABASE_URL"] = f"sqlite:///{db['NAME']}"
+    # The same record-search backend and index as the test (tests/conftest.py picks it).
+    env["ELASTICSEARCH_URL"] = settings.ELASTICSEARCH_URL or ""
+    env["SEARCH_INDEX_PREFIX"] = settings.SEARCH_INDEX_PREFIX
     env.update(overrides)
     return env
 

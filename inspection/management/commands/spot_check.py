@@ -24,6 +24,7 @@ from archive.models import Division
 from inspection import sampling, spot_checks
 from inspection.models import SpotCheck
 from inspection.population import FILTERS
+from search.backends import SearchUnavailable
 
 
 def _filter(text: str) -> tuple[str, str]:
@@ -137,6 +138,8 @@ class Command(BaseCommand):
             )
         except spot_checks.SpotCheckError as error:
             raise CommandError(str(error), returncode=1) from error
+        except SearchUnavailable as error:
+            raise CommandError(error.message, returncode=1) from error
 
     def _report(self, spot_check: SpotCheck) -> None:
         data = spot_checks.as_json(spot_check)

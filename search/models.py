@@ -1,0 +1,34 @@
+"""The search outbox (待索引队列): what changed and must reach the search index.
+
+A row is written in the same transaction as the change it reports (signals in `search.sync`),
+so a rolled-back change leaves no row and a committed one always leaves one, whatever happens
+to Elasticsearch or the broker afterwards. The row's id is the external version sent to
+Elasticsearch: ids grow with every change, so an older write can never overwrite a newer one.
+Rows are marked processed, not deleted at once, so that a rebuild can replay what was indexed
+while it was loading (`search.rebuild`).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class OutboxEntry(models.Model):
+    class Kind(models.TextChoices):
+        CASE_FILE = "case_file", "补贴档案"
+        DOCUMENT = "document", "档案文件"
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField("类别", max_length=16, choices=Kind)
+    object_id = models.BigIntegerField("对象")
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+    processed_at = models.DateTimeField("索引时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "待索引记录"
+        verbose_name_plural = "待索引记录"
+        indexes = [models.Index(fields=["processed_at", "id"])]
+        permissions = [("search_records", "检索补贴档案")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.object_id}（版本 {self.id}）"

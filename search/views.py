@@ -1,0 +1,151 @@
+"""The inspector's search page (检索) in the Wagtail admin: one query box, facets with counts,
+highlighted OCR snippets, pages of hits that open the case file.
+
+Thin over `search.service` (jurisdiction inside the query, the search audited). ID numbers
+are masked as in every list. With Elasticsearch down the page says so and the rest of the
+admin keeps working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+
+from archive.models import Division
+from archive.paging import PAGE_PARAM, paginate, query_without_page
+from core.numbers import mask_id
+from review.views import guarded
+from search import service
+from search.query import FILTERS, FilterError, Hit
+
+PAGE_SIZE = 20
+#: The filters a spot check drawn from this search carries over (inspection.population).
+SPOT_CHECK_FILTERS = ("subsidy", "status", "township", "completeness")
+PERMISSION = "search.search_records"
+#: Facets in the order shown, with the filter each one sets.
+FACETS = (
+    "county",
+    "township",
+    "subsidy",
+    "status",
+    "category",
+    "grade",
+    "family_type",
+    "completeness",
+    "flag",
+)
+
+
+class LazyHits(Sequence):
+    """The hits as a sequence the paginator can count and slice: the requested page comes
+    from the first search; another page (a page number out of range) is fetched."""
+
+    def __init__(self, total: int, offset: int, hits: list[Hit], fetch: Callable[[int], list[Hit]]):
+        self.total, self.offset, self.hits, self.fetch = total, offset, hits, fetch
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1][0]
+        start = index.start or 0
+        return self.hits if start == self.offset else self.fetch(start)
+
+
+def _page_number(request: HttpRequest) -> int:
+    raw = request.GET.get(PAGE_PARAM, "1")
+    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+
+
+def _facet_rows(request: HttpRequest, facets: dict, filters: dict) -> list[dict]:
+    codes = [c for name in ("county", "township") for c in facets.get(name, {})]
+    names = dict(Division.objects.filter(code__in=codes).values_list("code", "name"))
+    rows = []
+    for name in FACETS:
+        counts = facets.get(name) or {}
+        if not counts:
+            continue
+        spec = FILTERS[name]
+        options = []
+        for value, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+            label = (spec.values or {}).get(value) or names.get(value) or value
+            chosen = filters.get(name) == value
+            query = request.GET.copy()
+            query.pop(PAGE_PARAM, None)
+            if chosen:
+                query.pop(name, None)
+            else:
+                query[name] = value
+            options.append(
+                {"label": label, "count": n, "chosen": chosen, "url": "?" + query.urlencode()}
+            )
+        rows.append({"label": spec.label, "options": options})
+    return rows
+
+
+def _row(hit: Hit, names: dict[str, str]) -> dict:
+    return {
+        "case_file": hit.case_file,
+        "name": hit.name,
+        "id_number": mask_id(hit.id_number),
+        "county": names.get(hit.county, hit.county),
+        "township": names.get(hit.township, "") if hit.township else "",
+        "completeness": hit.extra.get("completeness"),
+        "exact": hit.score >= 10,
+        # HTML from the backends: text escaped, only <mark> added (search.backends)
+        "highlight": mark_safe(hit.highlight),  # noqa: S308
+    }
+
+
+@guarded(PERMISSION)
+def search_page(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:200]
+    filters = {name: request.GET[name] for name in FILTERS if request.GET.get(name)}
+    context: dict = {"query": query, "filters": filters, "error": "", "page": None, "facets": []}
+    offset = (_page_number(request) - 1) * PAGE_SIZE
+
+    def run(start: int, facets: bool):
+        return service.search(
+            query,
+            user=request.user,
+            filters=filters,
+            offset=start,
+            limit=PAGE_SIZE,
+            facets=facets,
+            request=request,
+        )
+
+    try:
+        result = run(offset, True)
+        items = LazyHits(result.total, offset, result.hits, lambda start: run(start, False).hits)
+        page = paginate(request, items, PAGE_SIZE)
+    except FilterError as error:
+        context["error"] = str(error)
+        return TemplateResponse(request, "search/search.html", context)
+    except service.SearchUnavailable as error:
+        context["error"] = error.message
+        return TemplateResponse(request, "search/search.html", context, status=503)
+    hits = list(page.object_list)
+    codes = {h.county for h in hits} | {h.township for h in hits if h.township}
+    names = dict(Division.objects.filter(code__in=codes).values_list("code", "name"))
+    context.update(
+        page=page,
+        total=result.total,
+        rows=[_row(h, names) for h in hits],
+        facets=_facet_rows(request, result.facets, filters),
+        paging_query=query_without_page(request),
+        clear_url="?" + urlencode({"q": query}) if query else "?",
+        spot_check_query=urlencode(
+            {"query": query, **{k: v for k, v in filters.items() if k in SPOT_CHECK_FILTERS}}
+        ),
+    )
+    return TemplateResponse(request, "search/search.html", context)
+
+
+urlpatterns = [path("", search_page, name="search_records")]
