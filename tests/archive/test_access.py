@@ -17,10 +17,6 @@ SCOPERS = {"scope", "get_scoped_or_404"}
 
 #: module:function:Model → why the query needs no scope.
 ALLOWED = {
-    "archive/document_views.py:casefile_for_person:Person": (
-        "the person's counties are each checked with access.covers right after, and a 404 "
-        "(audited) follows when none is in the user's jurisdiction"
-    ),
     "archive/document_views.py:casefile_detail:Document": (
         "documents of a case file fetched through access.get_scoped_or_404 just above"
     ),
