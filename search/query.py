@@ -90,6 +90,7 @@ FLAGS = {
     "open_finding": "有待核查的比对发现",
     "ocr_failed": "有识别失败的扫描件",
     "no_certificate": "无残疾人证记录",
+    "data_flag": "有数据问题标记（导入时保留的矛盾）",
     "cert_expired": "残疾人证已过期",
     "cert_expiring": f"残疾人证{EXPIRING_DAYS}天内到期",
     "not_reviewed": "本年度未复核",

@@ -16,13 +16,13 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from archive.models import CaseFile, Division, Document, DocumentVersion
 from core.cells import division_prefix
+from core.codes import VERIFIED_ACTIONS
 from core.numbers import normalize_id
-from review.models import ComparisonRun, Finding, Verification
+from review.models import ComparisonRun, Finding
 
 #: The document type whose date says when a case was last reviewed (年度复核记录).
 REVIEW_RECORD = "review_record"
 #: Findings that wait for a verification (核查) while no verdict in force exists.
-OPEN_FINDING_ACTIONS = ("STOP", "SUSPEND")
 #: How much OCR text of one case file is indexed (the rest is still in the document index).
 OCR_TEXT_LIMIT = 200_000
 
@@ -76,7 +76,9 @@ def case_file_rows(ids: Iterable[int]) -> Iterator[dict[str, Any]]:
     files = list(
         CaseFile.objects.filter(pk__in=list(ids))
         .select_related("person")
-        .prefetch_related("person__certificates", "person__family_statuses", "person__enrolments")
+        .prefetch_related(
+            "person__certificates", "person__family_statuses", "person__enrolments", "person__flags"
+        )
         .order_by("pk")
     )
     if not files:
@@ -127,6 +129,8 @@ def _case_file_row(
         flags.append("ocr_failed")
     if certificate is None:
         flags.append("no_certificate")
+    if any(flag.cleared_at is None for flag in person.flags.all()):
+        flags.append("data_flag")
     return {
         "id": case_file.pk,
         "person_id": person.pk,
@@ -214,10 +218,9 @@ def indexed_documents():
 
 
 def open_findings() -> QuerySet[Finding]:
-    """Findings that need a verification (停发/暂停), have no verdict in force, and belong to
-    the latest finished run of their division (a later run that no longer finds the problem
-    resolves it)."""
-    verdicts = Verification.objects.filter(finding=OuterRef("pk"), reversed_at__isnull=True)
+    """Findings that wait for a verification (停发/暂停 without a verdict, own or carried from
+    an earlier run: ``FindingQuerySet.with_status``) and belong to the latest finished run of
+    their division (a later run that no longer finds the problem resolves it)."""
     newer = ComparisonRun.objects.filter(
         division_id=OuterRef("run__division_id"),
         status=ComparisonRun.Status.FINISHED,
@@ -226,9 +229,10 @@ def open_findings() -> QuerySet[Finding]:
     )
     return (
         Finding.objects.filter(
-            action__in=OPEN_FINDING_ACTIONS, run__status=ComparisonRun.Status.FINISHED
+            action__in=VERIFIED_ACTIONS, run__status=ComparisonRun.Status.FINISHED
         )
-        .exclude(Exists(verdicts))
+        .with_status()
+        .filter(verdict__isnull=True)
         .exclude(Exists(newer))
     )
 

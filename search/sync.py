@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
@@ -30,6 +31,7 @@ from archive.models import (
     AuditLog,
     CaseFile,
     Certificate,
+    DataFlag,
     Document,
     DocumentVersion,
     Enrolment,
@@ -211,6 +213,11 @@ def _import_recorded(sender, instance: AuditLog, created: bool, **kwargs) -> Non
             "enrolment__person_id", flat=True
         )
     )
+    people |= set(
+        DataFlag.objects.filter(Q(raised_by=record) | Q(cleared_by=record)).values_list(
+            "person_id", flat=True
+        )
+    )
     enqueue_people(people)
 
 
@@ -237,6 +244,7 @@ def connect() -> None:
         (Certificate, _person_changed),
         (FamilyStatus, _person_changed),
         (Enrolment, _person_changed),
+        (DataFlag, _person_changed),
         (Finding, _person_changed),
         (Document, _document_changed),
         (DocumentVersion, _version_changed),

@@ -33,6 +33,7 @@ from django.db.models.functions import ExtractYear, Substr
 from archive.models import (
     CaseFile,
     Certificate,
+    DataFlag,
     Division,
     Document,
     DocumentVersion,
@@ -167,6 +168,8 @@ def _flag(name: str, request: Request) -> Q:
         )
     if name == "no_certificate":
         return Q(category__isnull=True)
+    if name == "data_flag":
+        return Q(Exists(DataFlag.objects.open().filter(person_id=OuterRef("person_id"))))
     if name == "cert_expired":
         return Q(expiry__lt=dates.today)
     if name == "cert_expiring":

@@ -166,3 +166,21 @@ def test_highlights_mark_the_address_and_escape_the_text(people, backend):
     highlight = service.search("低保证明", today=TODAY).hits[0].highlight
     assert "<script>" not in highlight and "&lt;script&gt;" in highlight
     assert "<mark>" in highlight
+
+
+def test_an_open_data_flag_is_a_facet_and_a_filter_until_it_is_cleared(people, backend):
+    from django.utils import timezone
+
+    from archive.models import DataFlag
+
+    flag = DataFlag.objects.create(
+        person=people.wang, code="CERT_CODE_MISMATCH", message="证号与登记的等级不一致",
+        raised_at=timezone.now(),
+    )  # fmt: skip
+    backend.index_now()
+    assert names("", filters={"flag": "data_flag"}) == ["王小明"]
+    assert service.search("", today=TODAY).facets["flag"]["data_flag"] == 1
+    flag.cleared_at = timezone.now()
+    flag.save()
+    backend.index_now()
+    assert names("", filters={"flag": "data_flag"}) == []
