@@ -234,6 +234,11 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG  # serve app static files without collectstatic in development
 FILE_UPLOAD_PERMISSIONS = 0o640
+# Uploads larger than 2.5 MB are spooled by Django while they arrive: into the private store's
+# tmp/ (swept hourly by archive.clean_tmp), never the system /tmp, where a killed upload would
+# leave a copy of people's scans outside the private store.
+FILE_UPLOAD_TEMP_DIR = str(PRIVATE_MEDIA_ROOT / "tmp")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 UPLOAD_MAX_BYTES = int(env("UPLOAD_MAX_BYTES", str(200 * 1024 * 1024)))
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000

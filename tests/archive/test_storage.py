@@ -29,3 +29,13 @@ def test_clean_tmp_removes_only_leftovers_older_than_a_day(settings, tmp_path) -
 def test_clean_tmp_is_scheduled(settings) -> None:
     tasks_scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "archive.clean_tmp" in tasks_scheduled
+
+
+def test_django_spools_large_uploads_into_the_private_store_never_the_system_tmp() -> None:
+    from pathlib import Path
+
+    from django.conf import settings
+
+    spool = Path(settings.FILE_UPLOAD_TEMP_DIR)
+    assert spool == Path(settings.PRIVATE_MEDIA_ROOT) / "tmp"  # what clean_tmp sweeps
+    assert spool.is_dir()
