@@ -126,6 +126,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "wagtail.contrib.settings.context_processors.settings",
+                "config.branding.branding",
             ],
         },
     },
@@ -245,6 +246,9 @@ WAGTAILDOCS_MAX_UPLOAD_SIZE = 50 * 1024 * 1024
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 20 * 1024 * 1024
 WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAIL_MODERATION_ENABLED = True
+# One office, one time zone: with a single choice Wagtail drops the (English) time-zone list
+# from the account page, as it does for the single language above.
+WAGTAIL_USER_TIME_ZONES = [TIME_ZONE]
 
 # --- Search -------------------------------------------------------------------------------
 # ELASTICSEARCH_URL set: Wagtail's page search and our record search use Elasticsearch 8.
