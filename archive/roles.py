@@ -67,6 +67,15 @@ _RUN_ANNUAL_REVIEW: tuple[Perm, ...] = (
 #: The inspector's search (检索, `search`): the search page and `find --user`.
 _SEARCH: tuple[Perm, ...] = (("search", "outboxentry", "search_records"),)
 
+#: Wagtail's own migrations create the groups Moderators and Editors (and a "Moderators
+#: approval" workflow, a "Root" page and a "Root" collection). The roles above replace the groups:
+#: an unused one is removed, one somebody belongs to is renamed, so no English name is shown.
+WAGTAIL_DEFAULT_GROUPS = {"Moderators": "网站审核（原默认组）", "Editors": "网站编辑（原默认组）"}
+WAGTAIL_DEFAULT_WORKFLOW = "Moderators approval"
+DEFAULT_WORKFLOW_NAME = "默认审核"
+ROOT_PAGE_TITLE = "根目录"
+ROOT_COLLECTION_NAME = "全部文件"
+
 #: role → permissions
 ROLE_PERMISSIONS: dict[str, tuple[Perm, ...]] = {
     ARCHIVIST: (*_KEEP_RECORDS, *_RUN_ANNUAL_REVIEW, *_SEARCH),
@@ -130,3 +139,26 @@ def sync_roles(**kwargs) -> None:
             for app, model, codename in triples
         ]
         group.permissions.set([p for p in wanted if p is not None])
+    retire_wagtail_defaults()
+
+
+def retire_wagtail_defaults() -> None:
+    """Removes or renames the English names Wagtail's migrations leave (see above)."""
+    from django.contrib.auth.models import Group
+    from wagtail.models import Collection, Page, Task, Workflow
+
+    for name, chinese in WAGTAIL_DEFAULT_GROUPS.items():
+        group = Group.objects.filter(name=name).first()
+        if group is None:
+            continue
+        if group.user_set.exists():
+            group.name = chinese
+            group.save(update_fields=["name"])
+        else:
+            group.delete()
+    Workflow.objects.filter(name=WAGTAIL_DEFAULT_WORKFLOW).update(name=DEFAULT_WORKFLOW_NAME)
+    Task.objects.filter(name=WAGTAIL_DEFAULT_WORKFLOW).update(name=DEFAULT_WORKFLOW_NAME)
+    Page.objects.filter(depth=1, title="Root").update(
+        title=ROOT_PAGE_TITLE, draft_title=ROOT_PAGE_TITLE
+    )
+    Collection.objects.filter(depth=1, name="Root").update(name=ROOT_COLLECTION_NAME)

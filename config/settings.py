@@ -136,6 +136,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "wagtail.contrib.settings.context_processors.settings",
+                "config.branding.branding",
             ],
         },
     },
@@ -206,6 +207,9 @@ LANGUAGES = [("zh-hans", "简体中文")]
 WAGTAILADMIN_PERMITTED_LANGUAGES = [("zh-hans", "简体中文")]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
+# Chinese for the Wagtail strings its own zh_Hans catalogue lacks (docs/ui.md); checked after a
+# Wagtail upgrade with scripts/wagtail-missing-strings.py.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 # --- Files --------------------------------------------------------------------------------
@@ -285,6 +289,9 @@ WAGTAILDOCS_MAX_UPLOAD_SIZE = 50 * 1024 * 1024
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 20 * 1024 * 1024
 WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAIL_MODERATION_ENABLED = True
+# One office, one time zone: with a single choice Wagtail drops the (English) time-zone list
+# from the account page, as it does for the single language above.
+WAGTAIL_USER_TIME_ZONES = [TIME_ZONE]
 
 # --- Search -------------------------------------------------------------------------------
 # ELASTICSEARCH_URL set: Wagtail's page search and our record search use Elasticsearch 8.
