@@ -25,25 +25,7 @@ from inspection import sampling, spot_checks
 from inspection.models import SpotCheck
 from inspection.population import FILTERS
 from search.backends import SearchUnavailable
-
-
-def _filter(text: str) -> tuple[str, str]:
-    field, sep, value = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"应为 FIELD=VALUE：{text}")
-    if field not in FILTERS:
-        raise argparse.ArgumentTypeError(f"未知的筛选字段 {field}；可用：{', '.join(FILTERS)}")
-    return field, value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"应为正整数：{text}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"应为正整数：{text}")
-    return value
+from search.management.arguments import filter_type, positive_int
 
 
 def _fraction(text: str) -> float:
@@ -64,7 +46,7 @@ class Command(BaseCommand):
         create = actions.add_parser("create", help="抽取并保存一次抽查")
         create.add_argument("--division", required=True, help="区划代码（县、市或省）")
         size = create.add_mutually_exclusive_group(required=True)
-        size.add_argument("--size", type=_positive_int, help="抽取数量")
+        size.add_argument("--size", type=positive_int, help="抽取数量")
         size.add_argument("--percent", type=float, help="抽取比例（%%），向上取整，至少 1 份")
         size.add_argument(
             "--plan",
@@ -82,13 +64,13 @@ class Command(BaseCommand):
             "--filter",
             action="append",
             default=[],
-            type=_filter,
+            type=filter_type(FILTERS),
             metavar="FIELD=VALUE",
             help=f"筛选条件，可多次给出；FIELD 为 {', '.join(FILTERS)}",
         )
         create.add_argument("--json", action="store_true", help="以 JSON 输出")
         show = actions.add_parser("show", help="显示已保存的抽查")
-        show.add_argument("id", type=_positive_int)
+        show.add_argument("id", type=positive_int)
         show.add_argument("--json", action="store_true", help="以 JSON 输出")
 
     def handle(self, *args: Any, **options: Any) -> None:

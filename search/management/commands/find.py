@@ -14,7 +14,6 @@ filter value not allowed, the user may not search, the search engine down); 2 us
 
 from __future__ import annotations
 
-import argparse
 import json
 from typing import Any
 
@@ -23,25 +22,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from archive.models import Division
 from search import service
+from search.management.arguments import filter_type, positive_int
 from search.query import FILTERS, FilterError
 
 SEARCH_PERMISSION = "search.search_records"
-
-
-def filter_argument(text: str) -> tuple[str, str]:
-    """FIELD=VALUE with a known FIELD (a usage error otherwise)."""
-    field, sep, value = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"应为 FIELD=VALUE：{text}")
-    if field not in FILTERS:
-        raise argparse.ArgumentTypeError(f"未知的筛选字段 {field}；可用：{', '.join(FILTERS)}")
-    return field, value
-
-
-def positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"应为正整数：{text}")
-    return int(text)
 
 
 def hit_json(hit) -> dict[str, Any]:
@@ -65,7 +49,7 @@ class Command(BaseCommand):
             "--filter",
             action="append",
             default=[],
-            type=filter_argument,
+            type=filter_type(FILTERS),
             metavar="FIELD=VALUE",
             help=f"筛选条件，可多次给出；FIELD 为 {', '.join(FILTERS)}",
         )
