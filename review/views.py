@@ -41,6 +41,7 @@ from archive.exports import xlsx_download
 from archive.models import Division
 from archive.paging import paginate, query_without_page
 from core.codes import SUBSIDY_LABELS, VERIFIED_ACTIONS
+from core.eligibility import RuleSet
 from core.months import last_months
 from core.numbers import mask_id
 from core.tabular import TableError
@@ -678,10 +679,10 @@ def finding_notify(request: HttpRequest, pk: int) -> HttpResponse:
 # Policy notices (政策告知书) and outreach lists
 
 
-def _notice_context(finding: Finding) -> dict[str, Any]:
+def _notice_context(finding: Finding, rules: RuleSet | None = None) -> dict[str, Any]:
     """A letter to a citizen cites the rule set the run applied (its own legal basis), and the
     county office's phone from settings (NOTICE_OFFICE_PHONES)."""
-    rules = services.rules_of(finding.run)
+    rules = rules or services.rules_of(finding.run)
     values = (finding.evidence or {}).get("values") or {}
     missed = {"living": ["困难残疾人生活补贴"], "nursing": ["重度残疾人护理补贴"]}.get(
         finding.subsidy or "", ["困难残疾人生活补贴", "重度残疾人护理补贴"]
@@ -717,7 +718,7 @@ def run_outreach(request: HttpRequest, pk: int) -> HttpResponse:
     findings = (
         access.scope(run.findings.filter(action="NOTIFY"), request.user, "county")
         .with_status()
-        .select_related("county", "person")
+        .select_related("run", "county", "person")
     )
     if township:
         findings = findings.filter(township_code__startswith=township)
@@ -726,10 +727,11 @@ def run_outreach(request: HttpRequest, pk: int) -> HttpResponse:
         request, "print", "review.ComparisonRun", pk, f"应享未享告知名单 乡镇={township or '全部'}"
     )
     if request.GET.get("notices"):
+        rules = services.rules_of(run)  # one rule set for the whole run's letters
         return TemplateResponse(
             request,
             "review/notice.html",
-            {"notices": [_notice_context(f) for f in findings], "single": False},
+            {"notices": [_notice_context(f, rules) for f in findings], "single": False},
         )
     present = (
         access.scope(run.findings.filter(action="NOTIFY"), request.user, "county")
