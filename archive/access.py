@@ -12,7 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from core.cells import division_prefix
+from core.divisions import covering_codes, division_prefix
 
 ALL = ""  # the prefix every code starts with
 
@@ -38,6 +38,22 @@ def scope(queryset: QuerySet, user, county_field: str) -> QuerySet:
     if prefix == ALL:
         return queryset
     return queryset.filter(Q(**{f"{county_field}__code__startswith": prefix}))
+
+
+def scope_within_or_above(queryset: QuerySet, user, division_field: str) -> QuerySet:
+    """Restricts records made for a division (a comparison run, a roster upload) to those the
+    user may see: made for a division inside the user's jurisdiction, or for one that
+    contains it (a county clerk sees the city's run, which covers the county)."""
+    prefix = user_prefix(user)
+    if prefix is None:
+        return queryset.none()
+    if prefix == ALL:
+        return queryset
+    above = covering_codes(user.subsidy_profile.division_id)[1:]
+    return queryset.filter(
+        Q(**{f"{division_field}__code__startswith": prefix})
+        | Q(**{f"{division_field}_id__in": above})
+    )
 
 
 def covers(user, county_code: str) -> bool:

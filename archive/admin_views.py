@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from archive import access, enrolments
+from archive import permissions as perms
 from archive.audit import record
 from archive.forms import ANY_FLAG, EnrolmentActionForm, PersonFilterForm
 from archive.models import (
@@ -73,7 +74,7 @@ def _filtered_people(request: HttpRequest, form: PersonFilterForm):
     return people.distinct()
 
 
-@permission_required("archive.view_person", raise_exception=True)
+@permission_required(perms.VIEW_PERSON, raise_exception=True)
 def person_list(request: HttpRequest) -> TemplateResponse:
     form = PersonFilterForm(request.GET or None)
     people = (
@@ -99,7 +100,7 @@ def person_list(request: HttpRequest) -> TemplateResponse:
     )
 
 
-@permission_required("archive.view_person", raise_exception=True)
+@permission_required(perms.VIEW_PERSON, raise_exception=True)
 def person_detail(request: HttpRequest, pk: int) -> TemplateResponse:
     person = access.get_scoped_or_404(
         Person.objects.select_related("county").prefetch_related(
@@ -136,7 +137,7 @@ def person_detail(request: HttpRequest, pk: int) -> TemplateResponse:
             ).order_by("cleared_at", "-raised_at", "id"),
             "correct_url": _correct_url(request),
             "action_form": EnrolmentActionForm(),
-            "can_change": request.user.has_perm("archive.change_enrolment"),
+            "can_change": request.user.has_perm(perms.CHANGE_ENROLMENT),
         },
     )
 
@@ -144,7 +145,7 @@ def person_detail(request: HttpRequest, pk: int) -> TemplateResponse:
 def _correct_url(request: HttpRequest) -> str | None:
     """Where a flagged record is put right. The archive has no edit page for a person's
     facts: they come from the roster, so the clerk corrects the roster and imports it again."""
-    if request.user.has_perm("archive.add_importrecord"):
+    if request.user.has_perm(perms.IMPORT_ROSTER):
         return reverse("archive_import:upload")
     return None
 
@@ -153,7 +154,7 @@ ACTIONS = {"stop": enrolments.stop, "suspend": enrolments.suspend, "resume": enr
 
 
 @require_POST
-@permission_required("archive.change_enrolment", raise_exception=True)
+@permission_required(perms.CHANGE_ENROLMENT, raise_exception=True)
 def enrolment_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     enrolment = access.get_scoped_or_404(
         Enrolment.objects.select_related("person"), request.user, "county", request, pk=pk
@@ -182,7 +183,7 @@ def enrolment_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
     return redirect("archive_person_detail", pk=enrolment.person_id)
 
 
-@permission_required("archive.view_auditlog", raise_exception=True)
+@permission_required(perms.VIEW_AUDIT_LOG, raise_exception=True)
 def audit_log(request: HttpRequest) -> HttpResponse:
     """The log of the administrator's jurisdiction: what its users did (a system
     administrator sees all, including refused logins by no known user)."""

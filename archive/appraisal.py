@@ -26,7 +26,8 @@ from datetime import date
 from django.conf import settings
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 
-PERMANENT = "Y"
+from core.codes import PERMANENT
+
 #: Enrolment statuses that keep a case file open (its retention has not started).
 OPEN_STATUSES = ("active", "suspended")
 

@@ -35,6 +35,7 @@ from archive.models import (
     EnrolmentChange,
     Person,
 )
+from core.codes import SUBSIDY_LABELS
 from core.doctypes import BY_CODE, DOCUMENT_TYPES
 
 UNTYPED = ""
@@ -93,8 +94,7 @@ def _required(item: dict, facts: dict) -> tuple[bool, str]:
     if required_for == "both":
         return True, "两项补贴均需"
     if required_for in ("living", "nursing"):
-        label = "生活补贴" if required_for == "living" else "护理补贴"
-        return required_for in facts["subsidies"], f"享受{label}时"
+        return required_for in facts["subsidies"], f"享受{SUBSIDY_LABELS[required_for]}时"
     condition = item.get("condition", "")
     rules = {
         "guardian_authorization": facts["guardian"],
@@ -564,7 +564,7 @@ def filter_case_files(queryset, data: dict):
     completeness, missing type, subsidy and enrolment status."""
     from django.db.models import Exists, OuterRef
 
-    from core.cells import division_prefix
+    from core.divisions import division_prefix
 
     if data.get("division"):
         queryset = queryset.filter(county__code__startswith=division_prefix(data["division"]))

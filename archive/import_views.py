@@ -40,13 +40,14 @@ from django.views.decorators.http import require_POST
 from wagtail.admin.auth import permission_denied, require_admin_access
 
 from archive import audit, imports
+from archive import permissions as perms
 from archive.exports import xlsx_attachment
 from archive.models import ImportRecord
 from core.numbers import mask_id
 from core.tabular import DEFAULT_MAX_BYTES, TableError, read_table
 
 app_name = "archive_import"
-PERMISSION = "archive.add_importrecord"
+PERMISSION = perms.IMPORT_ROSTER
 PAGE_SIZE = 100
 SESSION_KEY = "beneficiary_imports"
 #: Uploads and previews older than this are removed on the next upload.

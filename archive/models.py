@@ -15,8 +15,8 @@ from django.db import models
 from django.db.models import Q
 
 from core import numbers
-from core.cells import division_prefix
 from core.codes import AUDIT_ACTION_LABELS, FLAG_LABELS
+from core.divisions import division_prefix
 from core.eligibility import SUBSIDIES
 
 

@@ -7,65 +7,63 @@ is all it takes. Jurisdiction is separate: it comes from the user's division
 
 from __future__ import annotations
 
+from archive import permissions as perms
+
 ARCHIVIST = "档案管理员"
 INSPECTOR = "检查员"
 EDITOR = "编辑"
 ADMINISTRATOR = "管理员"
 
-WAGTAIL_ADMIN = ("wagtailadmin", "admin", "access_admin")
-
-Perm = tuple[str, str, str]  # (app_label, model, codename)
-
-
-def perms(app: str, model: str, *actions: str) -> tuple[Perm, ...]:
-    return tuple((app, model, f"{action}_{model}") for action in actions)
-
-
 #: What someone who reviews cases needs: read the records and the rules.
-_READ_RECORDS: tuple[Perm, ...] = (
-    WAGTAIL_ADMIN,
-    *perms("archive", "person", "view"),
-    *perms("archive", "enrolment", "view"),
-    *perms("archive", "importrecord", "view"),
-    *perms("archive", "rulesetversion", "view"),
-    *perms("archive", "casefile", "view"),
-    *perms("archive", "document", "view"),
-    *perms("review", "comparisonrun", "view"),
-    *perms("review", "rosterupload", "view"),
-    *perms("review", "finding", "view", "export"),
+_READ_RECORDS: tuple[str, ...] = (
+    perms.ACCESS_ADMIN,
+    perms.VIEW_PERSON,
+    perms.VIEW_ENROLMENT,
+    perms.VIEW_IMPORT,
+    perms.VIEW_RULE_SETS,
+    perms.VIEW_CASE_FILE,
+    perms.VIEW_DOCUMENT,
+    perms.VIEW_RUN,
+    perms.VIEW_ROSTER_UPLOAD,
+    perms.VIEW_FINDING,
+    perms.EXPORT_FINDING,
 )
 #: What someone who keeps the case files needs on top: enter people, import, change enrolments.
-_KEEP_RECORDS: tuple[Perm, ...] = (
+_KEEP_RECORDS: tuple[str, ...] = (
     *_READ_RECORDS,
-    *perms("archive", "person", "add", "change"),
-    *perms("archive", "enrolment", "change"),
-    *perms("archive", "importrecord", "add"),
-    *perms("archive", "casefile", "export"),
-    *perms("archive", "document", "add", "change"),
-    *perms("review", "rosterupload", "add"),
-    *perms("review", "comparisonrun", "add"),
-    *perms("review", "verification", "add"),
-    *perms("review", "notifyoutcome", "add"),
+    perms.ADD_PERSON,
+    perms.CHANGE_PERSON,
+    perms.CHANGE_ENROLMENT,
+    perms.IMPORT_ROSTER,
+    perms.EXPORT_CASE_FILE,
+    perms.ADD_DOCUMENT,
+    perms.CHANGE_DOCUMENT,
+    perms.ADD_ROSTER_UPLOAD,
+    perms.ADD_RUN,
+    perms.VERIFY,
+    perms.NOTIFY,
 )
 
 #: Spot checks (抽查, `inspection`): draw, assign, record results, export the report.
-_SPOT_CHECKS: tuple[Perm, ...] = (
-    *perms("inspection", "spotcheck", "view", "add", "export", "assign"),
-    *perms("inspection", "spotcheckitem", "view", "change"),
+_SPOT_CHECKS: tuple[str, ...] = (
+    perms.VIEW_SPOT_CHECK,
+    perms.ADD_SPOT_CHECK,
+    perms.EXPORT_SPOT_CHECK,
+    perms.ASSIGN_SPOT_CHECK,
+    perms.VIEW_SPOT_CHECK_ITEM,
+    perms.RECORD_SPOT_CHECK_ITEM,
 )
 #: The annual review (年度集中复核): see campaigns and record outcomes; a 停发 / 暂停 outcome
 #: also needs archive.change_enrolment (`inspection.review`).
-_ANNUAL_REVIEW: tuple[Perm, ...] = (
-    *perms("inspection", "reviewcampaign", "view"),
-    *perms("inspection", "reviewtask", "view", "change"),
+_ANNUAL_REVIEW: tuple[str, ...] = (
+    perms.VIEW_CAMPAIGN,
+    perms.VIEW_REVIEW_TASK,
+    perms.RECORD_REVIEW_TASK,
 )
-_RUN_ANNUAL_REVIEW: tuple[Perm, ...] = (
-    *_ANNUAL_REVIEW,
-    *perms("inspection", "reviewcampaign", "add"),
-)
+_RUN_ANNUAL_REVIEW: tuple[str, ...] = (*_ANNUAL_REVIEW, perms.ADD_CAMPAIGN)
 
 #: The inspector's search (检索, `search`): the search page and `find --user`.
-_SEARCH: tuple[Perm, ...] = (("search", "outboxentry", "search_records"),)
+_SEARCH: tuple[str, ...] = (perms.SEARCH_RECORDS,)
 
 #: Wagtail's own migrations create the groups Moderators and Editors (and a "Moderators
 #: approval" workflow, a "Root" page and a "Root" collection). The roles above replace the groups:
@@ -76,31 +74,41 @@ DEFAULT_WORKFLOW_NAME = "默认审核"
 ROOT_PAGE_TITLE = "根目录"
 ROOT_COLLECTION_NAME = "全部文件"
 
-#: role → permissions
-ROLE_PERMISSIONS: dict[str, tuple[Perm, ...]] = {
+#: role → permission names (`archive.permissions`)
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ARCHIVIST: (*_KEEP_RECORDS, *_RUN_ANNUAL_REVIEW, *_SEARCH),
     INSPECTOR: (*_READ_RECORDS, *_SPOT_CHECKS, *_ANNUAL_REVIEW, *_SEARCH),
     EDITOR: (
-        WAGTAIL_ADMIN,
-        *perms("wagtaildocs", "document", "add", "change"),
-        *perms("wagtailimages", "image", "add", "change"),
-        *perms("cms", "trainingsession", "add", "change", "view"),
-        *perms("cms", "issuer", "add", "change", "view"),
-        *perms("cms", "policytopic", "add", "change", "view"),
+        perms.ACCESS_ADMIN,
+        perms.ADD_WAGTAIL_DOCUMENT,
+        perms.CHANGE_WAGTAIL_DOCUMENT,
+        perms.ADD_IMAGE,
+        perms.CHANGE_IMAGE,
+        perms.ADD_TRAINING_SESSION,
+        perms.CHANGE_TRAINING_SESSION,
+        perms.VIEW_TRAINING_SESSION,
+        perms.ADD_ISSUER,
+        perms.CHANGE_ISSUER,
+        perms.VIEW_ISSUER,
+        perms.ADD_POLICY_TOPIC,
+        perms.CHANGE_POLICY_TOPIC,
+        perms.VIEW_POLICY_TOPIC,
     ),
     ADMINISTRATOR: (
         *_KEEP_RECORDS,
         *_SPOT_CHECKS,
         *_RUN_ANNUAL_REVIEW,
         *_SEARCH,
-        *perms("archive", "rulesetversion", "add"),
-        *perms("archive", "auditlog", "view"),
-        *perms("archive", "document", "soft_delete"),
-        ("archive", "document", "view_appraisal"),  # 到期鉴定 (archive.appraisal)
-        *perms("archive", "integrityrun", "view"),
-        *perms("archive", "checklistversion", "view", "add"),
-        *perms("review", "verification", "reverse"),
-        *perms("auth", "user", "add", "change"),
+        perms.ADD_RULE_SET,
+        perms.VIEW_AUDIT_LOG,
+        perms.SOFT_DELETE_DOCUMENT,
+        perms.VIEW_APPRAISAL,
+        perms.VIEW_INTEGRITY,
+        perms.VIEW_CHECKLIST,
+        perms.ADD_CHECKLIST,
+        perms.REVERSE_VERIFICATION,
+        perms.ADD_USER,
+        perms.CHANGE_USER,
     ),
 }
 
@@ -130,13 +138,11 @@ def sync_roles(**kwargs) -> None:
     """Creates the role groups and gives each exactly its permissions (post_migrate)."""
     from django.contrib.auth.models import Group, Permission
 
-    for role, triples in ROLE_PERMISSIONS.items():
+    for role, names in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=role)
         wanted = [
-            Permission.objects.filter(
-                content_type__app_label=app, content_type__model=model, codename=codename
-            ).first()
-            for app, model, codename in triples
+            Permission.objects.filter(content_type__app_label=app, codename=codename).first()
+            for app, codename in map(perms.split, names)
         ]
         group.permissions.set([p for p in wanted if p is not None])
     retire_wagtail_defaults()

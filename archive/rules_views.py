@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
+from archive import permissions as perms
 from archive.audit import record
 from archive.models import RuleSetVersion
 from archive.rulesets import CONNECTION_CHOICES, RuleSetForm, save_rule_set
@@ -36,13 +37,13 @@ def _summary(version: RuleSetVersion) -> dict:
     }
 
 
-@permission_required("archive.view_rulesetversion", raise_exception=True)
+@permission_required(perms.VIEW_RULE_SETS, raise_exception=True)
 def rule_set_list(request: HttpRequest) -> TemplateResponse:
     versions = [_summary(v) for v in RuleSetVersion.objects.select_related("created_by")]
     return TemplateResponse(request, "archive/rule_sets.html", {"versions": versions})
 
 
-@permission_required("archive.add_rulesetversion", raise_exception=True)
+@permission_required(perms.ADD_RULE_SET, raise_exception=True)
 def rule_set_new(request: HttpRequest) -> HttpResponse:
     latest = RuleSetVersion.objects.first()
     initial = RuleSet.from_dict(latest.data) if latest else None

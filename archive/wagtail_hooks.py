@@ -4,6 +4,7 @@ from django.urls import include, path
 from wagtail import hooks
 
 from archive import admin_views, import_views, rules_views, viewsets
+from archive import permissions as perms
 from archive.menu import Entry, register_menu_entries
 
 
@@ -37,16 +38,16 @@ hooks.register("before_bulk_action", viewsets.refuse_bulk_actions_on_users_out_o
 register_menu_entries(
     "register_admin_menu_item",
     (
-        Entry("残疾人档案", "archive_person_list", "user", 100, "archive.view_person"),
+        Entry("残疾人档案", "archive_person_list", "user", 100, perms.VIEW_PERSON),
         Entry(
-            "补贴档案", "archive_casefile_list", "folder-open-inverse", 110, "archive.view_casefile"
+            "补贴档案", "archive_casefile_list", "folder-open-inverse", 110, perms.VIEW_CASE_FILE
         ),
-        Entry("待归档扫描件", "archive_inbox", "upload", 120, "archive.add_document"),
-        Entry("导入花名册", "archive_import:upload", "upload", 200, "archive.add_importrecord"),
-        Entry("认定规则", "archive_rule_sets", "cog", 800, "archive.view_rulesetversion"),
-        Entry("档案材料清单", "archive_checklist", "list-ul", 810, "archive.view_checklistversion"),
-        Entry("审计日志", "archive_audit_log", "history", 900, "archive.view_auditlog"),
-        Entry("完整性校验", "archive_integrity", "warning", 910, "archive.view_integrityrun"),
-        Entry("到期鉴定", "archive_appraisal", "calendar-alt", 920, "archive.view_appraisal"),
+        Entry("待归档扫描件", "archive_inbox", "upload", 120, perms.ADD_DOCUMENT),
+        Entry("导入花名册", "archive_import:upload", "upload", 200, perms.IMPORT_ROSTER),
+        Entry("认定规则", "archive_rule_sets", "cog", 800, perms.VIEW_RULE_SETS),
+        Entry("档案材料清单", "archive_checklist", "list-ul", 810, perms.VIEW_CHECKLIST),
+        Entry("审计日志", "archive_audit_log", "history", 900, perms.VIEW_AUDIT_LOG),
+        Entry("完整性校验", "archive_integrity", "warning", 910, perms.VIEW_INTEGRITY),
+        Entry("到期鉴定", "archive_appraisal", "calendar-alt", 920, perms.VIEW_APPRAISAL),
     ),
 )

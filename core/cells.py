@@ -35,6 +35,9 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, Literal
 
+# county_of is defined in core.divisions (the one home of division-code arithmetic); re-exported
+# here only for archive/imports/, which imports it from core.cells until its next change.
+from core.divisions import county_of
 from core.numbers import CATEGORIES, GRADES, to_halfwidth
 
 __all__ = [
@@ -45,8 +48,6 @@ __all__ = [
     "Expiry",
     "LongTerm",
     "county_of",
-    "division_contains",
-    "division_prefix",
     "format_expiry",
     "is_blank",
     "parse_amount",
@@ -359,7 +360,7 @@ def parse_amount(raw: object) -> Decimal | None:
 def parse_division_code(raw: object) -> str:
     """Parse a division code (户籍区划代码): 6 digits (county), 9 (township) or 12 (village).
 
-    Returned as given (normalised to ASCII digits); use :func:`county_of` for the county.
+    Returned as given (normalised to ASCII digits); use :func:`core.divisions.county_of` for the county.
     """
     if is_blank(raw) or isinstance(raw, bool):
         raise CellError("DIVISION", "区划代码为空")
@@ -368,31 +369,3 @@ def parse_division_code(raw: object) -> str:
     if not (text.isascii() and text.isdigit() and len(text) in _DIVISION_LENGTHS):
         raise CellError("DIVISION", f"区划代码「{text}」应为6位（县）、9位（乡镇）或12位（村）数字")
     return text
-
-
-def county_of(code: str) -> str:
-    """The 6-digit county code a township or village code begins with."""
-    return code[:6]
-
-
-def division_prefix(code: str) -> str:
-    """The significant prefix of a division code: ``140000`` → ``14``, ``140400`` → ``1404``.
-
-    Codes are padded with zeros up the hierarchy, so "is X within division D" is a prefix
-    test on D's significant digits (county 6, township 9, village 12).
-    """
-    if len(code) == 12 and code.endswith("000"):
-        code = code[:9]
-    if len(code) == 9 and code.endswith("000"):
-        code = code[:6]
-    if len(code) == 6:
-        if code.endswith("0000"):
-            return code[:2]
-        if code.endswith("00"):
-            return code[:4]
-    return code
-
-
-def division_contains(division: str, code: str) -> bool:
-    """True when ``code`` (any level) lies in ``division`` (province, city, county, …)."""
-    return code.startswith(division_prefix(division))

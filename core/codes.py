@@ -80,8 +80,14 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "spot_check_result": "登记抽查结果",
 }
 
-#: The two subsidies (short labels for lists; ``core.eligibility.SUBSIDIES`` has the full names)
-#: and ``both``, which a finding uses when it concerns both.
+#: The two subsidies by their full names (letters, forms, rule sets; ``core.eligibility``
+#: calls them ``SUBSIDIES``).
+SUBSIDY_NAMES: dict[str, str] = {
+    "living": "困难残疾人生活补贴",
+    "nursing": "重度残疾人护理补贴",
+}
+#: Their short labels for lists and filters, and ``both``, which a finding uses when it
+#: concerns both.
 SUBSIDY_LABELS: dict[str, str] = {"living": "生活补贴", "nursing": "护理补贴", "both": "两项补贴"}
 
 
@@ -181,8 +187,9 @@ class Retention(NamedTuple):
 
 #: The retention periods of docs/archive.md; the years are defaults that
 #: ``settings.ARCHIVE_RETENTION_YEARS`` may override.
+PERMANENT = "Y"
 RETENTION_PERIODS: tuple[Retention, ...] = (
-    Retention("Y", "永久", None),
+    Retention(PERMANENT, "永久", None),
     Retention("D30", "30年", 30),
     Retention("D10", "10年", 10),
 )

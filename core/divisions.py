@@ -49,9 +49,79 @@ CURRENT_COUNTIES: tuple[str, ...] = tuple(
 SUCCESSORS: dict[str, str] = {row.code: row.successor for row in BUILT_IN if row.successor}
 
 
+# --- Code arithmetic: the one place that knows how a 12-digit division code is built ------------
+#
+# A code is 2 digits of province, 2 of city, 2 of county, 3 of township, 3 of village; a higher
+# level pads the lower digits with zeros (山西 140000, 长治 140400, 平顺 140425, a township
+# 140425100, a village 140425100200). Everything that cuts a code apart calls these.
+
+
+def county_of(code: str) -> str:
+    """The 6-digit county code a county, township or village code begins with."""
+    return code[:6]
+
+
+def city_of(code: str) -> str:
+    """The city (地级市) a code lies in: ``140425`` → ``140400``."""
+    return code[:4] + "00"
+
+
+def province_of(code: str) -> str:
+    """The province a code lies in: ``140425`` → ``140000``."""
+    return code[:2] + "0000"
+
+
+def township_of(code: str | None, county: str = "") -> str:
+    """The 9-digit township of a township or village code, else "" (unknown); with
+    ``county``, also "" when the code does not lie in that county."""
+    code = "".join((code or "").split())
+    if len(code) >= 9 and code[:9].isdigit() and code.startswith(county):
+        return code[:9]
+    return ""
+
+
+def village_of(code: str | None) -> str:
+    """The 12-digit village code, else "" (the code names no village)."""
+    code = "".join((code or "").split())
+    return code if len(code) == 12 and code.isdigit() else ""
+
+
+def covering_codes(code: str) -> list[str]:
+    """The division itself and the county, city and province above it, nearest first, each
+    once (the levels comparison runs and roster uploads are made for)."""
+    codes = [code]
+    if len(code) > 6:
+        codes.append(county_of(code))
+    codes += [city_of(code), province_of(code)]
+    return list(dict.fromkeys(codes))
+
+
+def division_prefix(code: str) -> str:
+    """The significant prefix of a division code: ``140000`` → ``14``, ``140400`` → ``1404``.
+
+    Codes are padded with zeros up the hierarchy, so "is X within division D" is a prefix
+    test on D's significant digits (county 6, township 9, village 12).
+    """
+    if len(code) == 12 and code.endswith("000"):
+        code = code[:9]
+    if len(code) == 9 and code.endswith("000"):
+        code = code[:6]
+    if len(code) == 6:
+        if code.endswith("0000"):
+            return code[:2]
+        if code.endswith("00"):
+            return code[:4]
+    return code
+
+
+def division_contains(division: str, code: str) -> bool:
+    """True when ``code`` (any level) lies in ``division`` (province, city, county, …)."""
+    return code.startswith(division_prefix(division))
+
+
 def current_county(code: str, successors: dict[str, str] = SUCCESSORS) -> str:
     """The current county for any code whose first six digits name a county, old or new."""
-    county = code[:6]
+    county = county_of(code)
     while county in successors:
         county = successors[county]
     return county
@@ -94,7 +164,7 @@ def township_and_village_rows(
         if len(code) == 9:
             parent, level = current_county(code), "township"
         else:
-            parent, level = code[:9], "village"
+            parent, level = township_of(code), "village"
         if parent not in seen:
             errors.append(DivisionError(number, f"第{number}行：上级区划 {parent} 不存在。"))
             continue

@@ -32,7 +32,9 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any
 
-from core.cells import FAMILY_TYPES, Expiry, division_contains
+from core.cells import FAMILY_TYPES, Expiry
+from core.codes import SUBSIDY_NAMES
+from core.divisions import division_contains
 from core.months import add_months
 from core.numbers import CATEGORIES, GRADES
 
@@ -56,10 +58,7 @@ __all__ = [
     "stop_month",
 ]
 
-SUBSIDIES: dict[str, str] = {
-    "living": "困难残疾人生活补贴",
-    "nursing": "重度残疾人护理补贴",
-}
+SUBSIDIES: dict[str, str] = SUBSIDY_NAMES
 
 #: Other benefits relevant to policy connection; keys match the comparison roster kinds.
 BENEFITS: dict[str, str] = {

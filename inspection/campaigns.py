@@ -24,10 +24,11 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from archive import access, case_files, enrolments
+from archive import permissions as perms
 from archive.audit import record
 from archive.docs import ingest
 from archive.models import CaseFile, Division, Document, Enrolment
-from core.cells import division_prefix
+from core.divisions import division_prefix
 from inspection.models import ReviewCampaign, ReviewTask
 from inspection.population import township_of
 from inspection.records import review_record_pdf
@@ -186,7 +187,7 @@ def record_outcome(
     if outcome == Outcome.OTHER and not note:
         raise CampaignError("复核结论为“其他”时须填写说明。")
     if changes_enrolment:
-        if not user.has_perm("archive.change_enrolment"):
+        if not user.has_perm(perms.CHANGE_ENROLMENT):
             raise CampaignError("您没有停发或暂停补贴的权限，请交档案管理员处理。")
         if reason not in enrolments.STOP_REASONS:
             raise CampaignError("停发或暂停须选择原因。")

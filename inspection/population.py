@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from archive.models import Division
+from core.divisions import township_of
 from inspection.sampling import case_key
 from search import query as search_query
 from search.query import FilterError
-from search.records import township_of
 from search.service import case_file_rows
 
 __all__ = ["FILTERS", "FilterError", "select", "township_of", "validate_filters"]

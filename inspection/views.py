@@ -20,6 +20,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from archive import permissions as perms
 from archive.audit import record
 from archive.enrolments import STOP_REASONS
 from archive.exports import xlsx_download
@@ -98,7 +99,7 @@ def get_item_or_404(request: HttpRequest, pk: int) -> SpotCheckItem:
     return item
 
 
-@guarded("inspection.view_spotcheck")
+@guarded(perms.VIEW_SPOT_CHECK)
 def spot_check_list(request: HttpRequest) -> HttpResponse:
     checks = (
         spot_checks.visible(request.user)
@@ -114,11 +115,11 @@ def spot_check_list(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         "inspection/spot_check_list.html",
-        {"page": page, "can_add": request.user.has_perm("inspection.add_spotcheck")},
+        {"page": page, "can_add": request.user.has_perm(perms.ADD_SPOT_CHECK)},
     )
 
 
-@guarded("inspection.add_spotcheck")
+@guarded(perms.ADD_SPOT_CHECK)
 def spot_check_new(request: HttpRequest) -> HttpResponse:
     # Opened from the search page (档案检索): its query and filters are the starting point.
     initial = {k: request.GET[k] for k in ("query", *FILTERS) if request.GET.get(k)}
@@ -164,7 +165,7 @@ def _filtered_items(request: HttpRequest, spot_check: SpotCheck, form: ItemFilte
     return items
 
 
-@guarded("inspection.view_spotcheck")
+@guarded(perms.VIEW_SPOT_CHECK)
 def spot_check_detail(request: HttpRequest, pk: int) -> HttpResponse:
     spot_check = get_spot_check_or_404(request, pk)
     all_items = spot_checks.visible_items(spot_check, request.user)
@@ -172,7 +173,7 @@ def spot_check_detail(request: HttpRequest, pk: int) -> HttpResponse:
     form = ItemFilterForm(request.GET or None, townships=[(p.township, p.name) for p in progress])
     items = _filtered_items(request, spot_check, form)
     if request.GET.get("format") == "xlsx":
-        if not request.user.has_perm("inspection.export_spotcheck"):
+        if not request.user.has_perm(perms.EXPORT_SPOT_CHECK):
             raise _denied(request, "inspection.SpotCheck", pk)
         _audit(request, "export", "inspection.SpotCheck", pk, "导出抽查结果")
         return xlsx_download(
@@ -191,7 +192,7 @@ def spot_check_detail(request: HttpRequest, pk: int) -> HttpResponse:
     names = {p.township: p.name for p in progress}
     for item in page:
         item.township_name = names.get(item.township_code, spot_checks.UNKNOWN_TOWNSHIP)
-    can_assign = request.user.has_perm("inspection.assign_spotcheck")
+    can_assign = request.user.has_perm(perms.ASSIGN_SPOT_CHECK)
     total = sum(p.total for p in progress)
     done = sum(p.done for p in progress)
     return TemplateResponse(
@@ -215,13 +216,13 @@ def spot_check_detail(request: HttpRequest, pk: int) -> HttpResponse:
             )
             if can_assign
             else None,
-            "can_export": request.user.has_perm("inspection.export_spotcheck"),
+            "can_export": request.user.has_perm(perms.EXPORT_SPOT_CHECK),
         },
     )
 
 
 @require_POST
-@guarded("inspection.assign_spotcheck")
+@guarded(perms.ASSIGN_SPOT_CHECK)
 def spot_check_assign(request: HttpRequest, pk: int) -> HttpResponse:
     spot_check = get_spot_check_or_404(request, pk)
     form = AssignForm(
@@ -256,7 +257,7 @@ def _summary(counts) -> dict[str, int]:
     }
 
 
-@guarded("inspection.view_spotcheck")
+@guarded(perms.VIEW_SPOT_CHECK)
 def spot_check_print(request: HttpRequest, pk: int) -> HttpResponse:
     spot_check = get_spot_check_or_404(request, pk)
     items = spot_checks.visible_items(spot_check, request.user)
@@ -276,10 +277,10 @@ def spot_check_print(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@guarded("inspection.view_spotcheckitem")
+@guarded(perms.VIEW_SPOT_CHECK_ITEM)
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_item_or_404(request, pk)
-    can_record = request.user.has_perm("inspection.change_spotcheckitem") and not item.is_done
+    can_record = request.user.has_perm(perms.RECORD_SPOT_CHECK_ITEM) and not item.is_done
     form = ResultForm(request.POST or None, request.FILES or None) if can_record else None
     if request.method == "POST":
         if not can_record:
@@ -335,7 +336,7 @@ def get_campaign_or_404(request: HttpRequest, pk: int) -> ReviewCampaign:
     return campaign
 
 
-@guarded("inspection.view_reviewcampaign")
+@guarded(perms.VIEW_CAMPAIGN)
 def campaign_list(request: HttpRequest) -> HttpResponse:
     found = (
         campaigns.visible(request.user)
@@ -349,12 +350,12 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "today": timezone.localdate(),
-            "can_add": request.user.has_perm("inspection.add_reviewcampaign"),
+            "can_add": request.user.has_perm(perms.ADD_CAMPAIGN),
         },
     )
 
 
-@guarded("inspection.add_reviewcampaign")
+@guarded(perms.ADD_CAMPAIGN)
 def campaign_new(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     form = CampaignForm(
@@ -380,7 +381,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "inspection/campaign_new.html", {"form": form})
 
 
-@guarded("inspection.view_reviewcampaign")
+@guarded(perms.VIEW_CAMPAIGN)
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_campaign_or_404(request, pk)
     today = timezone.localdate()
@@ -429,7 +430,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@guarded("inspection.view_reviewtask")
+@guarded(perms.VIEW_REVIEW_TASK)
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     task = (
         ReviewTask.objects.select_related(
@@ -450,7 +451,7 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
         or not campaigns.visible_tasks(task.campaign, request.user).filter(pk=pk).exists()
     ):
         raise _denied(request, "inspection.ReviewTask", pk)
-    can_record = request.user.has_perm("inspection.change_reviewtask") and not task.is_done
+    can_record = request.user.has_perm(perms.RECORD_REVIEW_TASK) and not task.is_done
     form = OutcomeForm(request.POST or None) if can_record else None
     if request.method == "POST":
         if not can_record:
@@ -481,7 +482,7 @@ def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "task": task,
             "township": spot_checks.township_names([task.township_code])[task.township_code],
             "form": form,
-            "can_stop": request.user.has_perm("archive.change_enrolment"),
+            "can_stop": request.user.has_perm(perms.CHANGE_ENROLMENT),
             "reason_label": STOP_REASONS.get(task.stop_reason, ""),
         },
     )

@@ -4,6 +4,7 @@ from django.urls import include, path
 from wagtail import hooks
 from wagtail.admin.menu import Menu, SubmenuMenuItem
 
+from archive import permissions as perms
 from archive.menu import Entry, register_menu_entries
 
 
@@ -22,18 +23,16 @@ inspection_menu = Menu(
 register_menu_entries(
     "register_inspection_menu_item",
     (
-        Entry("抽查", "inspection_spot_checks", "tasks", 100, "inspection.view_spotcheck"),
-        Entry(
-            "年度集中复核", "inspection_campaigns", "date", 200, "inspection.view_reviewcampaign"
-        ),
+        Entry("抽查", "inspection_spot_checks", "tasks", 100, perms.VIEW_SPOT_CHECK),
+        Entry("年度集中复核", "inspection_campaigns", "date", 200, perms.VIEW_CAMPAIGN),
     ),
 )
 
 
 class _InspectionSubmenu(SubmenuMenuItem):
     def is_shown(self, request):
-        return request.user.has_perm("inspection.view_spotcheck") or request.user.has_perm(
-            "inspection.view_reviewcampaign"
+        return request.user.has_perm(perms.VIEW_SPOT_CHECK) or request.user.has_perm(
+            perms.VIEW_CAMPAIGN
         )
 
 

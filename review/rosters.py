@@ -32,7 +32,6 @@ from typing import Any
 from core.cells import (
     LONG_TERM,
     CellError,
-    county_of,
     is_blank,
     parse_category,
     parse_date,
@@ -41,8 +40,10 @@ from core.cells import (
     parse_family_type,
     parse_grade,
 )
+from core.divisions import county_of
 from core.eligibility import CERT_STATUSES
 from core.numbers import NumberError, parse_certificate, parse_id
+from core.rows import RowError
 from core.tabular import HeaderSpec, Table
 
 __all__ = [
@@ -71,19 +72,6 @@ ASSISTANCE_TYPES = ("低保", "低保边缘", "特困")
 
 Fields = dict[str, Any]
 Parser = Callable[[Any], Fields]
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One rejected cell: ``row N, column 列名: reason`` as ``docs/formats.md`` asks."""
-
-    row: int
-    column: str
-    code: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"第{self.row}行，{self.column}：{self.message}"
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,8 @@ from archive import rulesets, storage
 from archive.audit import record
 from archive.heartbeats import beating, dead_before
 from archive.models import Division, Enrolment, Person
-from core.cells import division_prefix
 from core.codes import VERIFIED_ACTIONS
+from core.divisions import city_of, covering_codes, division_prefix, township_of
 from core.eligibility import SHANXI_2023, RuleSet, stop_month
 from core.tabular import TableError, read_table
 from review import engine
@@ -61,23 +61,6 @@ EVIDENCE_KINDS = ("jpeg", "png", "tiff", "pdf")
 
 class ReviewError(ValueError):
     """Something a person asked for that cannot be done (message in Chinese)."""
-
-
-# --------------------------------------------------------------------------------------------
-# Divisions
-
-
-def covering_codes(code: str) -> list[str]:
-    """The division itself and the divisions above it (county → city → province)."""
-    codes = [code]
-    if len(code) > 6:
-        codes.append(code[:6])
-    six = code[:6]
-    if not six.endswith("00"):
-        codes.append(six[:4] + "00")
-    if not six.endswith("0000"):
-        codes.append(six[:2] + "0000")
-    return list(dict.fromkeys(codes))
 
 
 # --------------------------------------------------------------------------------------------
@@ -511,11 +494,6 @@ def previous_run(run: ComparisonRun) -> ComparisonRun | None:
     )
 
 
-def _township(code: str | None) -> str:
-    code = "".join((code or "").split())
-    return code[:9] if len(code) >= 9 and code.isdigit() else ""
-
-
 def carried_verdicts(run: ComparisonRun, keys: Iterable[str]) -> dict[str, tuple[int, str]]:
     """For each key, the not-confirmed verdict in force on the latest earlier finding of the
     same problem in this run's division: ``key -> (verification id, evidence fingerprint)``.
@@ -576,9 +554,9 @@ def _store_findings(run: ComparisonRun, findings: Sequence[engine.Finding], befo
                 ),
                 None,
             )
-            township = _township(hukou.get(person_id)) if person_id else ""
+            township = township_of(hukou.get(person_id)) if person_id else ""
             if not township:
-                township = _township((f.evidence.values or {}).get("户籍区划代码"))
+                township = township_of((f.evidence.values or {}).get("户籍区划代码"))
             evidence = f.evidence.to_dict()
             verdict, fingerprint = carried.get(key, (None, None))
             rows.append(
@@ -613,7 +591,7 @@ def _ensure_divisions(codes: set[str]) -> None:
     certificate holder registered in a county the archive does not list yet) is added."""
     known = set(Division.objects.filter(code__in=codes).values_list("code", flat=True))
     for code in sorted(codes - known):
-        parent = code[:4] + "00"
+        parent = city_of(code)
         Division.objects.get_or_create(
             code=code,
             defaults={

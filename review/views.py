@@ -36,11 +36,12 @@ from django.views.decorators.http import require_POST
 from wagtail.admin.auth import permission_denied, require_admin_access
 
 from archive import access, storage
+from archive import permissions as perms
 from archive.audit import record
 from archive.exports import xlsx_download
 from archive.models import Division
 from archive.paging import paginate, query_without_page
-from core.codes import SUBSIDY_LABELS, VERIFIED_ACTIONS
+from core.codes import SUBSIDY_LABELS, SUBSIDY_NAMES, VERIFIED_ACTIONS
 from core.eligibility import RuleSet
 from core.months import last_months
 from core.numbers import mask_id
@@ -86,33 +87,15 @@ def guarded(permission: str) -> Callable:
 
 
 # --------------------------------------------------------------------------------------------
-# Jurisdiction
-
-
-def _ancestor_codes(user) -> list[str]:
-    profile = getattr(user, "subsidy_profile", None)
-    return services.covering_codes(profile.division_id)[1:] if profile is not None else []
-
-
-def _within_or_above(queryset: QuerySet, user, field: str) -> QuerySet:
-    """Records whose ``field`` division lies within the user's, or contains it."""
-    prefix = access.user_prefix(user)
-    if prefix is None:
-        return queryset.none()
-    if prefix == access.ALL:
-        return queryset
-    return queryset.filter(
-        Q(**{f"{field}__code__startswith": prefix})
-        | Q(**{f"{field}_id__in": _ancestor_codes(user)})
-    )
+# Jurisdiction (the rule itself is archive.access's)
 
 
 def visible_runs(user) -> QuerySet:
-    return _within_or_above(ComparisonRun.objects.all(), user, "division")
+    return access.scope_within_or_above(ComparisonRun.objects.all(), user, "division")
 
 
 def visible_uploads(user) -> QuerySet:
-    return _within_or_above(RosterUpload.objects.all(), user, "division")
+    return access.scope_within_or_above(RosterUpload.objects.all(), user, "division")
 
 
 def visible_findings(user) -> QuerySet:
@@ -197,10 +180,10 @@ def evidence_text(evidence: dict) -> str:
 # Rosters
 
 
-@guarded("review.view_rosterupload")
+@guarded(perms.VIEW_ROSTER_UPLOAD)
 def roster_list(request: HttpRequest) -> HttpResponse:
     divisions = user_divisions(request.user)
-    can_upload = request.user.has_perm("review.add_rosterupload")
+    can_upload = request.user.has_perm(perms.ADD_ROSTER_UPLOAD)
     form = RosterUploadForm(divisions=divisions)
     if request.method == "POST":
         if not can_upload:
@@ -235,7 +218,7 @@ def roster_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@guarded("review.view_rosterupload")
+@guarded(perms.VIEW_ROSTER_UPLOAD)
 def roster_detail(request: HttpRequest, pk: int) -> HttpResponse:
     upload = (
         visible_uploads(request.user)
@@ -257,14 +240,14 @@ def roster_detail(request: HttpRequest, pk: int) -> HttpResponse:
 # Runs
 
 
-@guarded("review.view_comparisonrun")
+@guarded(perms.VIEW_RUN)
 def run_list(request: HttpRequest) -> HttpResponse:
     runs = visible_runs(request.user).select_related("division", "created_by")
     page = paginate(request, runs, 50)
     return TemplateResponse(
         request,
         "review/run_list.html",
-        {"page": page, "can_run": request.user.has_perm("review.add_comparisonrun")},
+        {"page": page, "can_run": request.user.has_perm(perms.ADD_RUN)},
     )
 
 
@@ -282,7 +265,7 @@ def _enqueue(run_id: int) -> None:
     transaction.on_commit(send)
 
 
-@guarded("review.add_comparisonrun")
+@guarded(perms.ADD_RUN)
 def run_new(request: HttpRequest) -> HttpResponse:
     divisions = user_divisions(request.user)
     recent = timezone.localdate().replace(day=1) - timedelta(days=400)
@@ -343,7 +326,7 @@ def _run_code_counts(run: ComparisonRun, findings: QuerySet) -> list[dict[str, A
     ]
 
 
-@guarded("review.view_comparisonrun")
+@guarded(perms.VIEW_RUN)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_run_or_404(request, pk)
     findings = access.scope(run.findings.all(), request.user, "county")
@@ -378,7 +361,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return TemplateResponse(request, "review/run_detail.html", context)
 
 
-@guarded("review.view_comparisonrun")
+@guarded(perms.VIEW_RUN)
 def run_status(request: HttpRequest, pk: int) -> JsonResponse:
     run = get_run_or_404(request, pk)
     return JsonResponse(
@@ -396,7 +379,7 @@ def run_status(request: HttpRequest, pk: int) -> JsonResponse:
 # Findings
 
 
-@guarded("review.view_finding")
+@guarded(perms.VIEW_FINDING)
 def finding_list(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_run_or_404(request, pk)
     form = FindingFilterForm(request.GET or None)
@@ -406,7 +389,7 @@ def finding_list(request: HttpRequest, pk: int) -> HttpResponse:
     ).select_related("county")
     described = " ".join(f"{k}={v}" for k, v in data.items() if v)
     if request.GET.get("format") == "xlsx":
-        if not request.user.has_perm("review.export_finding"):
+        if not request.user.has_perm(perms.EXPORT_FINDING):
             return permission_denied(request)
         _audit(request, "export", "review.ComparisonRun", pk, f"导出比对发现 {described}")
         return xlsx_download(
@@ -424,15 +407,15 @@ def finding_list(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query_without_page(request),
-            "can_export": request.user.has_perm("review.export_finding"),
-            "can_verify": request.user.has_perm("review.add_verification"),
+            "can_export": request.user.has_perm(perms.EXPORT_FINDING),
+            "can_verify": request.user.has_perm(perms.VERIFY),
             "bulk_form": BulkVerificationForm(),
         },
     )
 
 
 @require_POST
-@guarded("review.add_verification")
+@guarded(perms.VERIFY)
 def finding_verify_bulk(request: HttpRequest, pk: int) -> HttpResponse:
     """批量核查: one verdict and note for the ticked findings of a run's list, each verified and
     logged on its own (``services.verify_many``); only findings within the user's jurisdiction
@@ -512,7 +495,7 @@ def _finding_export_rows(run: ComparisonRun, findings: QuerySet):
         ]
 
 
-@guarded("review.view_finding")
+@guarded(perms.VIEW_FINDING)
 def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     finding = get_finding_or_404(request, pk)
     _audit(request, "view", "review.Finding", pk, f"查看比对发现 {mask_id(finding.id_number)}")
@@ -563,18 +546,18 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "verify_form": VerificationForm(),
             "reversal_form": ReversalForm(),
             "notify_form": NotifyOutcomeForm(),
-            "can_verify": user.has_perm("review.add_verification")
+            "can_verify": user.has_perm(perms.VERIFY)
             and finding.needs_verification
             and in_force is None,
-            "can_reverse": user.has_perm("review.reverse_verification") and in_force is not None,
-            "can_notify": user.has_perm("review.add_notifyoutcome") and finding.action == "NOTIFY",
-            "can_view_person": user.has_perm("archive.view_person") and finding.person_id,
+            "can_reverse": user.has_perm(perms.REVERSE_VERIFICATION) and in_force is not None,
+            "can_notify": user.has_perm(perms.NOTIFY) and finding.action == "NOTIFY",
+            "can_view_person": user.has_perm(perms.VIEW_PERSON) and finding.person_id,
         },
     )
 
 
 @require_POST
-@guarded("review.add_verification")
+@guarded(perms.VERIFY)
 def finding_verify(request: HttpRequest, pk: int) -> HttpResponse:
     finding = get_finding_or_404(request, pk)
     form = VerificationForm(request.POST, request.FILES)
@@ -610,7 +593,7 @@ def _get_verification_or_404(request: HttpRequest, pk: int) -> Verification:
 
 
 @require_POST
-@guarded("review.reverse_verification")
+@guarded(perms.REVERSE_VERIFICATION)
 def verification_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     verification = _get_verification_or_404(request, pk)
     form = ReversalForm(request.POST)
@@ -628,7 +611,7 @@ def verification_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("review_finding_detail", pk=verification.finding_id)
 
 
-@guarded("review.view_finding")
+@guarded(perms.VIEW_FINDING)
 def verification_evidence(request: HttpRequest, pk: int) -> HttpResponse:
     verification = _get_verification_or_404(request, pk)
     if not verification.evidence_sha256:
@@ -653,7 +636,7 @@ def verification_evidence(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@guarded("review.add_notifyoutcome")
+@guarded(perms.NOTIFY)
 def finding_notify(request: HttpRequest, pk: int) -> HttpResponse:
     finding = get_finding_or_404(request, pk)
     form = NotifyOutcomeForm(request.POST)
@@ -684,9 +667,7 @@ def _notice_context(finding: Finding, rules: RuleSet | None = None) -> dict[str,
     county office's phone from settings (NOTICE_OFFICE_PHONES)."""
     rules = rules or services.rules_of(finding.run)
     values = (finding.evidence or {}).get("values") or {}
-    missed = {"living": ["困难残疾人生活补贴"], "nursing": ["重度残疾人护理补贴"]}.get(
-        finding.subsidy or "", ["困难残疾人生活补贴", "重度残疾人护理补贴"]
-    )
+    missed = [SUBSIDY_NAMES[s] for s in SUBSIDY_NAMES if finding.subsidy in (s, None, "", "both")]
     return {
         "finding": finding,
         "values": values,
@@ -698,7 +679,7 @@ def _notice_context(finding: Finding, rules: RuleSet | None = None) -> dict[str,
     }
 
 
-@guarded("review.view_finding")
+@guarded(perms.VIEW_FINDING)
 def finding_notice(request: HttpRequest, pk: int) -> HttpResponse:
     finding = get_finding_or_404(request, pk)
     if finding.action != "NOTIFY":
@@ -709,7 +690,7 @@ def finding_notice(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@guarded("review.view_finding")
+@guarded(perms.VIEW_FINDING)
 def run_outreach(request: HttpRequest, pk: int) -> HttpResponse:
     """NOTIFY findings of a run grouped by township, for outreach; ``?notices=1`` prints every
     notice of the list."""
@@ -773,7 +754,7 @@ def _median_days(durations: list[timedelta]) -> float | None:
     return round(statistics.median(d.total_seconds() for d in durations) / 86400, 1)
 
 
-@guarded("review.view_comparisonrun")
+@guarded(perms.VIEW_RUN)
 def dashboard(request: HttpRequest) -> HttpResponse:
     user = request.user
     today = timezone.localdate()

@@ -4,6 +4,7 @@ from django.urls import include, path
 from wagtail import hooks
 from wagtail.admin.menu import Menu, SubmenuMenuItem
 
+from archive import permissions as perms
 from archive.menu import Entry, register_menu_entries
 
 
@@ -21,16 +22,16 @@ review_menu = Menu(
 register_menu_entries(
     "register_review_menu_item",
     (
-        Entry("比对总览", "review_dashboard", "view", 100, "review.view_comparisonrun"),
-        Entry("比对数据", "review_rosters", "upload", 200, "review.view_rosterupload"),
-        Entry("比对批次与发现", "review_runs", "list-ul", 300, "review.view_comparisonrun"),
+        Entry("比对总览", "review_dashboard", "view", 100, perms.VIEW_RUN),
+        Entry("比对数据", "review_rosters", "upload", 200, perms.VIEW_ROSTER_UPLOAD),
+        Entry("比对批次与发现", "review_runs", "list-ul", 300, perms.VIEW_RUN),
     ),
 )
 
 
 class _ReviewSubmenu(SubmenuMenuItem):
     def is_shown(self, request):
-        return request.user.has_perm("review.view_comparisonrun")
+        return request.user.has_perm(perms.VIEW_RUN)
 
 
 @hooks.register("register_admin_menu_item")

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from core.codes import SUBSIDY_LABELS, SUBSIDY_NAMES
 from core.numbers import normalize_id, to_halfwidth
 
 NUMBER = "number"
@@ -83,7 +84,7 @@ def parse(raw: str) -> Query:
 
 # --- Filters and facets ------------------------------------------------------------------------
 
-SUBSIDIES = {"living": "生活补贴", "nursing": "护理补贴"}
+SUBSIDIES = {code: SUBSIDY_LABELS[code] for code in SUBSIDY_NAMES}
 STATUSES = {"active": "正常发放", "suspended": "暂停发放", "stopped": "停止发放"}
 COMPLETENESS = {"complete": "材料齐全", "incomplete": "材料不全", "below50": "完整度低于50%"}
 FLAGS = {

@@ -15,8 +15,8 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from archive.models import CaseFile, Division, Document, DocumentVersion
-from core.cells import division_prefix
 from core.codes import VERIFIED_ACTIONS
+from core.divisions import covering_codes, division_prefix, township_of, village_of
 from core.numbers import normalize_id
 from review.models import ComparisonRun, Finding
 
@@ -27,26 +27,21 @@ REVIEW_RECORD = "review_record"
 OCR_TEXT_LIMIT = 200_000
 
 
-def township_of(hukou_code: str, county_code: str) -> str:
-    """The township (9-digit code) of a case file: from the person's hukou division when it
-    lies within the file's county, else "" (unknown)."""
-    code = (hukou_code or "").strip()
-    if len(code) >= 9 and code[:9].isdigit() and code.startswith(county_code):
-        return code[:9]
-    return ""
-
-
 def division_ancestors(county_code: str, hukou_code: str) -> list[str]:
     """The significant prefixes of every division a case file lies in: province, city,
     county, and the township and village of the person's hukou when they lie in the county.
     A jurisdiction or division filter is then one term on this list."""
-    codes = [f"{county_code[:2]}0000", f"{county_code[:4]}00", county_code]
+    codes = covering_codes(county_code)
     township = township_of(hukou_code, county_code)
     if township:
-        codes.append(township)
-        if len(hukou_code) == 12 and hukou_code.isdigit():
-            codes.append(hukou_code)
-    return sorted({division_prefix(code) for code in codes})
+        codes += [township, village_of(hukou_code)]
+    return sorted({division_prefix(code) for code in codes if code})
+
+
+def _township_and_village(code: str) -> tuple[str, ...]:
+    """The township and, for a village code, the village of a hukou code (either may be
+    absent), in that order."""
+    return tuple(c for c in dict.fromkeys((township_of(code), village_of(code))) if c)
 
 
 def number_suffixes(numbers: Iterable[str]) -> list[str]:
@@ -62,11 +57,11 @@ def number_suffixes(numbers: Iterable[str]) -> list[str]:
 
 def place_names(hukou_code: str, names: dict[str, str]) -> str:
     """Names of the hukou township and village (e.g. 东王庄村), which addresses often omit."""
-    return " ".join(names[c] for c in (hukou_code[:9], hukou_code) if len(c) >= 9 and c in names)
+    return " ".join(names[c] for c in _township_and_village(hukou_code) if c in names)
 
 
 def _division_names(codes: Iterable[str]) -> dict[str, str]:
-    wanted = {c for code in codes for c in (code[:9], code) if len(c) >= 9}
+    wanted = {c for code in codes for c in _township_and_village(code)}
     return dict(Division.objects.filter(code__in=wanted).values_list("code", "name"))
 
 

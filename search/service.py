@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from archive import access
 from archive.audit import record
-from core.cells import division_prefix
+from core.divisions import division_prefix
 from search.backends import SearchUnavailable, get_backend
 from search.query import Dates, Request, Result, parse, validate_filters
 

@@ -16,6 +16,7 @@ from django.urls import path
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
+from archive import permissions as perms
 from archive.models import Division
 from archive.paging import PAGE_PARAM, paginate, query_without_page
 from core.numbers import mask_id
@@ -26,7 +27,7 @@ from search.query import FILTERS, FilterError, Hit
 PAGE_SIZE = 20
 #: The filters a spot check drawn from this search carries over (inspection.population).
 SPOT_CHECK_FILTERS = ("subsidy", "status", "township", "completeness")
-PERMISSION = "search.search_records"
+PERMISSION = perms.SEARCH_RECORDS
 #: Facets in the order shown, with the filter each one sets.
 FACETS = (
     "county",

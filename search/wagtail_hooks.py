@@ -3,6 +3,7 @@
 from django.urls import include, path
 from wagtail import hooks
 
+from archive import permissions as perms
 from archive.menu import Entry, register_menu_entries
 
 
@@ -15,5 +16,5 @@ def register_search_urls():
 
 register_menu_entries(
     "register_admin_menu_item",
-    (Entry("档案检索", "search_records", "search", 150, "search.search_records"),),
+    (Entry("档案检索", "search_records", "search", 150, perms.SEARCH_RECORDS),),
 )

@@ -30,7 +30,7 @@ from typing import Any
 
 import duckdb
 
-from core.cells import division_prefix
+from core.divisions import division_prefix
 from core.eligibility import SHANXI_2023, RuleSet
 from review.engine.inputs import (
     BENEFICIARY_COLUMNS,

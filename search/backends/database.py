@@ -40,6 +40,7 @@ from archive.models import (
     Enrolment,
     FamilyStatus,
 )
+from core.divisions import county_of, township_of
 from search import records
 from search.query import (
     COMPLETENESS,
@@ -139,7 +140,7 @@ def _term(term: Term) -> Q:
 def _division(prefix: str) -> Q:
     if len(prefix) <= 6:
         return Q(county__code__startswith=prefix)
-    return Q(county_id=prefix[:6], person__hukou_code__startswith=prefix)
+    return Q(county_id=county_of(prefix), person__hukou_code__startswith=prefix)
 
 
 def _enrolments(**lookup: str) -> Q:
@@ -247,7 +248,7 @@ class DatabaseBackend:
                 id_number=f.person.id_number,
                 name=f.person.name,
                 county=f.county_id,
-                township=records.township_of(f.person.hukou_code, f.county_id),
+                township=township_of(f.person.hukou_code, f.county_id),
                 score=f.score,
                 highlight=snippets.get(f.pk, ""),
                 extra={"completeness": f.completeness},
@@ -313,7 +314,7 @@ class DatabaseBackend:
         }
         if total <= TOWNSHIP_FACET_LIMIT:
             towns = Counter(
-                records.township_of(hukou, county)
+                township_of(hukou, county)
                 for hukou, county in plain.values_list("person__hukou_code", "county_id")
             )
             facets["township"] = {code: n for code, n in towns.items() if code}

@@ -11,9 +11,6 @@ import pytest
 from core.cells import (
     LONG_TERM,
     CellError,
-    county_of,
-    division_contains,
-    division_prefix,
     format_expiry,
     is_blank,
     parse_amount,
@@ -465,42 +462,6 @@ def test_division_codes_of_6_9_or_12_digits_are_accepted_as_given(raw: object, v
 )
 def test_other_division_codes_are_rejected_with_DIVISION(raw: object) -> None:
     assert code_of(parse_division_code, raw) == "DIVISION"
-
-
-@pytest.mark.parametrize("code", ["140425", "140425100", "140425100200"])
-def test_county_of_is_the_first_six_digits(code: str) -> None:
-    assert county_of(code) == "140425"
-
-
-@pytest.mark.parametrize(
-    ("code", "prefix"),
-    [
-        ("140000", "14"),
-        ("140400", "1404"),
-        ("140425", "140425"),
-        ("140425100", "140425100"),
-        ("140425000", "140425"),
-        ("140425100000", "140425100"),
-        ("140425100200", "140425100200"),
-    ],
-)
-def test_division_prefix_drops_the_zero_padding_of_higher_levels(code: str, prefix: str) -> None:
-    assert division_prefix(code) == prefix
-
-
-@pytest.mark.parametrize(
-    ("division", "code", "inside"),
-    [
-        ("140000", "140425100200", True),
-        ("140400", "140425", True),
-        ("140425", "140425100", True),
-        ("140425", "140426", False),
-        ("140400", "140525", False),
-        ("140000", "150425", False),
-    ],
-)
-def test_division_contains_any_lower_level_code(division: str, code: str, inside: bool) -> None:
-    assert division_contains(division, code) is inside
 
 
 # --- errors ------------------------------------------------------------------------------

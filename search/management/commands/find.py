@@ -20,12 +20,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from archive import permissions as perms
 from archive.models import Division
 from search import service
 from search.management.arguments import filter_type, positive_int
 from search.query import FILTERS, FilterError
 
-SEARCH_PERMISSION = "search.search_records"
+SEARCH_PERMISSION = perms.SEARCH_RECORDS
 
 
 def hit_json(hit) -> dict[str, Any]:
