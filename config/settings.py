@@ -17,6 +17,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from core import scans as scan_limits
 from core.codes import RETENTION_YEARS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -254,9 +255,10 @@ ARCHIVE_ORG = env("ARCHIVE_ORG", "LX")
 # Years each 保管期限 runs after a case file's enrolments stopped; "Y" (永久) never ends. The
 # 到期鉴定 page lists what has run out; nothing is ever destroyed by the system (archive.appraisal).
 ARCHIVE_RETENTION_YEARS = dict(RETENTION_YEARS)
-# One set of scan limits for upload and OCR (ocr/pages.py explains the numbers).
-SCAN_MAX_IMAGE_PIXELS = int(env("SCAN_MAX_IMAGE_PIXELS", str(100_000_000)))
-SCAN_MAX_PAGES = int(env("SCAN_MAX_PAGES", "500"))
+# One set of scan limits for upload and OCR (core/scans.py explains the numbers; ocr/pages.py,
+# the one scan reader, applies them).
+SCAN_MAX_IMAGE_PIXELS = int(env("SCAN_MAX_IMAGE_PIXELS", str(scan_limits.MAX_IMAGE_PIXELS)))
+SCAN_MAX_PAGES = int(env("SCAN_MAX_PAGES", str(scan_limits.MAX_PAGES)))
 # A ZIP of scans: most members, and most bytes once unpacked (ZIP bombs).
 ARCHIVE_ZIP_MAX_ENTRIES = int(env("ARCHIVE_ZIP_MAX_ENTRIES", "2000"))
 ARCHIVE_ZIP_MAX_BYTES = int(env("ARCHIVE_ZIP_MAX_BYTES", str(4 * 1024**3)))
@@ -366,7 +368,9 @@ TESSERACT_CMD = env("TESSERACT_CMD", "tesseract")
 OCR_LANGUAGES = env("OCR_LANGUAGES", "chi_sim+eng")
 OCR_NAME_LANGUAGES = env("OCR_NAME_LANGUAGES", "chi_sim")  # names are read in Chinese only
 OCR_TIMEOUT = int(env("OCR_TIMEOUT", "120"))  # seconds per Tesseract call
-OCR_PDF_DPI = int(env("OCR_PDF_DPI", "250"))  # PDF pages are rendered at this resolution
+OCR_PDF_DPI = int(
+    env("OCR_PDF_DPI", str(scan_limits.PDF_DPI))
+)  # PDF pages are rendered at this resolution
 
 # --- Logging ------------------------------------------------------------------------------
 LOGGING = {

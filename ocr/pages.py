@@ -1,18 +1,23 @@
-"""A scanned file → its page images, recognised by content, never by file name.
+"""The one scan reader: a scanned file → its page images, recognised by content, never by
+file name. Upload (``archive/docs/scans.py``, page images for viewing) and OCR (page images
+for Tesseract) both read through it, with the one set of limits of ``core/scans.py``, so a
+file accepted at upload is never refused by OCR.
 
 Clerks upload whatever the scanner or phone produced, often with a wrong or missing
 extension, so the type is sniffed from the first bytes: JPEG, PNG, TIFF (one page or many)
 and PDF (rendered with PDFium).  Anything else is rejected with a reason a clerk can act on.
 
 Uploads are untrusted: a small PNG can declare 100 000 × 100 000 pixels (a decompression
-bomb) and a PDF page can be a square kilometre.  Sizes are checked against
-:data:`MAX_IMAGE_PIXELS` *before* pixels are decoded, and page counts against
-:data:`MAX_PAGES`, the one set of limits that upload (``archive/docs/scans.py``) and OCR
-both apply, so a file accepted at upload is never refused by OCR. They can be changed with
-the settings ``SCAN_MAX_IMAGE_PIXELS`` and ``SCAN_MAX_PAGES`` (and ``OCR_PDF_DPI``).
+bomb) and a PDF page can be a square kilometre.  Sizes are checked against the pixel limit
+(``SCAN_MAX_IMAGE_PIXELS``) *before* pixels are decoded, page counts against
+``SCAN_MAX_PAGES``; a file cut off in transfer (no end marker, or a JPEG libjpeg padded with
+grey) and an encrypted PDF are refused.  A PDF page that would need more pixels than the
+limit at ``OCR_PDF_DPI`` is rendered at a lower resolution, down to ``MIN_PDF_DPI``; below
+that it is refused, whatever resolution the caller asked for.
 
 Pages are produced lazily (:func:`iter_pages`): a 50-page PDF rendered at 250 dpi is about
-half a gigabyte of pixels, and the pipeline needs one page at a time.
+half a gigabyte of pixels, and the pipeline needs one page at a time.  A path is read from
+disk as it is needed, never loaded whole.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import IO, Any
 
 from PIL import Image, ImageOps, ImageSequence
 
+from core.scans import MAX_IMAGE_PIXELS, MAX_PAGES, MIN_PDF_DPI, PDF_DPI
 from ocr.options import setting
 
 __all__ = [
@@ -40,21 +46,15 @@ __all__ = [
     "sniff",
 ]
 
-#: Largest page accepted, in pixels: an A3 page at 600 dpi is 70 million, so 100 million
-#: leaves room for any honest scan while refusing a decompression bomb.
-MAX_IMAGE_PIXELS = 100_000_000
-#: Most pages in one file: a case-file document is a few pages, a whole bound case file
-#: scanned at once a few hundred; beyond that it is a mistake (or an attack).
-MAX_PAGES = 500
-#: Resolution PDF pages are rendered at: enough for 9-point text on a photocopied card.
-PDF_DPI = 250
-# Rendering below this resolution would make text unreadable, so such a page is refused
-# rather than shrunk to fit the pixel limit.
-_MIN_PDF_DPI = 100
+#: Viewing pages (``long_side`` given) are never rendered above this resolution.
+VIEW_MAX_DPI = 300
 
 JPEG, PNG, TIFF, PDF = "jpeg", "png", "tiff", "pdf"
 _PIL_FORMATS = {JPEG: {"JPEG", "MPO"}, PNG: {"PNG"}, TIFF: {"TIFF"}}
 _FORMAT_NAMES = {JPEG: "JPEG", PNG: "PNG", TIFF: "TIFF", PDF: "PDF"}
+#: What a complete file of the type ends with (within its last 2 KiB); PDF readers look for
+#: %%EOF in the last 1 KiB.
+_END_MARKERS = {JPEG: (b"\xff\xd9", 2048), PNG: (b"IEND", 2048), PDF: (b"%%EOF", 1024)}
 
 Source = str | os.PathLike[str] | bytes | IO[bytes]
 
@@ -100,19 +100,47 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def _read_bytes(source: Source) -> bytes:
-    if isinstance(source, bytes):
-        return source
-    if isinstance(source, str | os.PathLike):
-        try:
-            return Path(source).read_bytes()
-        except FileNotFoundError:
-            raise PageError("UNREADABLE", f"找不到文件：{source}") from None
-        except IsADirectoryError:
-            raise PageError("UNREADABLE", f"不是文件：{source}") from None
-        except OSError as error:
-            raise PageError("UNREADABLE", f"无法读取文件：{error.strerror or error}") from None
-    return source.read()
+class _File:
+    """A source opened for reading: a path stays on disk, anything else is held as bytes."""
+
+    def __init__(self, source: Source) -> None:
+        self.path: Path | None = None
+        self.data: bytes | None = None
+        if isinstance(source, bytes):
+            self.data = source
+        elif isinstance(source, str | os.PathLike):
+            self.path = Path(source)
+            try:
+                self.size = self.path.stat().st_size
+            except FileNotFoundError:
+                raise PageError("UNREADABLE", f"找不到文件：{source}") from None
+            except OSError as error:
+                raise PageError("UNREADABLE", f"无法读取文件：{error.strerror or error}") from None
+            if not self.path.is_file():
+                raise PageError("UNREADABLE", f"不是文件：{source}")
+            return
+        else:
+            self.data = source.read()
+        self.size = len(self.data)
+
+    def head(self, size: int = 1024) -> bytes:
+        if self.data is not None:
+            return self.data[:size]
+        with self.path.open("rb") as fh:
+            return fh.read(size)
+
+    def tail(self, size: int) -> bytes:
+        if self.data is not None:
+            return self.data[-size:]
+        with self.path.open("rb") as fh:
+            fh.seek(max(0, self.size - size))
+            return fh.read()
+
+    def for_pil(self) -> Any:
+        return io.BytesIO(self.data) if self.data is not None else self.path
+
+    def for_pdfium(self) -> Any:
+        return self.data if self.data is not None else str(self.path)
 
 
 def _unsupported(head: bytes) -> PageError:
@@ -126,12 +154,28 @@ def _unsupported(head: bytes) -> PageError:
     )
 
 
-def _too_large(width: int, height: int, limit: int) -> PageError:
+def _too_large(limit: int, width: int = 0, height: int = 0) -> PageError:
+    size = f"（{width}×{height}像素）" if width else ""
     return PageError(
         "TOO_LARGE",
-        f"图像尺寸过大（{width}×{height}像素，超过{limit // 1_000_000}百万像素的上限），"
-        "可能是异常文件，请以 300dpi 左右重新扫描",
+        f"图像像素过多{size}，超过上限 {limit // 1_000_000} 百万像素：尺寸过大，可能是异常文件，"
+        "请以 300 dpi 左右重新扫描",
     )
+
+
+def _too_many_pages(count: int, limit: int) -> PageError:
+    return PageError("TOO_MANY_PAGES", f"文件有 {count} 页，超过上限 {limit} 页：请拆分后上传")
+
+
+def _truncated(kind: str) -> PageError:
+    return PageError(
+        "UNREADABLE",
+        f"{_FORMAT_NAMES[kind]} 文件不完整或已损坏（可能上传或扫描中断），请重新扫描或上传",
+    )
+
+
+def _encrypted() -> PageError:
+    return PageError("ENCRYPTED", "PDF 已加密（设有密码或权限限制）：请上传未加密的文件")
 
 
 def _normalise(image: Image.Image) -> Image.Image:
@@ -154,42 +198,47 @@ def _normalise(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _image_pages(data: bytes, kind: str, max_pixels: int, max_pages: int) -> Iterator[Image.Image]:
+def _grey_filled(image: Image.Image) -> bool:
+    """libjpeg fills what is missing of a cut-off JPEG with mid-grey (every sample 128) and
+    says nothing, so a truncated scan padded with an end marker decodes "fine". Its last row
+    is then exactly that grey from edge to edge, which no scanned page is."""
+    width, height = image.size
+    extrema = image.crop((0, height - 1, width, height)).getextrema()
+    bands = extrema if isinstance(extrema[0], tuple) else (extrema,)
+    return all(low == high == 128 for low, high in bands)
+
+
+def _image_pages(
+    file: _File, kind: str, max_pixels: int, max_pages: int, long_side: int | None
+) -> Iterator[Image.Image]:
+    with warnings.catch_warnings():
+        # Pillow's own bomb warning and corrupt-EXIF warnings: the pixel limit is judged below.
+        warnings.simplefilter("ignore")
+        try:
+            image = Image.open(file.for_pil())
+        except Image.DecompressionBombError:
+            raise _too_large(max_pixels) from None
+        except (OSError, SyntaxError, ValueError) as error:
+            raise PageError(
+                "UNREADABLE", f"{_FORMAT_NAMES[kind]} 图像已损坏，无法读取（{error}）"
+            ) from None
     try:
-        with warnings.catch_warnings():
-            # Pillow only warns below twice its own limit; here any bomb is an error.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise PageError("TOO_LARGE", "图像尺寸过大，可能是异常文件（解压炸弹），已拒绝") from None
-    except (OSError, SyntaxError, ValueError) as error:
-        raise PageError(
-            "UNREADABLE", f"{_FORMAT_NAMES[kind]} 图像已损坏，无法读取（{error}）"
-        ) from None
-    if image.format not in _PIL_FORMATS[kind]:
-        raise PageError("UNREADABLE", f"文件头像 {_FORMAT_NAMES[kind]}，但内容无法按该格式读取")
-    frames = getattr(image, "n_frames", 1)
-    if kind == TIFF and frames > max_pages:
-        raise PageError(
-            "TOO_MANY_PAGES", f"TIFF 文件有{frames}页，超过上限{max_pages}页，请拆分后上传"
-        )
-    # A JPEG with extra frames (MPO from a phone) holds previews, not pages: read one.
-    sequence = ImageSequence.Iterator(image) if kind == TIFF else [image]
-    try:
+        if image.format not in _PIL_FORMATS[kind]:
+            raise PageError("UNREADABLE", f"文件头像 {_FORMAT_NAMES[kind]}，但内容无法按该格式读取")
+        frames = getattr(image, "n_frames", 1)
+        if kind == TIFF and frames > max_pages:
+            raise _too_many_pages(frames, max_pages)
+        # A JPEG with extra frames (MPO from a phone) holds previews, not pages: read one.
+        sequence = ImageSequence.Iterator(image) if kind == TIFF else [image]
         for frame in sequence:
             width, height = frame.size
             if width * height > max_pixels:
-                raise _too_large(width, height, max_pixels)
+                raise _too_large(max_pixels, width, height)
             if width == 0 or height == 0:
                 raise PageError("UNREADABLE", "图像尺寸为零，无法读取")
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                frame.load()
-            yield _normalise(frame.copy())
-    except PageError:
-        raise
+            yield _decode(frame, kind, long_side)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise PageError("TOO_LARGE", "图像尺寸过大，可能是异常文件（解压炸弹），已拒绝") from None
+        raise _too_large(max_pixels) from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise PageError(
             "UNREADABLE", f"{_FORMAT_NAMES[kind]} 图像已损坏或不完整，无法读取（{error}）"
@@ -198,49 +247,77 @@ def _image_pages(data: bytes, kind: str, max_pixels: int, max_pages: int) -> Ite
         image.close()
 
 
-def _open_pdf(data: bytes) -> Any:
+def _decode(frame: Image.Image, kind: str, long_side: int | None) -> Image.Image:
+    """One frame decoded completely (raising on truncated data), upright, in ``L``/``RGB``;
+    for viewing (``long_side``) reduced to fit, a JPEG decoded at a reduced scale directly."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if kind == JPEG and long_side and max(frame.size) > long_side:
+            frame.draft("RGB" if frame.mode in ("RGB", "CMYK", "YCbCr") else None, (long_side,) * 2)
+        frame.load()
+    if kind == JPEG and _grey_filled(frame):
+        raise _truncated(kind)
+    page = _normalise(frame.copy())
+    if long_side:
+        page.thumbnail((long_side, long_side), reducing_gap=2.0)
+    return page
+
+
+def _open_pdf(file: _File) -> Any:
     import pypdfium2
     import pypdfium2.raw as pdfium_c
 
     try:
-        return pypdfium2.PdfDocument(data)
+        pdf = pypdfium2.PdfDocument(file.for_pdfium())
     except pypdfium2.PdfiumError as error:
         if error.err_code in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
-            raise PageError(
-                "ENCRYPTED",
-                "PDF 文件已加密（设有打开密码或安全限制），无法识别，请上传未加密的文件",
-            ) from None
+            raise _encrypted() from None
         raise PageError("UNREADABLE", "PDF 文件已损坏或不是有效的 PDF，无法读取") from None
+    if pdfium_c.FPDF_GetSecurityHandlerRevision(pdf.raw) != -1:  # owner password only
+        pdf.close()
+        raise _encrypted()
+    return pdf
 
 
-def _pdf_pages(data: bytes, max_pixels: int, max_pages: int, dpi: int) -> Iterator[Image.Image]:
+def _pdf_scale(
+    width_pt: float, height_pt: float, max_pixels: int, dpi: int | None, long_side: int | None
+) -> float:
+    """The scale a PDF page is rendered at, or TOO_LARGE. A page is refused when it cannot be
+    rendered at ``MIN_PDF_DPI`` within the pixel limit (its text would be unreadable), whatever
+    it is rendered for; a large page (A3, a poster-sized scan) is otherwise rendered at a
+    lower resolution than asked, to fit. 0.99: PDFium rounds the bitmap size up."""
+    fit = 0.99 * (max_pixels / (width_pt * height_pt)) ** 0.5
+    if fit * 72 < MIN_PDF_DPI:
+        shown = dpi or int(setting("OCR_PDF_DPI", PDF_DPI))
+        raise _too_large(max_pixels, round(width_pt * shown / 72), round(height_pt * shown / 72))
+    if long_side:
+        return min(long_side / max(width_pt, height_pt), VIEW_MAX_DPI / 72, fit)
+    scale = (dpi or int(setting("OCR_PDF_DPI", PDF_DPI))) / 72
+    return scale if width_pt * height_pt * scale * scale <= max_pixels else fit
+
+
+def _pdf_pages(
+    file: _File, max_pixels: int, max_pages: int, dpi: int | None, long_side: int | None
+) -> Iterator[Image.Image]:
     import pypdfium2
 
-    pdf = _open_pdf(data)
+    pdf = _open_pdf(file)
     try:
         count = len(pdf)
         if count == 0:
             raise PageError("EMPTY", "PDF 文件没有页面")
         if count > max_pages:
-            raise PageError(
-                "TOO_MANY_PAGES", f"PDF 文件有{count}页，超过上限{max_pages}页，请拆分后上传"
-            )
+            raise _too_many_pages(count, max_pages)
         for index in range(count):
             try:
                 page = pdf[index]
                 width_pt, height_pt = page.get_size()
-                scale = dpi / 72
-                pixels = width_pt * height_pt * scale * scale
-                if pixels > max_pixels:
-                    # A large page (A3, a poster-sized scan) is rendered at a lower resolution
-                    # rather than refused, down to the point where text would be unreadable.
-                    # 0.99: PDFium rounds the bitmap size up.
-                    scale = 0.99 * (max_pixels / (width_pt * height_pt)) ** 0.5
-                    if scale * 72 < _MIN_PDF_DPI:
-                        raise _too_large(
-                            round(width_pt * dpi / 72), round(height_pt * dpi / 72), max_pixels
-                        )
-                bitmap = page.render(scale=scale, grayscale=True)
+                if width_pt <= 0 or height_pt <= 0:
+                    raise PageError("UNREADABLE", f"PDF 第{index + 1}页尺寸无效")
+                scale = _pdf_scale(width_pt, height_pt, max_pixels, dpi, long_side)
+                bitmap = page.render(
+                    scale=scale, grayscale=not long_side, may_draw_forms=not long_side
+                )
                 image = bitmap.to_pil()
                 page.close()
             except pypdfium2.PdfiumError as error:
@@ -252,14 +329,15 @@ def _pdf_pages(data: bytes, max_pixels: int, max_pages: int, dpi: int) -> Iterat
         pdf.close()
 
 
-def _inspect(source: Source) -> tuple[bytes, str]:
-    data = _read_bytes(source)
-    if not data:
+def _inspect(source: Source) -> tuple[_File, str]:
+    file = _File(source)
+    if not file.size:
         raise PageError("EMPTY", "文件为空")
-    kind = sniff(data[:1024])
+    head = file.head()
+    kind = sniff(head)
     if kind is None:
-        raise _unsupported(data[:16])
-    return data, kind
+        raise _unsupported(head[:16])
+    return file, kind
 
 
 def iter_pages(
@@ -268,38 +346,46 @@ def iter_pages(
     max_pixels: int | None = None,
     max_pages: int | None = None,
     dpi: int | None = None,
+    long_side: int | None = None,
 ) -> Iterator[Image.Image]:
     """Yield the pages of ``source`` (a path, bytes or a binary file) as ``L``/``RGB`` images.
 
-    Raises :class:`PageError` — for the file type and encryption before the first page, for
-    a damaged page when that page is reached.
+    For OCR (the default) PDF pages are rendered in grey at ``dpi`` (``OCR_PDF_DPI``); for
+    viewing (``long_side``) every page is reduced to at most that many pixels a side, PDF
+    pages in colour. What is accepted is the same either way.
+
+    Raises :class:`PageError` — for the file type, truncation and encryption before the first
+    page, for a damaged page when that page is reached.
     """
     limit = max_pixels or max_image_pixels_setting()
     pages = max_pages or max_pages_setting()
-    data, kind = _inspect(source)
+    file, kind = _inspect(source)
+    marker, span = _END_MARKERS.get(kind, (b"", 0))
+    if marker and marker not in file.tail(span):
+        raise _truncated(kind)
     if kind == PDF:
-        yield from _pdf_pages(data, limit, pages, dpi or int(setting("OCR_PDF_DPI", PDF_DPI)))
+        yield from _pdf_pages(file, limit, pages, dpi, long_side)
     else:
-        yield from _image_pages(data, kind, limit, pages)
+        yield from _image_pages(file, kind, limit, pages, long_side)
 
 
-def load_pages(source: Source, **limits: int | None) -> list[Image.Image]:
+def load_pages(source: Source, **options: int | None) -> list[Image.Image]:
     """All pages of ``source`` at once (small files, tests); see :func:`iter_pages`."""
-    return list(iter_pages(source, **limits))
+    return list(iter_pages(source, **options))
 
 
 def count_pages(source: Source) -> int:
     """Number of pages without rendering them (for progress bars)."""
-    data, kind = _inspect(source)
+    file, kind = _inspect(source)
     if kind == PDF:
-        pdf = _open_pdf(data)
+        pdf = _open_pdf(file)
         try:
             return len(pdf)
         finally:
             pdf.close()
     if kind == TIFF:
         try:
-            with Image.open(io.BytesIO(data)) as image:
+            with Image.open(file.for_pil()) as image:
                 return int(getattr(image, "n_frames", 1))
         except (OSError, SyntaxError, ValueError):  # damaged: reported when pages are read
             return 1
