@@ -14,7 +14,6 @@ Every page or export that shows personal data is written to the audit log.
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -24,8 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncMonth
+from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -43,7 +41,6 @@ from archive.models import Division
 from archive.paging import paginate, query_without_page
 from core.codes import SUBSIDY_LABELS, SUBSIDY_NAMES, VERIFIED_ACTIONS
 from core.eligibility import RuleSet
-from core.months import last_months
 from core.numbers import mask_id
 from core.tabular import TableError
 from review import schedule, services
@@ -61,7 +58,6 @@ from review.models import (
     ACTION_LABELS,
     ComparisonRun,
     Finding,
-    Reminder,
     RosterUpload,
     Verification,
 )
@@ -748,117 +744,12 @@ def run_outreach(request: HttpRequest, pk: int) -> HttpResponse:
 # Dashboard
 
 
-def _median_days(durations: list[timedelta]) -> float | None:
-    if not durations:
-        return None
-    return round(statistics.median(d.total_seconds() for d in durations) / 86400, 1)
-
-
 @guarded(perms.VIEW_RUN)
 def dashboard(request: HttpRequest) -> HttpResponse:
-    user = request.user
     today = timezone.localdate()
-    divisions = list(user_divisions(user))
-    codes = [d.code for d in divisions]
-    latest: dict[str, ComparisonRun] = {}
-    for run in (
-        ComparisonRun.objects.filter(division_id__in=codes, status=ComparisonRun.Status.FINISHED)
-        .select_related("division")
-        .order_by("division_id", "-as_of", "-finished_at", "-id")
-    ):
-        latest.setdefault(run.division_id, run)
-    open_counts: dict[int, Counter] = defaultdict(Counter)
-    scoped = access.scope(Finding.objects.all(), user, "county")
-    for run_id, code, count in (
-        scoped.filter(run_id__in=[r.pk for r in latest.values()])
-        .with_status()
-        .open()
-        .values_list("run_id", "code")
-        .annotate(n=Count("id"))
-        .values_list("run_id", "code", "n")
-    ):
-        open_counts[run_id][code] += count
-    since = timezone.now() - timedelta(days=365)
-    durations: dict[str, list[timedelta]] = defaultdict(list)
-    for division_id, verified_at, finished_at in Verification.objects.filter(
-        finding__in=scoped, verified_at__gte=since
-    ).values_list("finding__run__division_id", "verified_at", "finding__run__finished_at"):
-        if finished_at:
-            durations[division_id].append(verified_at - finished_at)
-    reminders = {
-        r.division_id: r
-        for r in Reminder.objects.filter(division_id__in=codes, resolved_at__isnull=True).order_by(
-            "period_end"
-        )
-    }
-    rows = []
-    for division in divisions:
-        run = latest.get(division.code)
-        last = run.as_of if run else None
-        counts = open_counts.get(run.pk, Counter()) if run else Counter()
-        rows.append(
-            {
-                "division": division,
-                "frequency": schedule.LEVEL_LABELS[division.level],
-                "run": run,
-                "due": schedule.is_due(division.level, last, today),
-                "overdue": schedule.is_overdue(division.level, last, today),
-                "next_due": schedule.next_due(division.level, last, today),
-                "open": [
-                    {"code": c, "label": CODE_LABELS[c], "count": counts[c]}
-                    for c in CODE_LABELS
-                    if counts.get(c)
-                ],
-                "open_total": sum(counts.values()),
-                "median_days": _median_days(durations.get(division.code, [])),
-                "reminder": reminders.get(division.code),
-            }
-        )
-    return TemplateResponse(
-        request,
-        "review/dashboard.html",
-        {
-            "rows": rows,
-            "chart": _findings_chart(scoped, today),
-            "today": today,
-            "overdue_count": sum(1 for r in rows if r["overdue"]),
-        },
-    )
-
-
-def _findings_chart(scoped: QuerySet, today: date) -> list[dict[str, Any]]:
-    """Findings per month of reference date over the last 12 months, by action."""
-    months = last_months(today)
-    start = months[0]
-    rows = (
-        scoped.filter(run__status=ComparisonRun.Status.FINISHED, run__as_of__gte=start)
-        .annotate(month=TruncMonth("run__as_of"))
-        .values_list("month", "action")
-        .annotate(n=Count("id"))
-        .values_list("month", "action", "n")
-    )
-    by_month: dict[date, Counter] = defaultdict(Counter)
-    for month, action, count in rows:
-        by_month[month][action] += count
-    peak = max((sum(c.values()) for c in by_month.values()), default=0) or 1
-    return [
-        {
-            "month": month,
-            "total": sum(by_month[month].values()),
-            "height": round(100 * sum(by_month[month].values()) / peak),
-            "parts": [
-                {
-                    "action": action,
-                    "label": ACTION_LABELS[action],
-                    "count": by_month[month][action],
-                    "height": round(100 * by_month[month][action] / peak, 1),
-                }
-                for action in ACTION_LABELS
-                if by_month[month].get(action)
-            ],
-        }
-        for month in months
-    ]
+    divisions = list(user_divisions(request.user))
+    context = services.dashboard_context(request.user, divisions, today)
+    return TemplateResponse(request, "review/dashboard.html", {**context, "today": today})
 
 
 urlpatterns = [
