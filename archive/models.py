@@ -599,10 +599,6 @@ class Document(models.Model):
     def is_filed(self) -> bool:
         return bool(self.case_file_id and self.doc_type)
 
-    @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None
-
 
 class DocumentVersion(models.Model):
     """One uploaded file of a document. Replacing a document adds a version; none is removed."""

@@ -7,7 +7,6 @@ module stores it and everything people do with it afterwards. Every step is audi
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from dataclasses import dataclass
 
@@ -329,10 +328,3 @@ def report_rows(spot_check: SpotCheck, items):
             if item.recorded_at
             else "",
         ]
-
-
-def evidence_file(data: bytes, name: str):
-    """A file object for `record_result` from bytes (command line and tests)."""
-    handle = io.BytesIO(data)
-    handle.name = name
-    return handle

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 
 import pytest
 
@@ -16,6 +17,13 @@ from tests.inspection.conftest import COUNTY, OTHER_COUNTY, TOWN_A, TOWN_B, make
 pytestmark = pytest.mark.django_db
 
 YES = {field: True for field, _ in SpotCheckItem.CHECKLIST}
+
+
+def evidence_file(data: bytes, name: str) -> io.BytesIO:
+    """An uploaded file for `record_result`, from bytes."""
+    handle = io.BytesIO(data)
+    handle.name = name
+    return handle
 
 
 def county() -> Division:
@@ -159,7 +167,7 @@ def test_an_evidence_scan_is_filed_into_the_persons_case_file(people, make_user)
     inspector = make_user("insp", COUNTY)
     check = spot_checks.create(division=county(), plan=SamplePlan(FIXED, size=1), seed="e")
     item = check.items.get()
-    scan = spot_checks.evidence_file(samples.jpeg(5, size=(400, 300)), "现场照片.jpg")
+    scan = evidence_file(samples.jpeg(5, size=(400, 300)), "现场照片.jpg")
     spot_checks.record_result(
         item, answers=YES, result="pass", notes="", user=inspector, evidence=scan,
         evidence_name="现场照片.jpg",
@@ -177,7 +185,7 @@ def test_a_rejected_evidence_file_rejects_the_result(people, make_user):
     with pytest.raises(spot_checks.SpotCheckError, match="佐证材料未能归档"):
         spot_checks.record_result(
             item, answers=YES, result="pass", notes="", user=inspector,
-            evidence=spot_checks.evidence_file(b"not a scan", "a.txt"), evidence_name="a.txt",
+            evidence=evidence_file(b"not a scan", "a.txt"), evidence_name="a.txt",
         )  # fmt: skip
     item.refresh_from_db()
     assert item.result == ""
