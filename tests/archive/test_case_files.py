@@ -12,7 +12,7 @@ from django.urls import reverse
 from archive import case_files
 from archive.models import AuditLog, CaseFile, Enrolment, Person
 from archive.roles import ARCHIVIST, INSPECTOR
-from tests.documents.conftest import make_person
+from tests.archive.conftest import make_person
 
 pytestmark = pytest.mark.django_db
 

@@ -24,9 +24,8 @@ from archive import case_files
 from archive.docs import ingest
 from archive.models import AuditLog, Division, ImportRecord
 from archive.roles import ADMINISTRATOR, ARCHIVIST, EDITOR, INSPECTOR
-from tests.archive.conftest import make_user
-from tests.documents import samples
-from tests.documents.conftest import make_person
+from tests.archive.conftest import make_person, make_user
+from tests.archive.docs import samples
 
 __all__ = ["make_user"]  # the archive's fixture, used here
 pytestmark = pytest.mark.django_db

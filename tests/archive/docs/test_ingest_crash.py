@@ -19,9 +19,9 @@ from django.utils import timezone
 from archive import storage
 from archive.docs.ingest import FILED, Target
 from archive.models import ArchivalCounter, CaseFile, Document, DocumentVersion, StoredFile
-from tests.documents import samples
+from tests.archive.docs import samples
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
     pytest.mark.services,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -39,7 +39,7 @@ def kill_at(point: str, case_file: CaseFile, user, scan: Path, tmp_path: Path) -
     marker = tmp_path / f"{point}.reached"
     args = [str(marker), str(case_file.pk), str(user.pk), str(scan)]
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.documents.crash_child", point, *args],
+        [sys.executable, "-m", "tests.archive.docs.crash_child", point, *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

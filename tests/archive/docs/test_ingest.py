@@ -12,8 +12,8 @@ from django.urls import reverse
 from archive import storage
 from archive.docs.ingest import DUPLICATE, FILED, INBOX, REJECTED, UNTYPED, Target, inbox_target
 from archive.models import AuditLog, Document, DocumentVersion, StoredFile
-from tests.documents import samples
-from tests.documents.conftest import OTHER_COUNTY, make_person, stored_files
+from tests.archive.conftest import OTHER_COUNTY, make_person, stored_files
+from tests.archive.docs import samples
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,11 @@ from django.utils import timezone
 from archive import tasks
 from archive.docs.ingest import Target
 from archive.models import DocumentVersion
+from tests.archive.docs import samples
 from tests.conftest import start_celery_worker, stop_celery_worker
-from tests.documents import samples
 from tests.helpers import wait_until
+
+pytestmark = pytest.mark.usefixtures("private_media")
 
 ORIGINAL_PRIVATE_ROOT = Path(django_settings.PRIVATE_MEDIA_ROOT)
 BEATS = {"WORKER_HEARTBEAT_SECONDS": "0.5", "WORKER_DEAD_AFTER_SECONDS": "3"}

@@ -13,10 +13,10 @@ from django.urls import reverse
 from archive.docs.ingest import FILED, Target
 from archive.models import AuditLog, CaseFile, Document
 from archive.roles import ADMINISTRATOR, INSPECTOR
-from tests.documents import samples
-from tests.documents.conftest import COUNTY, make_person
+from tests.archive.conftest import COUNTY, make_person
+from tests.archive.docs import samples
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
 
 
 @pytest.fixture

@@ -17,8 +17,10 @@ from archive.docs.ingest import FILED, UNTYPED, Target
 from archive.docs.operations import soft_delete
 from archive.models import AuditLog, Document, DocumentVersion, Enrolment, StoredFile
 from archive.roles import ADMINISTRATOR
-from tests.documents import samples
-from tests.documents.conftest import COUNTY, OTHER_COUNTY, make_person, stored_files
+from tests.archive.conftest import COUNTY, OTHER_COUNTY, make_person, stored_files
+from tests.archive.docs import samples
+
+pytestmark = pytest.mark.usefixtures("private_media")
 
 YEARS = {"D30": 30, "D10": 10}
 STOPPED = date(2010, 3, 1)

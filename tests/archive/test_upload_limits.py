@@ -22,10 +22,10 @@ from archive.docs import ingest
 from archive.docs.ingest import FILED, REJECTED, Target
 from archive.models import Document, DocumentVersion, StoredFile
 from archive.upload_limits import SizeLimitHandler
-from tests.documents import samples
-from tests.documents.conftest import stored_files
+from tests.archive.conftest import stored_files
+from tests.archive.docs import samples
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
 
 LIMIT = 200 * 1024  # several 64 KB chunks, so the default handlers do receive some
 MESSAGE = "文件超过大小上限 204800 字节"

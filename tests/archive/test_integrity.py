@@ -11,10 +11,10 @@ from archive import integrity, storage
 from archive.docs.ingest import Target
 from archive.models import Document, StoredFile
 from archive.roles import ADMINISTRATOR
-from tests.documents import samples
-from tests.documents.conftest import COUNTY
+from tests.archive.conftest import COUNTY
+from tests.archive.docs import samples
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ from django.urls import reverse
 from archive import case_files
 from archive.models import AuditLog, ChecklistVersion
 from archive.roles import ADMINISTRATOR
-from tests.documents.conftest import COUNTY
+from tests.archive.conftest import COUNTY
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
 
 
 def test_default_checklist_comes_from_the_document_types():

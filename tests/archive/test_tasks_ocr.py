@@ -14,8 +14,10 @@ from django.conf import settings as django_settings
 from archive import tasks
 from archive.docs.ingest import INBOX, UNTYPED, Target, inbox_target
 from archive.models import Document, DocumentVersion
-from tests.documents import samples
-from tests.documents.conftest import OTHER_COUNTY, make_person
+from tests.archive.conftest import OTHER_COUNTY, make_person
+from tests.archive.docs import samples
+
+pytestmark = pytest.mark.usefixtures("private_media")
 
 ORIGINAL_PRIVATE_ROOT = Path(django_settings.PRIVATE_MEDIA_ROOT)
 
@@ -99,7 +101,7 @@ def test_upload_commit_queues_ocr_that_a_real_worker_reads(
     celery_worker_process, settings, upload, archivist, tmp_path
 ):
     from ocr import samples as ocr_samples
-    from tests.documents.conftest import make_person
+    from tests.archive.conftest import make_person
 
     settings.PRIVATE_MEDIA_ROOT = ORIGINAL_PRIVATE_ROOT  # where the worker process looks
     sample = ocr_samples.make_person(3)

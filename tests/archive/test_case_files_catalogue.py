@@ -15,9 +15,9 @@ from archive import case_files, storage
 from archive.docs import operations
 from archive.docs.ingest import Target
 from archive.models import AuditLog, Document
-from tests.documents import samples
+from tests.archive.docs import samples
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
 
 
 @pytest.fixture

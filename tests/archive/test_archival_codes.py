@@ -13,7 +13,9 @@ from django.test import override_settings
 from archive import archival_codes
 from archive.docs.ingest import FILED, Target
 from archive.models import ArchivalCounter, Document
-from tests.documents import samples
+from tests.archive.docs import samples
+
+pytestmark = pytest.mark.usefixtures("private_media")
 
 
 def test_code_has_the_form_of_da_t_22():

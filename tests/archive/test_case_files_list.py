@@ -13,10 +13,10 @@ from openpyxl import load_workbook
 from archive import case_files
 from archive.docs.ingest import Target
 from archive.models import AuditLog
-from tests.documents import samples
-from tests.documents.conftest import make_person
+from tests.archive.conftest import make_person
+from tests.archive.docs import samples
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
 
 
 @pytest.fixture

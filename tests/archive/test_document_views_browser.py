@@ -9,10 +9,10 @@ import zipfile
 import pytest
 
 from archive import case_files
-from tests.documents import samples
-from tests.documents.conftest import COUNTY
+from tests.archive.conftest import COUNTY
+from tests.archive.docs import samples
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("private_media")]
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

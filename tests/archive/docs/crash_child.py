@@ -1,7 +1,7 @@
 """A process that uploads one scan and stops dead at a chosen point, to be killed there by
 `test_crash.py` (SIGKILL: no cleanup, no rollback by Python, no on_commit).
 
-    python -m tests.documents.crash_child <point> <marker-file> <case-file-id> <user-id> <scan>
+    python -m tests.archive.docs.crash_child <point> <marker-file> <case-file-id> <user-id> <scan>
 
 Points: ``checking`` (bytes received, being checked), ``stored`` (original and page images
 renamed into place, no rows yet), ``in_transaction`` (rows written and 档号 taken, not

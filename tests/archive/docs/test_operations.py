@@ -13,8 +13,8 @@ from archive.docs import operations
 from archive.docs.ingest import DUPLICATE, FILED, REJECTED, Target
 from archive.models import AuditLog, Document, StoredFile
 from archive.roles import ADMINISTRATOR
-from tests.documents import samples
-from tests.documents.conftest import COUNTY, make_person
+from tests.archive.conftest import COUNTY, make_person
+from tests.archive.docs import samples
 
 pytestmark = pytest.mark.django_db
 
