@@ -29,6 +29,7 @@ from core.cells import LONG_TERM, Expiry
 from core.numbers import CATEGORIES, GRADES, normalize_id, parse_certificate
 from ocr import classify as classifier
 from ocr import engine, extract, pages, preprocess
+from ocr import engine as ocr_engine
 from ocr.words import Word, layout_text
 
 __all__ = [
@@ -85,11 +86,11 @@ def _is_poor(words: list[Word]) -> bool:
 
 
 def _recognise(
-    image: Image.Image, *, detect_orientation: bool
+    image: Image.Image, *, detect_orientation: bool, engine_name: str
 ) -> tuple[preprocess.Prepared, list[Word]]:
     """Prepare and OCR a page; retry upright (OSD) when the first reading is poor."""
     prepared = preprocess.prepare(image)
-    words = engine.recognise(prepared.image)
+    words = engine.recognise(prepared.image, engine=engine_name)
     if not detect_orientation or not _is_poor(words):
         return prepared, words
     upright, rotated, note = preprocess.orient(prepared.image)
@@ -99,7 +100,7 @@ def _recognise(
         return prepared, words
     retry = preprocess.prepare(upright)
     retry.rotated = rotated
-    retry_words = engine.recognise(retry.image)
+    retry_words = engine.recognise(retry.image, engine=engine_name)
     if _quality(retry_words)[0] > _quality(words)[0]:
         return retry, retry_words
     return prepared, words
@@ -112,15 +113,20 @@ def read_image(
     page: int,
     today: date | None = None,
     detect_orientation: bool = True,
+    engine: str | None = None,
 ) -> PageResult:
-    """Read one page image: preprocess, recognise, classify, extract."""
-    prepared, words = _recognise(image, detect_orientation=detect_orientation)
+    """Read one page image: preprocess, recognise, classify, extract.
+
+    ``engine`` overrides ``OCR_ENGINE`` (the benchmark compares engines in one process).
+    """
+    name = engine or ocr_engine.engine_name()
+    prepared, words = _recognise(image, detect_orientation=detect_orientation, engine_name=name)
     text = layout_text(words)
     kind = classifier.classify(text)
     found = extract.extract_fields(text, words, doc_type=kind.doc_type, today=today)
     boxes = extract.name_boxes(words)
     if boxes:
-        reading, confidences = _reread_name(prepared.image, boxes)
+        reading, confidences = _reread_name(prepared.image, boxes, name)
         extract.settle_name(found, reading, confidences)
     warnings = list(prepared.notes)
     if _is_poor(words):
@@ -139,7 +145,7 @@ def read_image(
     )
 
 
-def _reread_name(image: Image.Image, boxes: list[Word]) -> tuple[str, list[float]]:
+def _reread_name(image: Image.Image, boxes: list[Word], name: str) -> tuple[str, list[float]]:
     """Read the name's box again as one line; enlarged once more if that reads nothing."""
     crop = _crop(image, boxes)
     for scale in (1.0, 1.5):
@@ -147,7 +153,7 @@ def _reread_name(image: Image.Image, boxes: list[Word]) -> tuple[str, list[float
             size = (round(crop.width * scale), round(crop.height * scale))
             crop = crop.resize(size, Image.Resampling.LANCZOS)
         # Table rules and the card's frame come back as "|" or punctuation: not the name.
-        words = [w for w in engine.recognise_name(crop) if _HAN.search(w.text)]
+        words = [w for w in ocr_engine.recognise_name(crop, engine=name) if _HAN.search(w.text)]
         if words:
             return "".join(w.text for w in words), [w.conf for w in words]
     return "", []
