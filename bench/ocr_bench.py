@@ -64,7 +64,9 @@ def _score(sample: world.Sample, result: pipeline.PageResult) -> dict[str, str]:
         if have == want:
             verdicts[key] = "right"
         else:
-            verdicts[key] = "null" if missing or (key == "doc_type" and have == "unknown") else "wrong"
+            verdicts[key] = (
+                "null" if missing or (key == "doc_type" and have == "unknown") else "wrong"
+            )
     return verdicts
 
 
@@ -127,7 +129,14 @@ def run(pages: int, engines: list[str], sets: list[str]) -> dict[str, object]:
                 "layout": _group(rows, lambda s: s.layout),
                 "level": _group(rows, lambda s: s.level),
                 "sealed": _group(rows, lambda s: "sealed" if s.sealed else "no seal"),
-                "page": _group(rows, lambda s: "A4" if max(s.image.size) > 1.6 * min(s.image.size) or s.image.height > 1600 else "card"),
+                "page": _group(
+                    rows,
+                    lambda s: (
+                        "A4"
+                        if max(s.image.size) > 1.6 * min(s.image.size) or s.image.height > 1600
+                        else "card"
+                    ),
+                ),
             }
         report["sets"][which] = per_engine  # type: ignore[index]
     return report
@@ -142,10 +151,16 @@ def _cell(figures: dict, key: str) -> str:
 
 def _print_table(title: str, groups: dict[str, dict]) -> None:
     print(f"\n{title}")
-    print("| group | pages | cert no. | wrong cert | id | cat+grade | expiry | name | type | CPU s/page |")
+    print(
+        "| group | pages | cert no. | wrong cert | id | cat+grade | expiry | name | type | CPU s/page |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, f in groups.items():
-        wrong = f.get("certificate_number", {}).get("wrong", 0) if isinstance(f.get("certificate_number"), dict) else 0
+        wrong = (
+            f.get("certificate_number", {}).get("wrong", 0)
+            if isinstance(f.get("certificate_number"), dict)
+            else 0
+        )
         print(
             f"| {name} | {f['pages']} | {_cell(f, 'certificate_number')} | {wrong} | {_cell(f, 'id_number')} "
             f"| {_cell(f, 'category_grade')} | {_cell(f, 'valid_until')} | {_cell(f, 'name')} "
@@ -167,7 +182,9 @@ def main() -> int:
     else:
         print(f"OCR benchmark, {args.pages} pages per set, {report['machine']}, {report['date']}")
         for which, per_engine in report["sets"].items():  # type: ignore[union-attr]
-            _print_table(f"## {which}: per engine", {name: f["all"] for name, f in per_engine.items()})
+            _print_table(
+                f"## {which}: per engine", {name: f["all"] for name, f in per_engine.items()}
+            )
             for name, figures in per_engine.items():
                 for part in ("page", "layout", "level", "sealed"):
                     _print_table(f"### {which}, {name}, per {part}", figures[part])

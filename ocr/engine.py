@@ -29,9 +29,9 @@ from ocr.words import Word
 
 __all__ = [
     "DEFAULT_ENGINE",
-    "ENGINES",
     "DEFAULT_LANGUAGES",
     "DEFAULT_PSM",
+    "ENGINES",
     "LINE_PSM",
     "NAME_LANGUAGES",
     "EngineError",

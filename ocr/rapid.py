@@ -80,5 +80,7 @@ def recognise_line(image: Image.Image) -> list[Word]:
     words: list[Word] = []
     for text, score in result or ():
         if str(text).strip():
-            words.append(Word(str(text), round(float(score) * 100, 1), 0, 0, image.width, image.height))
+            words.append(
+                Word(str(text), round(float(score) * 100, 1), 0, 0, image.width, image.height)
+            )
     return words

@@ -66,7 +66,9 @@ _DOC_TYPES = {
     "bank_card": "bank_card",
 }
 _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红梅建国志文斌凤云淑珍海燕德福荣春"
-_SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯董程曹袁邓许傅沈彭吕苏卢蒋蔡贾丁魏薛叶阎"
+_SURNAMES = (
+    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯董程曹袁邓许傅沈彭吕苏卢蒋蔡贾丁魏薛叶阎"
+)
 _FORMAL_GRADES = {1: "壹级", 2: "贰级", 3: "叁级", 4: "肆级"}
 _INK = (25, 25, 30)
 _RED = (205, 30, 35)
@@ -184,7 +186,10 @@ def _booklet(person: SamplePerson, style: str, rng: random.Random) -> _Canvas:
         [("姓名", person.name), ("性别", person.sex)],
         [("残疾人证号", None)],
         [("", person.certificate_number)],
-        [("残疾类别", _category_text(person.category, rng)), ("残疾等级", _grade_text(person.grade, rng))],
+        [
+            ("残疾类别", _category_text(person.category, rng)),
+            ("残疾等级", _grade_text(person.grade, rng)),
+        ],
         [("有效期", _expiry_text(person, rng, label=False) if rng.random() < 0.5 else None)],
         [("发证机关", "长治市残疾人联合会")],
     ]
@@ -247,7 +252,9 @@ def _a4(card: Image.Image, rng: random.Random, style: str) -> _Canvas:
     page = _Canvas(2480, 3508, style, paper=(236, 236, 236))
     scale = rng.uniform(0.7, 1.3)
     art = ImageOps.grayscale(card).convert("RGB")
-    art = art.resize((round(art.width * scale), round(art.height * scale)), Image.Resampling.LANCZOS)
+    art = art.resize(
+        (round(art.width * scale), round(art.height * scale)), Image.Resampling.LANCZOS
+    )
     x = rng.randrange(80, max(81, page.image.width - art.width - 80))
     y = rng.randrange(200, max(201, page.image.height - art.height - 400))
     page.image.paste(art, (x, y))
@@ -301,7 +308,9 @@ def _register(person: SamplePerson, style: str, rng: random.Random) -> _Canvas:
     page = _Canvas(2100, 1500, style, paper=(248, 244, 236))
     page.centered(70, "常住人口登记卡", 80)
     size = rng.choice((44, 50))
-    birth = date(int(person.id_number[6:10]), int(person.id_number[10:12]), int(person.id_number[12:14]))
+    birth = date(
+        int(person.id_number[6:10]), int(person.id_number[10:12]), int(person.id_number[12:14])
+    )
     rows = [
         [("姓名", person.name), ("户主或与户主关系", rng.choice(("户主", "之子", "之女", "妻")))],
         [("性别", person.sex), ("民族", "汉")],
@@ -325,7 +334,9 @@ def _id_card(person: SamplePerson, style: str, rng: random.Random) -> _Canvas:
     """The front of the resident ID card (居民身份证), the number across its foot."""
     page = _Canvas(1011, 638, style, paper=(240, 244, 240))
     page.draw.rounded_rectangle((4, 4, 1006, 633), radius=36, outline=(140, 160, 140), width=3)
-    birth = date(int(person.id_number[6:10]), int(person.id_number[10:12]), int(person.id_number[12:14]))
+    birth = date(
+        int(person.id_number[6:10]), int(person.id_number[10:12]), int(person.id_number[12:14])
+    )
     size = rng.choice((30, 32))
     page.text((50, 40), f"姓名  {person.name}", size)
     page.text((50, 110), f"性别  {person.sex}    民族  汉", size)
@@ -371,13 +382,19 @@ def _bank(style: str, rng: random.Random) -> _Canvas:
     return page
 
 
-def _seal(image: Image.Image, center: tuple[float, float], radius: float, style: str) -> Image.Image:
+def _seal(
+    image: Image.Image, center: tuple[float, float], radius: float, style: str
+) -> Image.Image:
     """Stamp a red seal (ring, star, office name) over the page, multiplied like ink."""
     layer = Image.new("RGB", image.size, (255, 255, 255))
     draw = ImageDraw.Draw(layer)
     cx, cy = center
     ink = (220, 50, 50)
-    draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), outline=ink, width=max(4, round(radius / 18)))
+    draw.ellipse(
+        (cx - radius, cy - radius, cx + radius, cy + radius),
+        outline=ink,
+        width=max(4, round(radius / 18)),
+    )
     star = [
         (
             cx + (radius * (0.28 if k % 2 == 0 else 0.11)) * math.sin(k * math.pi / 5),
@@ -402,11 +419,16 @@ def _degrade(image: Image.Image, level: str, rng: random.Random, dpi: int) -> Im
         image = _photograph(image, rng)
     elif level != "clean":
         skew = {"scan": 2.0, "poor": 3.0, "fax": 1.5}[level] * rng.uniform(-1, 1)
-        image = image.rotate(skew, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(255, 255, 255))
+        image = image.rotate(
+            skew, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(255, 255, 255)
+        )
         if level == "scan" and rng.random() < 0.08:
             image = image.rotate(180, expand=True)
     scale = dpi / _BASE_DPI
-    image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.Resampling.LANCZOS)
+    image = image.resize(
+        (max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+        Image.Resampling.LANCZOS,
+    )
     blur = {"clean": 0.0, "scan": 0.5, "poor": 1.0, "fax": 0.3, "photo": 0.8}[level]
     if blur:
         image = image.filter(ImageFilter.GaussianBlur(blur * scale * 2))
@@ -418,7 +440,13 @@ def _degrade(image: Image.Image, level: str, rng: random.Random, dpi: int) -> Im
     if level == "fax":
         gray = image.convert("L")
         image = gray.point(lambda v: 255 if v > rng.randrange(140, 185) else 0).convert("L")
-    quality = {"clean": None, "scan": rng.randrange(55, 90), "poor": rng.randrange(25, 45), "fax": None, "photo": rng.randrange(50, 80)}[level]
+    quality = {
+        "clean": None,
+        "scan": rng.randrange(55, 90),
+        "poor": rng.randrange(25, 45),
+        "fax": None,
+        "photo": rng.randrange(50, 80),
+    }[level]
     if quality is not None:
         buffer = io.BytesIO()
         image.convert("RGB").save(buffer, "JPEG", quality=quality)
@@ -453,11 +481,19 @@ def sample(seed: int, *, layout: str | None = None, level: str | None = None) ->
     layout = layout or rng.choice(LAYOUTS)
     level = level or rng.choice(LEVELS)
     style = rng.choice(fonts)
-    dpi = rng.choice((100, 150, 200, 250, 300)) if level != "clean" else rng.choice((200, 300))
+    # A card-sized page scanned at 100 dpi has 10-pixel text no reader can read; offices
+    # scan cards at 150 dpi or more, A4 pages from 100 dpi.
+    small = layout in ("card", "booklet", "id_card", "bank_card")
+    dpis = (150, 200, 250, 300) if small else (100, 150, 200, 250, 300)
+    dpi = rng.choice(dpis) if level != "clean" else rng.choice((200, 300))
     person = _person(seed, rng)
     expected: dict[str, object] = {"doc_type": _DOC_TYPES[layout]}
     if layout in _CERTIFICATE_LAYOUTS:
-        page = (_booklet if layout == "booklet" or rng.random() < 0.5 and layout == "a4_copy" else _card)(person, style, rng)
+        page = (
+            _booklet
+            if layout == "booklet" or (rng.random() < 0.5 and layout == "a4_copy")
+            else _card
+        )(person, style, rng)
         expected.update(person.expected_fields)
     elif layout == "application_form":
         page = _form(person, style, rng)
@@ -486,7 +522,16 @@ def sample(seed: int, *, layout: str | None = None, level: str | None = None) ->
     if layout == "a4_copy":
         image = _a4(image, rng, style).image
     image = _degrade(image, level, rng, dpi)
-    return Sample(seed=seed, layout=layout, level=level, font=style, dpi=dpi, sealed=sealed, image=image, expected=expected)
+    return Sample(
+        seed=seed,
+        layout=layout,
+        level=level,
+        font=style,
+        dpi=dpi,
+        sealed=sealed,
+        image=image,
+        expected=expected,
+    )
 
 
 def generate(count: int, *, held_out: bool = False, start: int = 0) -> list[Sample]:
