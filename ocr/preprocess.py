@@ -52,6 +52,7 @@ _ANALYSIS_WIDTH = 900
 NOISE_THRESHOLD = 10.0
 # OSD needs only a moderate resolution; a smaller image makes it several times faster.
 _OSD_MAX_SIDE = 1600
+_INK_BOX_SIDE = 600
 
 
 @dataclass
@@ -185,14 +186,30 @@ def estimate_layout(gray: Image.Image, *, deskew: bool = True) -> tuple[float, f
 def ink_box(gray: Image.Image) -> tuple[int, int, int, int] | None:
     """Where the print is on a page (left, top, right, bottom), found without OCR.
 
-    A grey photocopy of a card on A4 is mostly empty paper: on a small, median-filtered copy
-    the dark pixels (Otsu) are the card's print and its frame, and grain averages out.
+    A grey photocopy of a card on A4 is mostly empty paper.  On a small, median-filtered
+    copy (grain averages out), ink is what is much darker than the paper (the median gray
+    level); rows and columns that are mostly dark are a background around the page, not
+    print, and are left out.
     """
-    ink, factor = _ink(gray)
-    ink = ink.filter(ImageFilter.MinFilter(3))  # single dark pixels are grain, not print
-    box = ink.getbbox()
-    if box is None:
+    factor = min(1.0, _INK_BOX_SIDE / max(gray.size))
+    size = (max(1, round(gray.width * factor)), max(1, round(gray.height * factor)))
+    small = gray.resize(size, Image.Resampling.BOX).filter(ImageFilter.MedianFilter(3))
+    histogram = small.histogram()
+    half, seen, paper = sum(histogram) / 2, 0, 255
+    for level, count in enumerate(histogram):
+        seen += count
+        if seen >= half:
+            paper = level
+            break
+    cut = paper - max(60, 0.35 * paper)
+    mask = small.point(lambda v: 255 if v < cut else 0)
+    columns = list(mask.resize((mask.width, 1), Image.Resampling.BOX).get_flattened_data())
+    rows = list(mask.resize((1, mask.height), Image.Resampling.BOX).get_flattened_data())
+    xs = [i for i, v in enumerate(columns) if 1 <= v < 128]
+    ys = [i for i, v in enumerate(rows) if 1 <= v < 128]
+    if not xs or not ys:
         return None
+    box = (min(xs), min(ys), max(xs) + 1, max(ys) + 1)
     return tuple(round(v / factor) for v in box)  # type: ignore[return-value]
 
 
@@ -270,6 +287,7 @@ def prepare(
             size = (max(1, round(gray.width * scale)), max(1, round(gray.height * scale)))
             gray = gray.resize(size, Image.Resampling.LANCZOS)
             prepared.scale = round(scale, 3)
-    gray, prepared.denoised = denoise(gray)
+    if rescale:  # the median is sized for text at the working size; small text it erases
+        gray, prepared.denoised = denoise(gray)
     prepared.image = gray
     return prepared
