@@ -40,6 +40,8 @@ from ocr import engine, pipeline, world  # noqa: E402
 #: Certificate layouts: every field is printed; the others print some.
 FIELDS = ("certificate_number", "id_number", "name", "category_grade", "valid_until", "doc_type")
 _NUMBERS = ("certificate_number", "id_number")
+#: Layouts printed on A4 (the others are card- or booklet-sized, the register a half page).
+_A4 = ("a4_copy", "application_form", "commitment_letter")
 
 
 def _score(sample: world.Sample, result: pipeline.PageResult) -> dict[str, str]:

@@ -80,6 +80,11 @@ _GRADE_VALUE = re.compile(r"(IV|III|II|I|[1-4一二三四壹贰叁肆ⅠⅡⅢ�
 _DATE = r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{8}"
 _EXPIRY_UNTIL = re.compile(rf"有效期至[:]?(?P<end>长期有效|长期|{_DATE})")
 _EXPIRY_RANGE = re.compile(rf"有效期限?[:]?(?:{_DATE})[至到~\-—]+(?P<end>长期有效|长期|{_DATE})")
+# A range whose start date is misread (2019:02.87-2029.02.27): the end is still printed
+# whole, and it is what the field holds; it passes the same date and year checks.
+_EXPIRY_GARBLED_START = re.compile(
+    rf"有效期限?[:]?[0-9.:/年月日]{{6,11}}[至到~\-—]+(?P<end>{_DATE})(?!\d)"
+)
 _EXPIRY_LABEL = re.compile(r"有效期")
 _EXPIRY_BARE = re.compile(r"有效期限?[:]?")
 # 有效期 followed by one date only (no 至 or range after it): that date is the end.
@@ -404,6 +409,7 @@ def _read_expiry(grid: list[list[_Box]], result: Extraction) -> None:
             _EXPIRY_UNTIL.search(joined)
             or _EXPIRY_RANGE.search(joined)
             or _EXPIRY_SINGLE.search(joined)
+            or _EXPIRY_GARBLED_START.search(joined)
         )
         if not match:
             result.warn(f"有效期「{joined}」无法识别")

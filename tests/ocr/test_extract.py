@@ -353,3 +353,7 @@ def test_an_expiry_year_no_certificate_carries_is_null_with_a_warning():
     result = read(certificate_text().replace("2030年05月01日", "2085年05月01日"))
     assert result.fields["valid_until"] is None
     assert any("不合常理" in warning for warning in result.warnings)
+
+
+def test_a_range_with_a_misread_start_date_still_gives_its_end():
+    assert read("姓名 张三\n有效期限 2019:02.87-2029.02.27\n").fields["valid_until"] == "2029-02-27"
