@@ -364,6 +364,10 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 # --- OCR ----------------------------------------------------------------------------------
+# rapidocr (PP-OCR models bundled in the rapidocr-onnxruntime wheel) or tesseract; the default
+# won on the held-out generated set (docs/benchmarks.md, docs/ocr.md "Engines").
+OCR_ENGINE = env("OCR_ENGINE", "rapidocr")
+OCR_THREADS = int(env("OCR_THREADS", "1"))  # ONNX Runtime threads per worker process
 TESSERACT_CMD = env("TESSERACT_CMD", "tesseract")
 OCR_LANGUAGES = env("OCR_LANGUAGES", "chi_sim+eng")
 OCR_NAME_LANGUAGES = env("OCR_NAME_LANGUAGES", "chi_sim")  # names are read in Chinese only

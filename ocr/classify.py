@@ -132,7 +132,8 @@ if _UNKNOWN_CODES:  # pragma: no cover - a typo here must fail at import, not mi
     raise ImportError(f"ocr.classify names document types that do not exist: {_UNKNOWN_CODES}")
 
 _SPACE = re.compile(r"\s+")
-# Evidence needed for full confidence; a title alone (5–6) gives about 0.8.
+_TITLE_WEIGHT = 5
+# Evidence needed for full confidence; a title alone (5–6, counted double) gives about 0.95.
 _SATURATION = 3.5
 
 
@@ -164,11 +165,14 @@ def _score(phrases: tuple[tuple[str, float], ...], text: str) -> float:
         # 中华人民共和国残疾人证): the title is one piece of evidence, not two.
         if any(phrase in longer for longer in covered):
             continue
+        # A title (weight 5 or more) counts double: it names the document, whereas labels
+        # such as 公民身份号码 or 出生 are printed on the register, the form and the ID card.
+        title = 2.0 if weight >= _TITLE_WEIGHT else 1.0
         if phrase in text:
-            score += weight
+            score += weight * title
             covered.append(phrase)
-        elif weight >= 5 and _near_miss(phrase, text):
-            score += weight * 0.6
+        elif weight >= _TITLE_WEIGHT and _near_miss(phrase, text):
+            score += weight * title * 0.6
             covered.append(phrase)
     return score
 

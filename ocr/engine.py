@@ -1,4 +1,10 @@
-"""The Tesseract calls of the pipeline: recognise words, detect page orientation.
+"""The OCR engines behind one interface: recognise a page, read one line, detect orientation.
+
+Two engines (``OCR_ENGINE``): ``rapidocr`` (:mod:`ocr.rapid`, PP-OCR models in ONNX Runtime)
+and ``tesseract`` (below).  Both return :class:`ocr.words.Word` lists with confidences
+0–100, so layout, classification and extraction do not know which engine read the page.
+The default is the one that wins on the held-out generated set (``docs/benchmarks.md``).
+Orientation detection is always Tesseract's OSD (RapidOCR has no page-level orientation).
 
 One place decides how Tesseract is run, so that the settings (``TESSERACT_CMD``,
 ``OCR_LANGUAGES``, ``OCR_TIMEOUT``) apply everywhere and a missing or hung binary becomes a
@@ -22,16 +28,24 @@ from ocr.options import setting
 from ocr.words import Word
 
 __all__ = [
+    "DEFAULT_ENGINE",
     "DEFAULT_LANGUAGES",
     "DEFAULT_PSM",
+    "ENGINES",
     "LINE_PSM",
     "NAME_LANGUAGES",
     "EngineError",
     "Orientation",
     "detect_orientation",
+    "engine_name",
     "recognise",
     "recognise_name",
+    "tesseract_recognise",
 ]
+
+ENGINES = ("rapidocr", "tesseract")
+#: Chosen on the held-out generated set (``bench/ocr_bench.py``, ``docs/benchmarks.md``).
+DEFAULT_ENGINE = "rapidocr"
 
 DEFAULT_LANGUAGES = "chi_sim+eng"
 #: Page segmentation mode 4, "a single column of text of variable sizes": keeps each row of a
@@ -81,10 +95,37 @@ def _run(call: Any, *args: Any, **kwargs: Any) -> Any:
         raise
 
 
-def recognise(
+def engine_name() -> str:
+    """The engine set by ``OCR_ENGINE`` (an unknown name is an :class:`EngineError`)."""
+    name = str(setting("OCR_ENGINE", DEFAULT_ENGINE)).strip().lower()
+    if name not in ENGINES:
+        raise EngineError(f"未知的文字识别引擎 OCR_ENGINE={name}（可选：{'、'.join(ENGINES)}）")
+    return name
+
+
+def recognise(image: Image.Image, *, engine: str | None = None) -> list[Word]:
+    """Recognise a whole page with ``engine`` (default: the configured one)."""
+    if (engine or engine_name()) == "rapidocr":
+        from ocr import rapid
+
+        return _guarded(rapid.recognise, image)
+    return tesseract_recognise(image)
+
+
+def _guarded(call: Any, image: Image.Image) -> list[Word]:
+    try:
+        return call(image)
+    except ImportError:
+        raise EngineError(
+            "文字识别引擎 RapidOCR 未安装（pip install rapidocr-onnxruntime），"
+            "或设置 OCR_ENGINE=tesseract"
+        ) from None
+
+
+def tesseract_recognise(
     image: Image.Image, *, psm: int = DEFAULT_PSM, languages: str | None = None
 ) -> list[Word]:
-    """Recognise ``image`` and return its words with boxes and confidences.
+    """Recognise ``image`` with Tesseract and return its words with boxes and confidences.
 
     One Tesseract run gives both the text and the boxes (TSV output); running it twice for
     text and data would double the cost of a page.
@@ -123,10 +164,14 @@ def recognise(
     return words
 
 
-def recognise_name(image: Image.Image) -> list[Word]:
+def recognise_name(image: Image.Image, *, engine: str | None = None) -> list[Word]:
     """Read a cropped name box as one line of Chinese (see :func:`ocr.extract.name_boxes`)."""
+    if (engine or engine_name()) == "rapidocr":
+        from ocr import rapid
+
+        return _guarded(rapid.recognise_line, image)
     languages = setting("OCR_NAME_LANGUAGES", NAME_LANGUAGES)
-    return recognise(image, psm=LINE_PSM, languages=languages)
+    return tesseract_recognise(image, psm=LINE_PSM, languages=languages)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from core.numbers import (
     parse_id,
     to_halfwidth,
 )
-from ocr.words import Word
+from ocr.words import Cell, Word, layout_cells
 
 __all__ = [
     "FIELD_NAMES",
@@ -80,9 +80,20 @@ _GRADE_VALUE = re.compile(r"(IV|III|II|I|[1-4一二三四壹贰叁肆ⅠⅡⅢ�
 _DATE = r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{8}"
 _EXPIRY_UNTIL = re.compile(rf"有效期至[:]?(?P<end>长期有效|长期|{_DATE})")
 _EXPIRY_RANGE = re.compile(rf"有效期限?[:]?(?:{_DATE})[至到~\-—]+(?P<end>长期有效|长期|{_DATE})")
+# A range whose start date is misread (2019:02.87-2029.02.27): the end is still printed
+# whole, and it is what the field holds; it passes the same date and year checks.
+_EXPIRY_GARBLED_START = re.compile(
+    rf"有效期限?[:]?[0-9.:/年月日]{{6,11}}[至到~\-—]+(?P<end>{_DATE})(?!\d)"
+)
 _EXPIRY_LABEL = re.compile(r"有效期")
+_EXPIRY_BARE = re.compile(r"有效期限?[:]?")
+# 有效期 followed by one date only (no 至 or range after it): that date is the end.
+_EXPIRY_SINGLE = re.compile(rf"有效期限?[:]?(?P<end>长期有效|长期|{_DATE})(?![至到~\-—\d])")
 _NUMBER_LABEL = re.compile(r"证号|身份|号码|证件")
 _LOW_CONFIDENCE = 60.0
+#: Years an expiry date can have: second-generation certificates date from 2008, and none
+#: runs longer than a few decades.
+EXPIRY_YEARS = (2008, 2070)
 #: Lowest per-character confidence (0–100) at which a re-read name is accepted alone, and
 #: at which it is accepted when the whole-page reading agrees.  Chosen on 60 generated
 #: certificates of three qualities, with ``chi_sim+eng`` and with ``chi_sim`` alone: the
@@ -198,16 +209,68 @@ def _judge(
         pending.append((kind, value, error))
 
 
-def _value_after(cells: list[str], label: re.Pattern[str]) -> str | None:
-    """The text after ``label`` in its cell, or the next cell when the label ends its cell."""
-    for index, cell in enumerate(cells):
-        match = label.search(cell)
-        if not match:
-            continue
-        rest = cell[match.end() :]
-        if not rest and index + 1 < len(cells):
-            rest = cells[index + 1]
-        return _cut_at_label(rest)
+@dataclass(frozen=True)
+class _Box:
+    """A cell's text (spaces removed, half-width) and, when known, where it is."""
+
+    text: str
+    cell: Cell | None = None
+
+
+def _grid(text: str, words: Sequence[Word] | None) -> list[list[_Box]]:
+    """The page as rows of cells: from the word boxes when given, else from the text."""
+    if words:
+        rows = [
+            [
+                _Box(part, cell)
+                for cell in row
+                for part in _cells(cell.text)  # a table rule read as "|" splits a cell
+            ]
+            for row in layout_cells(words)
+        ]
+    else:
+        rows = [[_Box(cell) for cell in _cells(line)] for line in text.splitlines()]
+    return [row for row in rows if row]
+
+
+def _is_label(text: str) -> bool:
+    head = text.removeprefix("残疾").removeprefix("申请人")
+    return any(head.startswith(label) for label in _LABELS)
+
+
+def _below(grid: list[list[_Box]], row: int, box: _Box) -> _Box | None:
+    """The cell right under ``box`` (a header row's value), when the boxes are known."""
+    if box.cell is None:
+        return None
+    label = box.cell
+    height = label.bottom - label.top
+    for later in grid[row + 1 : row + 3]:
+        for other in later:
+            cell = other.cell
+            if cell is None or cell.top - label.bottom > 3 * height:
+                continue
+            overlap = min(cell.right, label.right) - max(cell.left, label.left)
+            if overlap > 0.3 * min(cell.right - cell.left, label.right - label.left):
+                return other
+    return None
+
+
+def _value_after(grid: list[list[_Box]], label: re.Pattern[str]) -> str | None:
+    """The value of ``label``: the rest of its cell, the next cell on its row, or the cell
+    below it (a table with a header row) — whichever comes first and is not a label."""
+    for index, row in enumerate(grid):
+        for position, box in enumerate(row):
+            match = label.search(box.text)
+            if not match:
+                continue
+            rest = _cut_at_label(box.text[match.end() :])
+            if rest:
+                return rest
+            candidates = [*row[position + 1 : position + 2], _below(grid, index, box)]
+            for candidate in candidates:
+                if candidate is not None and not _is_label(candidate.text):
+                    return _cut_at_label(candidate.text)
+            return ""
     return None
 
 
@@ -227,17 +290,15 @@ def _plausible_name(value: str) -> bool:
     return _NAME_CHARS.fullmatch(value) is not None and 2 <= len(plain) <= longest
 
 
-def _read_name(lines: list[list[str]], result: Extraction) -> None:
-    for cells in lines:
-        value = _value_after(cells, _NAME_LABEL)
-        if value is None:
-            continue
-        value = value.replace("•", "·")
-        if _plausible_name(value):
-            result.fields["name"] = value
-            return
-        result.warn(f"姓名「{value}」无法可靠识别，请人工核对" if value else "姓名栏为空或无法识别")
+def _read_name(grid: list[list[_Box]], result: Extraction) -> None:
+    value = _value_after(grid, _NAME_LABEL)
+    if value is None:
         return
+    value = value.replace("•", "·")
+    if _plausible_name(value):
+        result.fields["name"] = value
+        return
+    result.warn(f"姓名「{value}」无法可靠识别，请人工核对" if value else "姓名栏为空或无法识别")
 
 
 def _same_row(a: Word, b: Word) -> bool:
@@ -315,34 +376,41 @@ def settle_name(result: Extraction, reading: str, confidences: Sequence[float]) 
 
 
 def _read_category_grade(
-    lines: list[list[str]], problems: list[str]
+    grid: list[list[_Box]], problems: list[str]
 ) -> tuple[int | None, int | None]:
     category: int | None = None
     grade: int | None = None
-    for cells in lines:
-        value = _value_after(cells, _CATEGORY_LABEL)
-        if value is not None and category is None:
-            match = _CATEGORY_VALUE.match(value)
-            try:
-                category = parse_category(match.group(0) if match else value)
-            except CellError:
-                problems.append(f"残疾类别「{value}」无法识别")
-        value = _value_after(cells, _GRADE_LABEL)
-        if value is not None and grade is None:
-            match = _GRADE_VALUE.match(value)
-            try:
-                grade = parse_grade(match.group(0) if match else value)
-            except CellError:
-                problems.append(f"残疾等级「{value}」无法识别")
+    value = _value_after(grid, _CATEGORY_LABEL)
+    if value is not None:
+        match = _CATEGORY_VALUE.match(value)
+        try:
+            category = parse_category(match.group(0) if match else value)
+        except CellError:
+            problems.append(f"残疾类别「{value}」无法识别")
+    value = _value_after(grid, _GRADE_LABEL)
+    if value is not None:
+        match = _GRADE_VALUE.match(value)
+        try:
+            grade = parse_grade(match.group(0) if match else value)
+        except CellError:
+            problems.append(f"残疾等级「{value}」无法识别")
     return category, grade
 
 
-def _read_expiry(lines: list[list[str]], result: Extraction) -> None:
-    for cells in lines:
-        joined = "".join(cells)
+def _read_expiry(grid: list[list[_Box]], result: Extraction) -> None:
+    for index, row in enumerate(grid):
+        joined = "".join(box.text for box in row)
         if not _EXPIRY_LABEL.search(joined):
             continue
-        match = _EXPIRY_UNTIL.search(joined) or _EXPIRY_RANGE.search(joined)
+        if _EXPIRY_BARE.fullmatch(joined):  # the date in the cell below (a header row)
+            below = _below(grid, index, row[0])
+            joined += below.text if below is not None else ""
+        match = (
+            _EXPIRY_UNTIL.search(joined)
+            or _EXPIRY_RANGE.search(joined)
+            or _EXPIRY_SINGLE.search(joined)
+            or _EXPIRY_GARBLED_START.search(joined)
+        )
         if not match:
             result.warn(f"有效期「{joined}」无法识别")
             return
@@ -351,6 +419,11 @@ def _read_expiry(lines: list[list[str]], result: Extraction) -> None:
             expiry = parse_expiry(text)
         except CellError as error:
             result.warn(f"有效期无法识别：{error.message}")
+            return
+        if isinstance(expiry, date) and not EXPIRY_YEARS[0] <= expiry.year <= EXPIRY_YEARS[1]:
+            # A misread digit of the year (2035 read as 2085) still parses: not a date
+            # any certificate carries, so a clerk reads it instead.
+            result.warn(f"有效期「{text}」不合常理，未采用，请人工核对")
             return
         if expiry is LONG_TERM:
             result.fields["valid_until"] = LONG_TERM.value
@@ -391,7 +464,7 @@ def extract_fields(
     the date for the "birth date not in the future" check.
     """
     result = Extraction()
-    lines = [cells for cells in (_cells(line) for line in text.splitlines()) if cells]
+    grid = _grid(text, words)
 
     numbers = find_numbers(text, today=today)
     cert: CertificateNumber | None = None
@@ -415,9 +488,9 @@ def extract_fields(
         if (kind == "certificate" and cert is None) or (kind == "id" and not ids):
             result.warn(_describe(kind, value, error))
 
-    _read_name(lines, result)
+    _read_name(grid, result)
     unread: list[str] = []
-    category, grade = _read_category_grade(lines, unread)
+    category, grade = _read_category_grade(grid, unread)
     if cert is None:
         # With a valid number the printed words are only a cross-check: an unreadable
         # 类别/等级 cell is then nothing for a clerk to act on.
@@ -437,7 +510,7 @@ def extract_fields(
         category, grade = cert.category, cert.grade
     result.fields["category"] = category
     result.fields["grade"] = grade
-    _read_expiry(lines, result)
+    _read_expiry(grid, result)
 
     if words and cert is not None:
         confidence = _number_confidence(words, cert.value)

@@ -27,6 +27,7 @@ __all__ = [
     "denoise",
     "estimate_layout",
     "grayscale",
+    "ink_box",
     "noise_level",
     "orient",
     "prepare",
@@ -51,6 +52,7 @@ _ANALYSIS_WIDTH = 900
 NOISE_THRESHOLD = 10.0
 # OSD needs only a moderate resolution; a smaller image makes it several times faster.
 _OSD_MAX_SIDE = 1600
+_INK_BOX_SIDE = 600
 
 
 @dataclass
@@ -65,17 +67,26 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
 
 
-def grayscale(image: Image.Image) -> Image.Image:
+def grayscale(image: Image.Image, *, suppress_red: bool = True) -> Image.Image:
     """Gray levels with the darkest and lightest 1 % stretched to full range.
 
-    Colour carries nothing Tesseract uses, and phone photos of paper are gray-on-gray; the
+    Colour carries nothing OCR uses, and phone photos of paper are gray-on-gray; the
     stretch restores the contrast the binariser inside Tesseract expects.
+
+    ``suppress_red``: red ink (seals stamped over the name, the number, the title) is made
+    paper-white by taking, per pixel, the lighter of the luminance and the red channel —
+    red ink is bright in the red channel, black print is dark in every channel.  This was
+    the largest single loss on generated certificates with seals.
     """
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         background.alpha_composite(image.convert("RGBA"))
         image = background
+    if suppress_red and image.mode in ("RGBA", "P", "CMYK", "YCbCr"):
+        image = image.convert("RGB")
     gray = image.convert("L")
+    if suppress_red and image.mode == "RGB":
+        gray = ImageChops.lighter(gray, image.getchannel("R"))
     return ImageOps.autocontrast(gray, cutoff=1)
 
 
@@ -172,6 +183,36 @@ def estimate_layout(gray: Image.Image, *, deskew: bool = True) -> tuple[float, f
     return round(angle, 1), (height / factor if height is not None else None)
 
 
+def ink_box(gray: Image.Image) -> tuple[int, int, int, int] | None:
+    """Where the print is on a page (left, top, right, bottom), found without OCR.
+
+    A grey photocopy of a card on A4 is mostly empty paper.  On a small, median-filtered
+    copy (grain averages out), ink is what is much darker than the paper (the median gray
+    level); rows and columns that are mostly dark are a background around the page, not
+    print, and are left out.
+    """
+    factor = min(1.0, _INK_BOX_SIDE / max(gray.size))
+    size = (max(1, round(gray.width * factor)), max(1, round(gray.height * factor)))
+    small = gray.resize(size, Image.Resampling.BOX).filter(ImageFilter.MedianFilter(3))
+    histogram = small.histogram()
+    half, seen, paper = sum(histogram) / 2, 0, 255
+    for level, count in enumerate(histogram):
+        seen += count
+        if seen >= half:
+            paper = level
+            break
+    cut = paper - max(60, 0.35 * paper)
+    mask = small.point(lambda v: 255 if v < cut else 0)
+    columns = list(mask.resize((mask.width, 1), Image.Resampling.BOX).get_flattened_data())
+    rows = list(mask.resize((1, mask.height), Image.Resampling.BOX).get_flattened_data())
+    xs = [i for i, v in enumerate(columns) if 1 <= v < 128]
+    ys = [i for i, v in enumerate(rows) if 1 <= v < 128]
+    if not xs or not ys:
+        return None
+    box = (min(xs), min(ys), max(xs) + 1, max(ys) + 1)
+    return tuple(round(v / factor) for v in box)  # type: ignore[return-value]
+
+
 def noise_level(gray: Image.Image) -> float:
     """How grainy a page is: mean difference from its 3×3 median (0 for clean print)."""
     smooth = gray.filter(ImageFilter.MedianFilter(3))
@@ -213,7 +254,12 @@ def orient(image: Image.Image) -> tuple[Image.Image, int, str | None]:
 
 
 def prepare(
-    image: Image.Image, *, detect_orientation: bool = False, deskew: bool = True
+    image: Image.Image,
+    *,
+    detect_orientation: bool = False,
+    deskew: bool = True,
+    rescale: bool = True,
+    suppress_red: bool = True,
 ) -> Prepared:
     """Run the preprocessing steps on one page image.
 
@@ -221,8 +267,10 @@ def prepare(
     an extra Tesseract run of about half a second, which is why the pipeline only asks when
     a first reading came out poor; ``deskew`` straightens small scanner skew.  Both only act
     when confident, so a clean upright page passes through unchanged apart from its scale.
+    ``rescale=False`` keeps the size (RapidOCR scales line crops itself; the pipeline zooms
+    into small text instead); ``suppress_red`` see :func:`grayscale`.
     """
-    gray = grayscale(image)
+    gray = grayscale(image, suppress_red=suppress_red)
     prepared = Prepared(image=gray)
     if detect_orientation:
         gray, prepared.rotated, note = orient(gray)
@@ -232,13 +280,14 @@ def prepare(
     if skew:
         gray = gray.rotate(skew, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
         prepared.skew = skew
-    if line_height:
+    if line_height and rescale:
         scale = TARGET_LINE_HEIGHT / line_height
         if not _SCALE_TOLERANCE[0] <= scale <= _SCALE_TOLERANCE[1]:
             scale = min(max(scale, _SCALE_LIMITS[0]), _SCALE_LIMITS[1])
             size = (max(1, round(gray.width * scale)), max(1, round(gray.height * scale)))
             gray = gray.resize(size, Image.Resampling.LANCZOS)
             prepared.scale = round(scale, 3)
-    gray, prepared.denoised = denoise(gray)
+    if rescale:  # the median is sized for text at the working size; small text it erases
+        gray, prepared.denoised = denoise(gray)
     prepared.image = gray
     return prepared

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["FIELD_GAP", "Word", "layout_lines", "layout_text"]
+__all__ = ["FIELD_GAP", "Cell", "Word", "layout_cells", "layout_lines", "layout_text"]
 
 #: What separates two cells of a form row in reconstructed text (two spaces): extraction
 #: treats it as the end of a value, whereas a single space may be OCR noise inside a value.
@@ -91,27 +91,57 @@ def _rows(words: Iterable[Word]) -> list[_Row]:
     return rows
 
 
-def _join(words: Sequence[Word]) -> str:
+@dataclass(frozen=True)
+class Cell:
+    """The text of one cell of a row (words closer than a cell gap) and its box."""
+
+    text: str
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+
+def _cells(words: Sequence[Word]) -> list[Cell]:
     ordered = sorted(words, key=lambda w: w.left)
     height = statistics.median(w.height for w in ordered)
-    parts: list[str] = []
-    previous: Word | None = None
+    groups: list[list[Word]] = []
     for word in ordered:
+        if groups and word.left - groups[-1][-1].right <= _CELL_GAP_HEIGHTS * height:
+            groups[-1].append(word)
+        else:
+            groups.append([word])
+    return [
+        Cell(
+            text=_text(group),
+            left=min(w.left for w in group),
+            top=min(w.top for w in group),
+            right=max(w.right for w in group),
+            bottom=max(w.bottom for w in group),
+        )
+        for group in groups
+    ]
+
+
+def _text(words: Sequence[Word]) -> str:
+    parts: list[str] = []
+    for word in words:
         text = word.text.strip()
-        if previous is not None:
-            gap = word.left - previous.right
-            if gap > _CELL_GAP_HEIGHTS * height:
-                parts.append(FIELD_GAP)
-            elif not (_is_cjk(parts[-1][-1]) and _is_cjk(text[0])):
-                parts.append(" ")
+        if parts and not (_is_cjk(parts[-1][-1]) and _is_cjk(text[0])):
+            parts.append(" ")
         parts.append(text)
-        previous = word
     return "".join(parts)
+
+
+def layout_cells(words: Iterable[Word]) -> list[list[Cell]]:
+    """The page as rows of cells in reading order, with boxes: what finds a value *below*
+    its label (a table's header row) as well as beside it."""
+    return [_cells(row.words) for row in _rows(words)]
 
 
 def layout_lines(words: Iterable[Word]) -> list[str]:
     """The page's text as lines in reading order, one per form row."""
-    return [_join(row.words) for row in _rows(words)]
+    return [FIELD_GAP.join(cell.text for cell in row) for row in layout_cells(words)]
 
 
 def layout_text(words: Iterable[Word]) -> str:

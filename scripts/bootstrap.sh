@@ -9,10 +9,12 @@ cd "$(dirname "$0")/.."
 
 mode="${1:-run}"
 run_pkgs=(tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng fonts-noto-cjk)
+# CJK faces of the generated OCR test world (ocr/world.py): 楷, 明, 正黑, 微米黑
+test_fonts=(fonts-arphic-ukai fonts-arphic-uming fonts-wqy-zenhei fonts-wqy-microhei)
 test_pkgs=(postgresql redis-server chromium openjdk-17-jdk-headless maven poppler-utils)
 
 pkgs=("${run_pkgs[@]}")
-[ "$mode" = test ] && pkgs+=("${test_pkgs[@]}")
+[ "$mode" = test ] && pkgs+=("${test_pkgs[@]}" "${test_fonts[@]}")
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -79,3 +79,13 @@ def test_generated_pages_are_classified_after_real_ocr(render, expected, person)
 def test_generated_certificate_is_classified_with_high_confidence(certificate_result):
     assert certificate_result.doc_type == "disability_certificate"
     assert certificate_result.confidence >= 0.8
+
+
+def test_household_register_is_not_taken_for_an_id_card_by_their_shared_labels():
+    text = "常住人口登记卡\n姓名 张三  户主或与户主关系 户主\n性别 男  民族 汉\n出生日期 1980年1月1日\n公民身份号码 140425198001011235\n住址 山西省"
+    assert classifier.classify(text).doc_type == "household_register"
+
+
+def test_a_title_alone_classifies_a_commitment_letter_that_cites_an_id_number():
+    text = "承诺书\n本人张三，公民身份号码140425198001011235，申请补贴"
+    assert classifier.classify(text).doc_type == "commitment_letter"

@@ -307,3 +307,53 @@ def test_unlabelled_long_numbers_such_as_bank_cards_raise_no_warning():
     result = read("中国农业银行 借记卡\n6228 4800 1234 5678 901")
     assert result.fields["certificate_number"] is None
     assert result.warnings == []
+
+
+def _line(text: str, left: int, top: int, index: int) -> Word:
+    """One RapidOCR-style word: a whole line of text with its box."""
+    return Word(text, 99.0, left, top, 40 * len(text), 40, (index, 0, 0))
+
+
+def test_value_in_the_cell_below_its_label_is_read_in_a_header_row_table():
+    words = [
+        _line("申请人姓名", 100, 100, 1),
+        _line("公民身份号码", 1100, 100, 2),
+        _line("张三", 100, 230, 3),
+        _line(ID, 1100, 230, 4),
+        _line("残疾类别", 100, 400, 5),
+        _line("残疾等级", 1100, 400, 6),
+        _line("肢体", 100, 530, 7),
+        _line("叁级", 1100, 530, 8),
+    ]
+    text = "\n".join(layout_lines(words))
+    fields = read(text, words=words).fields
+    assert (fields["name"], fields["id_number"]) == ("张三", ID)
+    assert (fields["category"], fields["grade"]) == (4, 3)
+
+
+def test_a_label_followed_by_another_label_is_never_taken_as_the_value():
+    words = [_line("姓名", 100, 100, 1), _line("性别", 600, 100, 2)]
+    assert read("\n".join(layout_lines(words)), words=words).fields["name"] is None
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("有效期 2030.05.01", "2030-05-01"),
+        ("有效期 2020年5月1日至2030年5月1日", "2030-05-01"),
+        ("有效期限 2020.05.01-20300501", "2030-05-01"),
+        ("有效期 长期有效", "长期"),
+    ],
+)
+def test_every_printed_expiry_form_gives_its_end_date(line: str, expected: str):
+    assert read(f"姓名 张三\n{line}\n").fields["valid_until"] == expected
+
+
+def test_an_expiry_year_no_certificate_carries_is_null_with_a_warning():
+    result = read(certificate_text().replace("2030年05月01日", "2085年05月01日"))
+    assert result.fields["valid_until"] is None
+    assert any("不合常理" in warning for warning in result.warnings)
+
+
+def test_a_range_with_a_misread_start_date_still_gives_its_end():
+    assert read("姓名 张三\n有效期限 2019:02.87-2029.02.27\n").fields["valid_until"] == "2029-02-27"

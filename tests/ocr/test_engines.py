@@ -1,0 +1,105 @@
+"""Both engines behind ``ocr.engine``, run for real on generated scans of the wider world
+(:mod:`ocr.world`, tuning seeds only): each field read, each validation failure null, and
+the engine chosen by ``OCR_ENGINE``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from core.numbers import id_check_char
+from ocr import engine, pipeline, samples, world
+from ocr.engine import EngineError
+
+
+def _read(drawn: world.Sample, name: str = "rapidocr") -> pipeline.PageResult:
+    return pipeline.read_image(drawn.image, file="scan.jpg", page=1, engine=name)
+
+
+def _fields(drawn: world.Sample) -> dict[str, object]:
+    return {key: value for key, value in drawn.expected.items() if key != "doc_type"}
+
+
+@pytest.fixture(scope="module")
+def card() -> tuple[world.Sample, pipeline.PageResult]:
+    drawn = world.sample(3, layout="card", level="clean")  # number large at the foot, 楷体
+    return drawn, _read(drawn)
+
+
+def test_card_number_printed_large_at_its_foot_without_a_label_is_read(card):
+    drawn, result = card
+    assert result.fields["certificate_number"] == drawn.expected["certificate_number"]
+    assert result.fields["id_number"] == drawn.expected["id_number"]
+
+
+def test_card_name_category_grade_and_expiry_are_read(card):
+    drawn, result = card
+    assert result.fields == _fields(drawn)
+    assert result.doc_type == "disability_certificate"
+
+
+def test_booklet_number_in_the_cell_below_its_label_is_read_under_a_red_seal():
+    drawn = world.sample(3, layout="booklet", level="clean")
+    assert drawn.sealed
+    result = _read(drawn)
+    assert result.fields == _fields(drawn)
+
+
+def test_application_form_gives_number_name_category_and_grade():
+    drawn = world.sample(1, layout="application_form", level="clean")
+    result = _read(drawn)
+    assert result.doc_type == "application_form"
+    assert result.fields["certificate_number"] == drawn.expected["certificate_number"]
+    assert result.fields["name"] == drawn.expected["name"]
+    assert (result.fields["category"], result.fields["grade"]) == (
+        drawn.expected["category"],
+        drawn.expected["grade"],
+    )
+
+
+def test_bank_card_number_is_never_taken_for_an_id():
+    result = _read(world.sample(2, layout="bank_card", level="clean"))
+    assert result.fields["certificate_number"] is None
+    assert result.fields["id_number"] is None
+
+
+def _with_id(person: samples.SamplePerson, first17: str, check: str | None = None):
+    return replace(person, id_number=first17 + (check or id_check_char(first17)))
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda p: _with_id(p, p.id_number[:17], "0" if p.id_number[17] != "0" else "1"), "校验"),
+        (lambda p: _with_id(p, p.id_number[:10] + "13" + p.id_number[12:17]), "出生日期"),
+    ],
+    ids=["check-character", "birth-date"],
+)
+def test_a_number_failing_its_check_is_null_with_the_reason(change, reason):
+    person = change(samples.make_person(3))
+    result = pipeline.read_image(
+        samples.certificate_page(person), file="c.png", page=1, engine="rapidocr"
+    )
+    assert result.fields["certificate_number"] is None
+    assert result.fields["id_number"] is None
+    assert any("CERT_ID" in w and reason in w for w in result.warnings), result.warnings
+
+
+def test_tesseract_stays_selectable_and_reads_our_certificate(settings):
+    settings.OCR_ENGINE = "tesseract"
+    assert engine.engine_name() == "tesseract"
+    person = samples.make_person(3)
+    result = pipeline.read_image(samples.certificate_page(person), file="c.png", page=1)
+    assert result.fields["certificate_number"] == person.certificate_number
+
+
+def test_the_default_engine_is_rapidocr(settings):
+    del settings.OCR_ENGINE
+    assert engine.engine_name() == engine.DEFAULT_ENGINE == "rapidocr"
+
+
+def test_an_unknown_engine_is_a_clear_error(settings):
+    settings.OCR_ENGINE = "abbyy"
+    with pytest.raises(EngineError, match="未知的文字识别引擎"):
+        engine.engine_name()
