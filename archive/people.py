@@ -93,7 +93,7 @@ def validate(values: dict[str, str], user, today: date) -> Validation:
 
 
 def check_row(values: dict[str, str], user, today: date) -> ValidRow:
-    return validate(values, user, today).valid[0]
+    return validate(values, user, today).rows[0]
 
 
 def _message(error: RowError) -> str:
@@ -105,7 +105,7 @@ def create_person(
 ) -> Person:
     """Registers a new person (and their enrolments) exactly as a one-row roster would."""
     validation = validate(values, user, today)
-    id_number = validation.valid[0].id_number
+    id_number = validation.rows[0].id_number
     if Person.objects.filter(id_number=id_number).exists():
         raise PersonError([f"{ID}：该身份号码已登记，请在其档案中修改"])
     digest = hashlib.sha256(repr(sorted(values.items())).encode()).hexdigest()
