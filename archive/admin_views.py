@@ -26,14 +26,18 @@ from archive.models import (
     AuditLog,
     Certificate,
     DataFlag,
+    Division,
     Enrolment,
     EnrolmentChange,
     Person,
 )
 from archive.paging import paginate, query_without_page
+from archive.person_views import CertificateChangeForm, FamilyChangeForm
 from core.numbers import normalize_id
 
 PAGE_SIZE = 50
+#: The audit actions shown as a person's change history (登记、修改、证件与家庭类别变更).
+PERSON_CHANGES = ("person_create", "person_change", "certificate_change", "family_status_change")
 
 
 def _filtered_people(request: HttpRequest, form: PersonFilterForm):
@@ -138,6 +142,15 @@ def person_detail(request: HttpRequest, pk: int) -> TemplateResponse:
             "correct_url": _correct_url(request),
             "action_form": EnrolmentActionForm(),
             "can_change": request.user.has_perm(perms.CHANGE_ENROLMENT),
+            "can_edit_person": request.user.has_perm(perms.CHANGE_PERSON),
+            "certificate_form": CertificateChangeForm(),
+            "family_form": FamilyChangeForm(),
+            "history": AuditLog.objects.filter(
+                object_type="archive.Person", object_id=str(person.pk), action__in=PERSON_CHANGES
+            ).order_by("-at"),
+            "places": Division.objects.filter(
+                code__in={person.county_id, person.hukou_code[:9], person.hukou_code}
+            ),
         },
     )
 

@@ -3,7 +3,7 @@
 from django.urls import include, path
 from wagtail import hooks
 
-from archive import admin_views, import_views, rules_views, viewsets
+from archive import admin_views, import_views, person_views, rules_views, viewsets
 from archive import permissions as perms
 from archive.menu import Entry, register_menu_entries
 
@@ -19,6 +19,7 @@ def register_admin_urls():
             name="archive_enrolment_action",
         ),
         path("audit-log/", admin_views.audit_log, name="archive_audit_log"),
+        *person_views.urlpatterns,
         path("import/beneficiaries/", include((import_views.urlpatterns, "archive_import"))),
         path("rule-sets/", rules_views.rule_set_list, name="archive_rule_sets"),
         path("rule-sets/new/", rules_views.rule_set_new, name="archive_rule_set_new"),
