@@ -101,6 +101,7 @@ ROLE_PERMISSIONS: dict[str, tuple[Perm, ...]] = {
         *perms("archive", "checklistversion", "view", "add"),
         *perms("review", "verification", "reverse"),
         *perms("auth", "user", "add", "change"),
+        ("jobs", "job", "view_all_jobs"),  # 我的任务: every job of the jurisdiction
     ),
 }
 

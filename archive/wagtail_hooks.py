@@ -3,7 +3,7 @@
 from django.urls import include, path
 from wagtail import hooks
 
-from archive import admin_views, import_views, rules_views, viewsets
+from archive import admin_views, import_views, job_views, rules_views, viewsets
 from archive.menu import Entry, register_menu_entries
 
 
@@ -21,6 +21,7 @@ def register_admin_urls():
         path("import/beneficiaries/", include((import_views.urlpatterns, "archive_import"))),
         path("rule-sets/", rules_views.rule_set_list, name="archive_rule_sets"),
         path("rule-sets/new/", rules_views.rule_set_new, name="archive_rule_set_new"),
+        *job_views.urlpatterns,
     ]
 
 
@@ -43,6 +44,7 @@ register_menu_entries(
         ),
         Entry("待归档扫描件", "archive_inbox", "upload", 120, "archive.add_document"),
         Entry("导入花名册", "archive_import:upload", "upload", 200, "archive.add_importrecord"),
+        Entry("我的任务", "archive_job_list", "tasks", 950, "wagtailadmin.access_admin"),
         Entry("认定规则", "archive_rule_sets", "cog", 800, "archive.view_rulesetversion"),
         Entry("档案材料清单", "archive_checklist", "list-ul", 810, "archive.view_checklistversion"),
         Entry("审计日志", "archive_audit_log", "history", 900, "archive.view_auditlog"),
