@@ -64,9 +64,11 @@ class Context:
         return job_dir(self.job)
 
     def progress(self, done: int, total: int, message: str = "", *, force: bool = False) -> None:
-        """Record progress (throttled) and stop with :class:`Cancelled` if the owner asked."""
+        """Record progress (throttled; a step's last report always) and stop with
+        :class:`Cancelled` if the owner asked."""
         now = time.monotonic()
-        if not force and now - self._written < PROGRESS_INTERVAL:
+        last = total > 0 and done >= total
+        if not (force or last) and now - self._written < PROGRESS_INTERVAL:
             return
         self._written = now
         Job.objects.filter(pk=self.job.pk).update(
