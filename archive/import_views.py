@@ -4,35 +4,24 @@ Plain Django views rendered in the Wagtail admin (templates extend ``wagtailadmi
 ``urlpatterns`` below is registered by a ``register_admin_urls`` hook, which puts them behind
 the admin login.  Every view also checks ``archive.add_importrecord`` itself.
 
-The uploaded file holds personal data, so it never gets a public URL: it is written under
-``PRIVATE_MEDIA_ROOT / "imports"`` with mode 0600, named by its SHA-256 (the same file uploaded
-twice is stored once, and the name reveals nothing), and removed once the import is done.
-The preview is computed once per upload and user (a dry run: the jurisdiction of the user
-decides which rows are rejected) and kept next to it as JSON, so that paging through 100 000
-rows does not re-validate the file on every page.  The confirm step runs the real import from
-the stored file, so it judges exactly what the preview showed, against the database as it is
-at that moment.
+Reading and validating a roster of 100 000 rows takes minutes, so no request does it: the
+upload is stored (``archive.imports.uploads``) and a background job (``archive/jobs.py``)
+computes the preview; confirming submits the import as another job.  The user watches the
+job's progress bar (``archive/job_views.py``) and is taken to the preview or the result.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import re
-import tempfile
-import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
-from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -42,39 +31,20 @@ from wagtail.admin.auth import permission_denied, require_admin_access
 from archive import audit, imports
 from archive import permissions as perms
 from archive.exports import xlsx_attachment
+from archive.imports import uploads
+from archive.job_views import submit_and_follow
+from archive.jobs import ROSTER_IMPORT, ROSTER_PREVIEW
 from archive.models import ImportRecord
-from core.numbers import mask_id
 from core.tabular import DEFAULT_MAX_BYTES, TableError, read_table
 
 app_name = "archive_import"
 PERMISSION = perms.IMPORT_ROSTER
 PAGE_SIZE = 100
 SESSION_KEY = "beneficiary_imports"
-#: Uploads and previews older than this are removed on the next upload.
-MAX_AGE_SECONDS = 24 * 3600
 _SHA = re.compile(r"[0-9a-f]{64}")
 _FILTERS = ("created", "updated", "unchanged", "rejected")
 #: The filter of the rows kept with a flag (their outcome is one of the above).
 _FLAGGED = "flagged"
-
-
-def imports_dir() -> Path:
-    """The private directory for uploads, previews and rejected-row files."""
-    directory = Path(settings.PRIVATE_MEDIA_ROOT) / "imports"
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return directory
-
-
-def _upload_path(sha: str) -> Path:
-    return imports_dir() / f"{sha}.upload"
-
-
-def _preview_path(sha: str, user: Any) -> Path:
-    return imports_dir() / f"{sha}.u{user.pk}.preview.json"
-
-
-def _rejected_path(record_id: int) -> Path:
-    return imports_dir() / f"rejected-{record_id}.xlsx"
 
 
 def _guarded(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -104,33 +74,6 @@ class UploadForm(forms.Form):
         return upload
 
 
-def _store(upload: UploadedFile) -> str:
-    """Write the upload to the private directory under its SHA-256; return the digest."""
-    directory = imports_dir()
-    digest = hashlib.sha256()
-    fd, temp = tempfile.mkstemp(dir=directory, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in upload.chunks():
-                digest.update(chunk)
-                out.write(chunk)
-        os.chmod(temp, 0o600)
-        sha = digest.hexdigest()
-        os.replace(temp, _upload_path(sha))
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return sha
-
-
-def _sweep() -> None:
-    """Remove abandoned uploads and previews (a clerk who never confirmed)."""
-    cutoff = time.time() - MAX_AGE_SECONDS
-    for item in imports_dir().iterdir():
-        if item.suffix in (".upload", ".json", ".part") and item.stat().st_mtime < cutoff:
-            item.unlink(missing_ok=True)
-
-
 def _remember(request: HttpRequest, sha: str, filename: str) -> None:
     uploads = dict(request.session.get(SESSION_KEY, {}))
     uploads[sha] = filename
@@ -140,7 +83,7 @@ def _remember(request: HttpRequest, sha: str, filename: str) -> None:
 def _filename(request: HttpRequest, sha: str) -> str:
     """The name the user uploaded under; only uploads of this session can be previewed."""
     filename = request.session.get(SESSION_KEY, {}).get(sha) if _SHA.fullmatch(sha) else None
-    if filename is None or not _upload_path(sha).exists():
+    if filename is None or not uploads.upload_path(sha).exists():
         _refused(request, "archive.ImportUpload", sha[:16], "上传文件不存在、已过期或不属于本人")
         raise Http404("上传的文件已过期或不存在，请重新上传。")
     return filename
@@ -151,75 +94,18 @@ def _refused(request: HttpRequest, obj_type: str, obj_id: str, detail: str) -> N
     audit.record(request, "denied", obj_type=obj_type, obj_id=obj_id, detail=detail)
 
 
-def _build_preview(request: HttpRequest, sha: str, filename: str) -> dict[str, Any]:
-    """Dry-run the file for this user and keep every row's outcome as JSON."""
-    source = _upload_path(sha)
-    result = imports.import_beneficiaries(source, filename, dry_run=True, user=request.user)
-    table = read_table(source, filename)
-    columns, _ = imports.match_headers(table.headers, filename)
-    reasons: dict[int, list[str]] = {}
-    for error in result.errors:
-        reasons.setdefault(error.row, []).append(
-            f"{error.column}：{error.message}" if error.column else error.message
-        )
-    warnings: dict[int, list[str]] = {}
-    for flag in result.flags:
-        column = f"{flag.column}：" if flag.column else ""
-        warnings.setdefault(flag.row, []).append(f"{flag.label}（{column}{flag.message}）")
-    entries = []
-    for number, cells in table.rows:
-        name = str(cells.get(columns[imports.NAME]) or "").strip()
-        raw_id = cells.get(columns[imports.ID])
-        outcome = "rejected" if number in reasons else result.outcomes.get(number, "rejected")
-        entries.append(
-            {
-                "row": number,
-                "name": name,
-                "id": mask_id(str(raw_id)) if raw_id is not None else "",
-                "outcome": outcome,
-                "reasons": reasons.get(number, []),
-                "warnings": warnings.get(number, []),
-            }
-        )
-    preview = {
-        "filename": filename,
-        "total": result.total,
-        "created": result.created,
-        "updated": result.updated,
-        "unchanged": result.unchanged,
-        "rejected": len(result.rejected_rows),
-        "flagged": len(result.flagged_rows),
-        "notices": result.notices,
-        "rows": entries,
-    }
-    target = _preview_path(sha, request.user)
-    target.write_text(json.dumps(preview, ensure_ascii=False, default=str), encoding="utf-8")
-    target.chmod(0o600)
-    return preview
-
-
 @_guarded
 def upload(request: HttpRequest) -> HttpResponse:
-    """Step 1: choose a file.  It is validated at once and the preview computed."""
+    """Step 1: choose a file.  It is stored, and its preview computed in a background job."""
     form = UploadForm()
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES)
         if form.is_valid():
-            _sweep()
             upload_file: UploadedFile = form.cleaned_data["file"]
             filename = Path(upload_file.name or "花名册").name
-            sha = _store(upload_file)
+            sha = uploads.store(upload_file)
             _remember(request, sha, filename)
-            try:
-                _build_preview(request, sha, filename)
-            except TableError as error:
-                _upload_path(sha).unlink(missing_ok=True)
-                form.add_error("file", error.message)
-            except BaseException:
-                _upload_path(sha).unlink(missing_ok=True)  # nothing of a failed upload stays
-                raise
-            else:
-                return redirect("archive_import:preview", sha=sha)
+            return submit_and_follow(request, ROSTER_PREVIEW, sha=sha, filename=filename)
     return render(
         request,
         "archive/import/upload.html",
@@ -231,15 +117,9 @@ def upload(request: HttpRequest) -> HttpResponse:
 def preview(request: HttpRequest, sha: str) -> HttpResponse:
     """Step 2: every row's outcome (新增/更新/未变/拒绝), 100 per page, and the confirm form."""
     filename = _filename(request, sha)
-    cached = _preview_path(sha, request.user)
-    try:
-        data = json.loads(cached.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        try:
-            data = _build_preview(request, sha, filename)
-        except TableError as error:
-            messages.error(request, error.message)
-            return redirect("archive_import:upload")
+    data = uploads.load_preview(sha, request.user)
+    if data is None:  # not computed for this user yet, or swept: compute it in the background
+        return submit_and_follow(request, ROSTER_PREVIEW, sha=sha, filename=filename)
     if not request.GET.get("page") and not request.GET.get("outcome"):
         # Who looked at which upload's rows (masked IDs, but names and outcomes): once per
         # opening of the preview, not per page turned.
@@ -283,7 +163,7 @@ def preview(request: HttpRequest, sha: str) -> HttpResponse:
 def preview_rejected(request: HttpRequest, sha: str) -> HttpResponse:
     """The rejected rows of an upload as xlsx, before importing, to correct them offline."""
     filename = _filename(request, sha)
-    source = _upload_path(sha)
+    source = uploads.upload_path(sha)
     try:
         validation = imports.read_roster(source, filename, user=request.user)
         content = imports.rejected_rows_xlsx(read_table(source, filename).rows, validation.errors)
@@ -303,44 +183,13 @@ def preview_rejected(request: HttpRequest, sha: str) -> HttpResponse:
 @_guarded
 @require_POST
 def confirm(request: HttpRequest, sha: str) -> HttpResponse:
-    """Step 3: run the import, atomic or skipping invalid rows, from the stored upload."""
+    """Step 3: the import, atomic or skipping invalid rows, from the stored upload, as a job."""
     filename = _filename(request, sha)
     mode = request.POST.get("mode")
     if mode not in (imports.ATOMIC, imports.SKIP_INVALID):
         messages.error(request, "请选择导入方式。")
         return redirect("archive_import:preview", sha=sha)
-    source = _upload_path(sha)
-    try:
-        result = imports.import_beneficiaries(
-            source, filename, mode=mode, user=request.user, request=request
-        )
-    except TableError as error:
-        messages.error(request, error.message)
-        return redirect("archive_import:upload")
-    except IntegrityError:
-        messages.error(request, "写入时与其他操作冲突，未写入任何数据，请稍后重试。")
-        return redirect("archive_import:preview", sha=sha)
-    if result.rejected:
-        messages.error(
-            request,
-            f"有{len(result.rejected_rows)}行错误，按“整体导入”方式未写入任何数据。"
-            "请改正后重新上传，或选择“跳过错误行导入”。",
-        )
-        return redirect("archive_import:preview", sha=sha)
-    assert result.record_id is not None
-    if result.rejected_rows:
-        content = imports.rejected_rows_xlsx(read_table(source, filename).rows, result.errors)
-        target = _rejected_path(result.record_id)
-        target.write_bytes(content)
-        target.chmod(0o600)
-    source.unlink(missing_ok=True)
-    for item in imports_dir().glob(f"{sha}.u*.preview.json"):
-        item.unlink(missing_ok=True)
-    uploads = dict(request.session.get(SESSION_KEY, {}))
-    uploads.pop(sha, None)
-    request.session[SESSION_KEY] = uploads
-    messages.success(request, f"已导入「{filename}」。")
-    return redirect("archive_import:result", pk=result.record_id)
+    return submit_and_follow(request, ROSTER_IMPORT, sha=sha, filename=filename, mode=mode)
 
 
 def _own_record(request: HttpRequest, pk: int) -> ImportRecord:
@@ -361,7 +210,7 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "archive/import/result.html",
-        {"record": record, "has_rejected": _rejected_path(record.pk).exists()},
+        {"record": record, "has_rejected": uploads.rejected_path(record.pk).exists()},
     )
 
 
@@ -369,7 +218,7 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
 def rejected(request: HttpRequest, pk: int) -> HttpResponse:
     """The rejected rows of a finished skip-invalid import, as xlsx."""
     record = _own_record(request, pk)
-    target = _rejected_path(record.pk)
+    target = uploads.rejected_path(record.pk)
     if not target.exists():
         raise Http404("本次导入没有被拒绝的行。")
     audit.record(

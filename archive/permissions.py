@@ -88,3 +88,6 @@ CHANGE_POLICY_TOPIC = name("cms", "change", "policytopic")
 VIEW_POLICY_TOPIC = name("cms", "view", "policytopic")
 ADD_USER = name("auth", "add", "user")
 CHANGE_USER = name("auth", "change", "user")
+
+# --- jobs ---------------------------------------------------------------------------------------
+VIEW_ALL_JOBS = name("jobs", "view_all", "jobs")  # 我的任务: every job of the jurisdiction

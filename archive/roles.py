@@ -109,6 +109,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         perms.REVERSE_VERIFICATION,
         perms.ADD_USER,
         perms.CHANGE_USER,
+        perms.VIEW_ALL_JOBS,  # 我的任务: every job of the jurisdiction
     ),
 }
 

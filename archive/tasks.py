@@ -186,7 +186,9 @@ def refresh_completeness() -> int:
 
 @shared_task(name="archive.clean_tmp")
 def clean_tmp() -> int:
-    """Sweeps what interrupted uploads and jobs left in the private store's tmp/."""
+    """Sweeps what interrupted uploads and jobs left in the private store's tmp/, and roster
+    uploads nobody confirmed (archive.imports.uploads)."""
     from archive import storage
+    from archive.imports import uploads
 
-    return storage.clean_tmp()
+    return storage.clean_tmp() + len(uploads.sweep())

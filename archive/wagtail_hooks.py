@@ -3,7 +3,7 @@
 from django.urls import include, path
 from wagtail import hooks
 
-from archive import admin_views, import_views, person_views, rules_views, viewsets
+from archive import admin_views, import_views, job_views, person_views, rules_views, viewsets
 from archive import permissions as perms
 from archive.menu import Entry, register_menu_entries
 
@@ -23,6 +23,7 @@ def register_admin_urls():
         path("import/beneficiaries/", include((import_views.urlpatterns, "archive_import"))),
         path("rule-sets/", rules_views.rule_set_list, name="archive_rule_sets"),
         path("rule-sets/new/", rules_views.rule_set_new, name="archive_rule_set_new"),
+        *job_views.urlpatterns,
     ]
 
 

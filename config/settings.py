@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "review",
     "inspection",
     "cms",
+    "jobs",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -273,6 +274,9 @@ REVIEW_REQUIRED_ROSTERS = ("death", "hukou_out", "cert_base", "assistance")
 # minute takes work with no beat for WORKER_DEAD_AFTER_SECONDS as abandoned by a dead worker.
 WORKER_HEARTBEAT_SECONDS = float(env("WORKER_HEARTBEAT_SECONDS", "15"))
 WORKER_DEAD_AFTER_SECONDS = float(env("WORKER_DEAD_AFTER_SECONDS", "90"))
+# Files a background job leaves for download (exports, rejected rows) are removed this long
+# after the job finished (jobs.services.clean_files, hourly from beat).
+JOB_FILES_MAX_AGE_SECONDS = int(env("JOB_FILES_MAX_AGE_SECONDS", str(7 * 24 * 3600)))
 # The county civil-affairs offices' phones printed on 政策告知书 (review/views.py), as
 # "140425:0355-6228001,140403:0355-2022001"; a county without one prints none.
 NOTICE_OFFICE_PHONES: dict[str, str] = dict(
@@ -334,6 +338,17 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True  # a task killed mid-way is redelivered, not lost
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Queues by kind of work (jobs/kinds.py): "interactive" is work a person waits for
+# (previews, imports, comparisons, exports, search sync); "bulk" is OCR and integrity checks.
+# `make run` runs one worker per queue (config/supervisord.conf), so a comparison never waits
+# behind a thousand scanned pages; docs/deploy.md says how to scale each.
+CELERY_TASK_DEFAULT_QUEUE = "interactive"
+CELERY_TASK_ROUTES = {
+    "archive.ocr_document": {"queue": "bulk"},
+    "ocr.read_document": {"queue": "bulk"},
+    "archive.integrity_check": {"queue": "bulk"},
+    "archive.refresh_completeness": {"queue": "bulk"},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     # Re-hash every stored original and report missing or altered files (archive.integrity).
@@ -345,6 +360,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "archive-requeue-ocr": {"task": "archive.requeue_stale_ocr", "schedule": 60},
     # Comparison runs whose worker died: retried once, else failed with the reason.
     "review-reap-runs": {"task": "review.reap_runs", "schedule": 60},
+    # Background jobs whose worker died: retried where safe, else failed with the reason.
+    "jobs-reap": {"task": "jobs.reap", "schedule": 60},
+    # Files of finished jobs (exports, rejected rows) older than JOB_FILES_MAX_AGE_SECONDS.
+    "jobs-clean": {"task": "jobs.clean", "schedule": crontab(minute=50)},
     # Recompute completeness after enrolment changes or a new checklist.
     "archive-refresh-completeness": {
         "task": "archive.refresh_completeness",

@@ -35,6 +35,7 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "permission_denied": "无权限（已拒绝）",
     "export": "导出",
     "download": "下载",
+    "job_cancel": "取消后台任务",
     "print": "打印",
     "import": "导入花名册",
     "import_preview": "预览导入",

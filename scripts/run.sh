@@ -28,9 +28,11 @@ if [ "${DEMO_DATA:-1}" = 1 ] && [ ! -f "$DATA_DIR/.demo-loaded" ]; then
   $py manage.py demo_data --scans 20 && touch "$DATA_DIR/.demo-loaded"
 fi
 
-# supervisord (config/supervisord.conf) runs web, worker and beat: one of them dying is
+# supervisord (config/supervisord.conf) runs web, the two workers and beat: one of them dying is
 # restarted without taking the others down, and Ctrl-C stops all three with their children.
+# One worker per queue (settings CELERY_TASK_ROUTES): interactive work never waits behind OCR.
 export ROOT="$PWD" VENV="$PWD/.venv" HOST="$host" PORT="$port" WEB_WORKERS="${WEB_WORKERS:-2}"
+export INTERACTIVE_CONCURRENCY="${INTERACTIVE_CONCURRENCY:-1}" BULK_CONCURRENCY="${BULK_CONCURRENCY:-1}"
 ( for _ in $(seq 150); do
     curl -fsS "http://$host:$port/healthz" >/dev/null 2>&1 && break
     sleep 0.2

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from jobs.kinds import QUEUES
 from tests.helpers import ROOT, child_env
 
 CHROMIUM = "/usr/bin/chromium"
@@ -78,8 +79,7 @@ def start_celery_worker(
     log = open(log_path, "ab")  # noqa: SIM115 - closed when the process is reaped
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO"]
     command += ["--concurrency", "1", "--without-gossip", "--without-mingle", "-n", f"{name}@%h"]
-    if queues:
-        command += ["-Q", queues]
+    command += ["-Q", queues or ",".join(QUEUES)]  # every queue unless told otherwise
     proc = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )

@@ -65,7 +65,17 @@ def wait_until(predicate, seconds: float, interval: float = 0.3) -> bool:
 
 
 #: The packages whose source the "one home per fact" checks read.
-SOURCE_PACKAGES = ("core", "archive", "review", "ocr", "cms", "search", "inspection", "config")
+SOURCE_PACKAGES = (
+    "core",
+    "archive",
+    "review",
+    "ocr",
+    "cms",
+    "search",
+    "inspection",
+    "config",
+    "jobs",
+)
 
 
 def source_matches(pattern: str, *, allowed: tuple[str, ...] = ()) -> list[str]:
@@ -85,3 +95,24 @@ def source_matches(pattern: str, *, allowed: tuple[str, ...] = ()) -> list[str]:
                 if regex.search(line):
                     found.append(f"{relative}:{number}: {line.strip()}")
     return found
+
+
+def run_submitted_job(response):
+    """Runs, in this process, the job a view just submitted (its response redirects to the
+    job's page), with the real runner (jobs.runner.execute) — what the worker would do — and
+    returns the job. View tests use it; tests/jobs covers the same jobs through a real worker."""
+    from django.urls import resolve
+
+    from jobs.models import Job
+    from jobs.runner import execute
+
+    assert response.status_code == 302, response.status_code
+    match = resolve(response["Location"].split("?")[0])
+    assert match.url_name == "archive_job_detail", response["Location"]
+    execute(match.kwargs["pk"])
+    return Job.objects.get(pk=match.kwargs["pk"])
+
+
+def follow_job(response) -> str:
+    """Where the job's page moves on to once the job that a view submitted has run."""
+    return run_submitted_job(response).result.get("url", "")

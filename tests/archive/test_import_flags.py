@@ -21,6 +21,7 @@ from archive import imports
 from archive.models import Certificate, DataFlag, Enrolment, Person
 from core.codes import FLAG_CODES, FLAG_LABELS, FLAGS
 from tests.archive.test_import import ID_A, ID_B, ID_C, TODAY, csv_bytes, make_id, roster_row
+from tests.helpers import follow_job
 
 AS_OF = "2026-11-30"
 NO_CERT = {"残疾人证号": "", "残疾类别": "", "残疾等级": ""}
@@ -115,12 +116,12 @@ def test_admin_preview_lists_the_flag_as_a_warning_in_chinese(client, admin_user
     response = client.post(
         reverse("archive_import:upload"), {"file": SimpleUploadedFile("花名册.csv", content)}
     )
-    assert response.status_code == 302
-    page = client.get(response["Location"]).content.decode()
+    preview_url = follow_job(response)
+    page = client.get(preview_url).content.decode()
     assert "有问题标记 1" in page and "拒绝 1" in page
     assert FLAG_LABELS[code] in page
     assert code not in page  # no raw codes on pages people read
-    flagged = client.get(response["Location"] + "?outcome=flagged").content.decode()
+    flagged = client.get(preview_url + "?outcome=flagged").content.decode()
     assert FLAG_LABELS[code] in flagged and "富裕" not in flagged
     assert DataFlag.objects.count() == 0  # a preview writes nothing
 

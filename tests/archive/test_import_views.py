@@ -16,7 +16,7 @@ from django.urls import include, path, reverse
 from openpyxl import load_workbook
 from wagtail.admin import urls as wagtailadmin_urls
 
-from archive import import_views
+from archive import import_views, job_views
 from archive.models import EnrolmentChange, ImportRecord, Person
 from tests.archive.test_import import (
     COUNTY,
@@ -28,9 +28,11 @@ from tests.archive.test_import import (
     roster_row,
 )
 from tests.core import bombs
+from tests.helpers import follow_job, run_submitted_job
 
 urlpatterns = [
     path("admin/import/", include((import_views.urlpatterns, "archive_import"))),
+    path("admin/", include(job_views.urlpatterns)),
     path("admin/", include(wagtailadmin_urls)),
 ]
 
@@ -67,8 +69,7 @@ def test_upload_page_lists_the_columns(admin_client) -> None:
 
 def test_upload_previews_every_row_and_writes_nothing(admin_client, private_media) -> None:
     response = upload(admin_client, [roster_row(), roster_row(ID_B, 家庭类别="富裕")])
-    assert response.status_code == 302
-    preview_url = response["Location"]
+    preview_url = follow_job(response)
     page = admin_client.get(preview_url).content.decode()
     assert "新增" in page and "拒绝" in page
     assert "富裕" in page and "140425********" in page  # IDs masked in the preview
@@ -80,7 +81,7 @@ def test_upload_previews_every_row_and_writes_nothing(admin_client, private_medi
 
 def test_preview_is_paginated_100_rows_per_page(admin_client) -> None:
     rows = [roster_row(make_id(seq=seq)) for seq in range(100, 350)]
-    preview_url = upload(admin_client, rows)["Location"]
+    preview_url = follow_job(upload(admin_client, rows))
     first = admin_client.get(preview_url)
     assert len(first.context["page"].object_list) == 100
     assert first.context["page"].paginator.num_pages == 3
@@ -92,44 +93,48 @@ def test_preview_is_paginated_100_rows_per_page(admin_client) -> None:
 
 
 def test_confirm_atomic_imports_and_shows_the_result(admin_client, private_media) -> None:
-    preview_url = upload(admin_client, [roster_row(), roster_row(ID_B)])["Location"]
+    preview_url = follow_job(upload(admin_client, [roster_row(), roster_row(ID_B)]))
     sha = preview_url.rstrip("/").rsplit("/", 1)[1]
     response = admin_client.post(
         reverse("archive_import:confirm", kwargs={"sha": sha}), {"mode": "atomic"}
     )
+    result_url = follow_job(response)
     record = ImportRecord.objects.get()
-    assert response["Location"] == reverse("archive_import:result", kwargs={"pk": record.pk})
+    assert result_url == reverse("archive_import:result", kwargs={"pk": record.pk})
     assert (record.created, record.imported_by) == (2, admin_client.user)
     assert EnrolmentChange.objects.filter(source=f"导入 #{record.pk}").count() == 2
     assert not list((private_media / "imports").glob("*.upload"))  # removed once imported
-    page = admin_client.get(response["Location"]).content.decode()
+    page = admin_client.get(result_url).content.decode()
     assert "导入结果" in page and "下载被拒绝的行" not in page
 
 
 def test_confirm_atomic_with_errors_writes_nothing(admin_client) -> None:
-    preview_url = upload(admin_client, [roster_row(), roster_row(ID_B, 家庭类别="富裕")])[
-        "Location"
-    ]
+    preview_url = follow_job(
+        upload(admin_client, [roster_row(), roster_row(ID_B, 家庭类别="富裕")])
+    )
     sha = preview_url.rstrip("/").rsplit("/", 1)[1]
     response = admin_client.post(
         reverse("archive_import:confirm", kwargs={"sha": sha}), {"mode": "atomic"}
     )
-    assert response["Location"] == preview_url
+    job = run_submitted_job(response)
+    assert job.state == "failed" and "整体导入" in job.error
+    assert job.result["url"] == preview_url  # back to the preview, to choose or correct
     assert Person.objects.count() == ImportRecord.objects.count() == 0
 
 
 def test_skip_invalid_offers_the_rejected_rows_for_download(admin_client) -> None:
     rows = [roster_row(), roster_row(ID_B, 家庭类别="富裕"), roster_row(ID_C)]
-    preview_url = upload(admin_client, rows)["Location"]
+    preview_url = follow_job(upload(admin_client, rows))
     sha = preview_url.rstrip("/").rsplit("/", 1)[1]
     before = admin_client.get(reverse("archive_import:preview_rejected", kwargs={"sha": sha}))
     assert before.status_code == 200
     response = admin_client.post(
         reverse("archive_import:confirm", kwargs={"sha": sha}), {"mode": "skip_invalid"}
     )
+    result_url = follow_job(response)
     record = ImportRecord.objects.get()
     assert (record.created, record.rejected, record.mode) == (2, 1, "skip_invalid")
-    page = admin_client.get(response["Location"]).content.decode()
+    page = admin_client.get(result_url).content.decode()
     assert "下载被拒绝的行" in page
     download = admin_client.get(reverse("archive_import:rejected", kwargs={"pk": record.pk}))
     assert download.status_code == 200
@@ -139,19 +144,21 @@ def test_skip_invalid_offers_the_rejected_rows_for_download(admin_client) -> Non
     assert "错误原因" in [c.value for c in sheet[1]]
 
 
-def test_bad_file_is_refused_on_the_upload_form_in_chinese(admin_client, private_media) -> None:
-    response = upload(admin_client, [], name="roster.xlsx", data=b"%PDF-1.7\n")
-    assert response.status_code == 200
-    assert "PDF" in response.content.decode()
+def test_bad_file_fails_its_job_in_chinese_and_leaves_no_file(admin_client, private_media) -> None:
+    job = run_submitted_job(upload(admin_client, [], name="roster.xlsx", data=b"%PDF-1.7\n"))
+    assert job.state == "failed" and "PDF" in job.error
+    assert job.result["url"] == reverse("archive_import:upload")
+    page = admin_client.get(reverse("archive_job_detail", args=[job.pk])).content.decode()
+    assert "PDF" in page and "返回修改" in page
     assert not list((private_media / "imports").glob("*.upload"))
 
 
 def test_county_user_sees_other_county_rows_rejected(client, make_user) -> None:
     clerk = make_user("pingshun", COUNTY)
     client.force_login(clerk)
-    preview_url = upload(client, [roster_row(), roster_row(ID_B, 户籍区划代码=OTHER_COUNTY)])[
-        "Location"
-    ]
+    preview_url = follow_job(
+        upload(client, [roster_row(), roster_row(ID_B, 户籍区划代码=OTHER_COUNTY)])
+    )
     data = client.get(preview_url).context["data"]
     assert (data["created"], data["rejected"]) == (1, 1)
     assert "不在您的辖区内" in data["rows"][1]["reasons"][0]
@@ -174,16 +181,20 @@ def test_anonymous_user_is_sent_to_the_login(client) -> None:
 
 
 def test_preview_of_someone_elses_upload_is_not_found(admin_client, client, make_user) -> None:
-    preview_url = upload(admin_client, [roster_row()])["Location"]
+    preview_url = follow_job(upload(admin_client, [roster_row()]))
     clerk = make_user("pingshun", COUNTY)
     client.force_login(clerk)
     assert client.get(preview_url).status_code == 404
 
 
 def test_result_of_someone_elses_import_is_not_found(admin_client, client, make_user) -> None:
-    preview_url = upload(admin_client, [roster_row()])["Location"]
+    preview_url = follow_job(upload(admin_client, [roster_row()]))
     sha = preview_url.rstrip("/").rsplit("/", 1)[1]
-    admin_client.post(reverse("archive_import:confirm", kwargs={"sha": sha}), {"mode": "atomic"})
+    follow_job(
+        admin_client.post(
+            reverse("archive_import:confirm", kwargs={"sha": sha}), {"mode": "atomic"}
+        )
+    )
     record = ImportRecord.objects.get()
     client.force_login(make_user("pingshun", COUNTY))
     assert client.get(reverse("archive_import:result", kwargs={"pk": record.pk})).status_code == 404
@@ -197,10 +208,9 @@ def test_result_of_someone_elses_import_is_not_found(admin_client, client, make_
 def test_a_hostile_workbook_gets_a_chinese_message_and_leaves_no_file(
     admin_client, private_media, make_bomb
 ) -> None:
-    response = upload(admin_client, [], name="花名册.xlsx", data=make_bomb())
-    assert response.status_code == 200
-    body = response.content.decode()
-    assert "请在 Excel 中打开后另存为 .xlsx" in body
+    job = run_submitted_job(upload(admin_client, [], name="花名册.xlsx", data=make_bomb()))
+    assert job.state == "failed"
+    assert "请在 Excel 中打开后另存为 .xlsx" in job.error
     assert not ImportRecord.objects.exists() and not Person.objects.exists()
     leftovers = [p for p in (private_media / "imports").iterdir()]
     assert leftovers == []
@@ -209,10 +219,12 @@ def test_a_hostile_workbook_gets_a_chinese_message_and_leaves_no_file(
 def test_opening_the_preview_and_its_rejected_rows_is_audited(admin_client) -> None:
     from archive.models import AuditLog
 
-    response = upload(admin_client, [roster_row(ID_B), roster_row(ID_C, 公民身份号码="123")])
-    admin_client.get(response["Location"])
+    preview_url = follow_job(
+        upload(admin_client, [roster_row(ID_B), roster_row(ID_C, 公民身份号码="123")])
+    )
+    admin_client.get(preview_url)
     preview = AuditLog.objects.get(action="import_preview")
     assert "花名册.csv" in preview.detail
-    sha = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+    sha = preview_url.rstrip("/").rsplit("/", 1)[-1]
     admin_client.get(reverse("archive_import:preview_rejected", args=[sha]))
     assert AuditLog.objects.filter(action="import_rejected_download", object_id=sha[:16]).exists()

@@ -46,8 +46,9 @@ def test_make_run_restarts_a_killed_worker_and_ctrl_c_stops_everything(tmp_path:
     )
     try:
         assert wait_until(lambda: _healthy(port), 300), (tmp_path / "run.log").read_text()[-3000:]
-        assert wait_until(lambda: all(_pid(env, p) for p in ("web", "worker", "beat")), 60)
-        web, worker, beat = (_pid(env, p) for p in ("web", "worker", "beat"))
+        programs = ("web", "worker-interactive", "worker-bulk", "beat")
+        assert wait_until(lambda: all(_pid(env, p) for p in programs), 60)
+        web, worker, bulk, beat = (_pid(env, p) for p in programs)
 
         second = subprocess.run(
             [str(ROOT / "scripts/run.sh")], cwd=ROOT, env=env, capture_output=True, text=True
@@ -56,13 +57,14 @@ def test_make_run_restarts_a_killed_worker_and_ctrl_c_stops_everything(tmp_path:
         assert "系统已在运行" in second.stderr
 
         os.kill(worker, signal.SIGKILL)
-        assert wait_until(lambda: _pid(env, "worker") not in (0, worker), 60)
+        assert wait_until(lambda: _pid(env, "worker-interactive") not in (0, worker), 60)
         assert _healthy(port)
         assert _pid(env, "web") == web
         assert _pid(env, "beat") == beat
-        restarted = _pid(env, "worker")
+        assert _pid(env, "worker-bulk") == bulk
+        restarted = _pid(env, "worker-interactive")
     finally:
         run.send_signal(signal.SIGINT)
         run.wait(timeout=90)
         log.close()
-    assert wait_until(lambda: not any(_alive(p) for p in (web, beat, restarted)), 30)
+    assert wait_until(lambda: not any(_alive(p) for p in (web, beat, bulk, restarted)), 30)

@@ -1,0 +1,142 @@
+"""Running one job: claim it, run its kind with a :class:`Context`, record the outcome.
+
+Delivery is at least once (``acks_late``: a task whose worker died is delivered again, and the
+reaper re-sends jobs it takes back), so :func:`execute` must be safe to call twice for the
+same job: the claim is one conditional UPDATE, and a job that is finished, cancelled or held
+by a live worker is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
+
+from core.heartbeat import Heartbeat
+from jobs import kinds
+from jobs.models import Job
+
+logger = logging.getLogger("jobs")
+
+#: Progress is written at most this often (seconds); the last call is always written.
+PROGRESS_INTERVAL = 0.5
+#: Shown when a kind fails in an unexpected way; the traceback goes to the log only.
+UNEXPECTED = (
+    "任务执行出错，未完成的修改均未保存。请稍后重试；如仍失败，请联系系统管理员（任务编号 {pk}）。"
+)
+CANCELLED = "已按要求取消，未写入任何数据。"
+
+
+class Cancelled(Exception):
+    """Raised inside a kind's function at its next progress report after a cancel request."""
+
+
+def job_dir(job: Job) -> Path:
+    """The private directory of a job's files (results to download); mode 0700."""
+    directory = Path(settings.PRIVATE_MEDIA_ROOT) / "jobs" / str(job.pk)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return directory
+
+
+class Context:
+    """What a kind's function gets: its parameters, its user, progress and cancellation."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.params: dict[str, Any] = job.params
+        self._written = 0.0
+
+    @property
+    def user(self) -> Any:
+        if self.job.user_id is None:
+            return None
+        return get_user_model().objects.filter(pk=self.job.user_id).first()
+
+    @property
+    def directory(self) -> Path:
+        return job_dir(self.job)
+
+    def progress(self, done: int, total: int, message: str = "", *, force: bool = False) -> None:
+        """Record progress (throttled; a step's last report always) and stop with
+        :class:`Cancelled` if the owner asked."""
+        now = time.monotonic()
+        last = total > 0 and done >= total
+        if not (force or last) and now - self._written < PROGRESS_INTERVAL:
+            return
+        self._written = now
+        Job.objects.filter(pk=self.job.pk).update(
+            done=max(0, done), total=max(0, total), message=message[:200]
+        )
+        self.check_cancelled()
+
+    def check_cancelled(self) -> None:
+        if Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
+            raise Cancelled
+
+
+def _claim(job_id: int) -> Job | None:
+    """QUEUED → RUNNING, once: a second delivery of the same job finds nothing to claim."""
+    now = timezone.now()
+    claimed = Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(
+        state=Job.State.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
+        error="",
+    )
+    return Job.objects.get(pk=job_id) if claimed else None
+
+
+def _finish(job: Job, state: str, **fields: Any) -> None:
+    Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(
+        state=state, finished_at=timezone.now(), **fields
+    )
+
+
+def execute(job_id: int) -> str:
+    """Run the job if it is queued; returns the state it ends in (or is already in)."""
+    job = _claim(job_id)
+    if job is None:
+        current = Job.objects.filter(pk=job_id).values_list("state", flat=True).first()
+        logger.info("job %s not claimed (state %s)", job_id, current)
+        return current or "missing"
+    kind = kinds.get(job.kind)
+    context = Context(job)
+    beat = Heartbeat(
+        lambda: Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now()),
+        settings.WORKER_HEARTBEAT_SECONDS,
+        finish=lambda: connection.close(),
+    )
+    logger.info("job %s (%s) started, attempt %s", job.pk, job.kind, job.attempts)
+    try:
+        with beat:
+            context.check_cancelled()
+            result = kind.run(context)
+    except Cancelled:
+        _finish(job, Job.State.CANCELLED, message=CANCELLED)
+        logger.info("job %s cancelled", job.pk)
+        return Job.State.CANCELLED
+    except kinds.JobFailed as failure:
+        _finish(job, Job.State.FAILED, error=failure.message, result=failure.result)
+        logger.info("job %s failed: %s", job.pk, failure.message)
+        return Job.State.FAILED
+    except Exception:
+        logger.exception("job %s (%s) raised", job.pk, job.kind)
+        _finish(job, Job.State.FAILED, error=UNEXPECTED.format(pk=job.pk))
+        return Job.State.FAILED
+    _finish(
+        job,
+        Job.State.DONE,
+        result=result or {},
+        done=F("total"),
+        message=(result or {}).get("summary", "")[:200],
+    )
+    logger.info("job %s done", job.pk)
+    return Job.State.DONE

@@ -1,0 +1,48 @@
+"""Kinds registered for the runner's tests only (imported by them, never by the project)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from archive.models import Division
+from jobs.kinds import BULK, JobFailed, register
+from jobs.runner import Context
+
+COUNT = "test_count"
+FAIL = "test_fail"
+BOOM = "test_boom"
+WRITE_THEN_REPORT = "test_write_then_report"
+UNSAFE = "test_unsafe"
+
+
+@register(COUNT, "测试：计数", retry_safe=True)
+def count(context: Context) -> dict[str, Any]:
+    total = context.params.get("total", 5)
+    for done in range(total + 1):
+        context.progress(done, total, f"第 {done} 步", force=True)
+    return {"summary": f"数到 {total}", "url": "/admin/"}
+
+
+@register(FAIL, "测试：失败")
+def fail(context: Context) -> dict[str, Any]:
+    raise JobFailed("文件不是花名册。", url="/admin/import/")
+
+
+@register(BOOM, "测试：程序错误")
+def boom(context: Context) -> dict[str, Any]:
+    raise RuntimeError("division by zero somewhere deep")
+
+
+@register(WRITE_THEN_REPORT, "测试：写入后报告进度")
+def write_then_report(context: Context) -> dict[str, Any]:
+    with transaction.atomic():
+        Division.objects.create(code="149999", name="测试县", level="county")
+        context.progress(1, 2, "写了一半", force=True)
+    return {}
+
+
+@register(UNSAFE, "测试：不可重做", queue=BULK)
+def unsafe(context: Context) -> dict[str, Any]:
+    return {}

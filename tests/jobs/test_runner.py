@@ -1,0 +1,85 @@
+"""The runner (jobs/runner.py): a claimed job runs once, reports progress, ends in a state
+with a Chinese message, and stops without leaving half its writes when its owner cancels."""
+
+from __future__ import annotations
+
+import pytest
+
+from archive.models import Division
+from jobs import services
+from jobs.models import Job
+from jobs.runner import CANCELLED, execute
+from tests.jobs import kinds
+
+pytestmark = pytest.mark.django_db
+
+
+def _job(kind: str, **params) -> Job:
+    return services.submit(kind, user=None, **params)
+
+
+def test_a_job_runs_to_done_with_its_progress_at_100_percent_and_its_result():
+    job = _job(kinds.COUNT, total=7)
+    assert (job.state, job.percent, job.queue) == ("queued", 0, "interactive")
+    assert execute(job.pk) == "done"
+    job.refresh_from_db()
+    assert (job.state, job.done, job.total, job.percent) == ("done", 7, 7, 100)
+    assert job.result == {"summary": "数到 7", "url": "/admin/"}
+    assert job.message == "数到 7" and job.attempts == 1
+    assert job.started_at and job.finished_at and job.finished_at >= job.started_at
+
+
+def test_a_second_delivery_of_the_same_job_does_not_run_it_again():
+    job = _job(kinds.COUNT)
+    execute(job.pk)
+    assert execute(job.pk) == "done"
+    job.refresh_from_db()
+    assert job.attempts == 1
+
+
+def test_an_expected_failure_keeps_its_chinese_message_and_where_to_go_back():
+    job = _job(kinds.FAIL)
+    assert execute(job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.error == "文件不是花名册。"
+    assert job.result == {"url": "/admin/import/"}
+
+
+def test_an_unexpected_error_is_told_in_chinese_with_the_job_number_and_no_traceback():
+    job = _job(kinds.BOOM)
+    assert execute(job.pk) == "failed"
+    job.refresh_from_db()
+    assert f"任务编号 {job.pk}" in job.error
+    assert "division" not in job.error and "Error" not in job.error
+
+
+def test_a_queued_job_cancelled_by_its_owner_never_runs():
+    job = _job(kinds.COUNT)
+    assert services.cancel(job)
+    assert execute(job.pk) == "cancelled"
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == ("cancelled", 0)
+
+
+def test_a_running_job_stops_at_its_next_report_and_its_writes_are_rolled_back():
+    job = _job(kinds.WRITE_THEN_REPORT)
+    Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+    assert execute(job.pk) == "cancelled"
+    job.refresh_from_db()
+    assert job.message == CANCELLED
+    assert not Division.objects.filter(code="149999").exists()
+
+
+def test_cancelling_a_finished_job_is_refused():
+    job = _job(kinds.COUNT)
+    execute(job.pk)
+    assert services.cancel(job) is False
+
+
+def test_an_unknown_kind_is_refused_at_submission():
+    with pytest.raises(LookupError):
+        services.submit("no_such_kind", user=None)
+
+
+def test_a_kind_queues_on_its_declared_queue():
+    assert _job(kinds.UNSAFE).queue == "bulk"

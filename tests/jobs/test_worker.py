@@ -1,0 +1,131 @@
+"""Jobs through a real worker and broker (Redis): progress reaches 100 %, a worker killed by its
+PID in the middle of an import leaves nothing half-written and the job is retried to the end by
+another worker, and a running import cancelled by its owner writes nothing.
+
+Each test sends its job to a queue of its own ("kill-test"), so that the session's worker
+(tests/conftest.py) cannot take it from the worker the test is about to kill.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import transaction
+
+from archive.imports import uploads
+from archive.jobs import ROSTER_IMPORT, ROSTER_PREVIEW
+from archive.models import ImportRecord, Person
+from jobs import services
+from jobs.models import Job
+from tests.archive.test_import import csv_bytes, make_id, roster_row
+from tests.conftest import start_celery_worker, stop_celery_worker
+from tests.helpers import wait_until
+
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+ORIGINAL_PRIVATE_ROOT = Path(django_settings.PRIVATE_MEDIA_ROOT)
+BEATS = {"WORKER_HEARTBEAT_SECONDS": "0.5", "WORKER_DEAD_AFTER_SECONDS": "3"}
+QUEUE = "kill-test"
+
+
+def _roster(rows: int) -> tuple[str, str]:
+    """A valid roster of ``rows`` people, stored as an upload; returns (sha, filename)."""
+    people = []
+    for i in range(rows):
+        birth = (date(1950, 1, 1) + timedelta(days=i // 900)).strftime("%Y%m%d")
+        people.append(roster_row(make_id(birth=birth, seq=i % 900 + 100)))
+    content = csv_bytes(people)
+    sha = hashlib.sha256(content).hexdigest()
+    uploads.upload_path(sha).write_bytes(content)
+    return sha, "花名册.csv"
+
+
+def _submit(kind: str, user, **params) -> Job:
+    with transaction.atomic():  # the job is sent on commit, to this test's queue
+        job = services.submit(kind, user=user, **params)
+        job.queue = QUEUE
+        job.save(update_fields=["queue"])
+    return job
+
+
+def _state(job: Job) -> Job:
+    job.refresh_from_db()
+    return job
+
+
+@pytest.fixture
+def worker_settings(settings):
+    settings.PRIVATE_MEDIA_ROOT = ORIGINAL_PRIVATE_ROOT  # where worker processes look
+    settings.WORKER_DEAD_AFTER_SECONDS = float(BEATS["WORKER_DEAD_AFTER_SECONDS"])
+    return settings
+
+
+def test_a_roster_preview_runs_in_the_worker_and_its_progress_reaches_100(
+    worker_settings, admin_user, tmp_path
+):
+    sha, filename = _roster(1500)
+    worker = start_celery_worker(tmp_path / "worker.log", "preview", queues=QUEUE)
+    try:
+        job = _submit(ROSTER_PREVIEW, admin_user, sha=sha, filename=filename)
+        seen: set[int] = set()
+
+        def finished() -> bool:
+            seen.add(_state(job).percent)
+            return job.is_finished
+
+        assert wait_until(finished, 120), (tmp_path / "worker.log").read_text()[-3000:]
+    finally:
+        stop_celery_worker(worker)
+    assert (job.state, job.percent, job.total) == ("done", 100, 1500)
+    assert "共 1500 行" in job.result["summary"]
+    assert uploads.load_preview(sha, admin_user)["created"] == 1500
+    assert Person.objects.count() == 0  # a preview writes nothing
+    assert len(seen) >= 2  # the bar moved on the way
+
+
+def test_an_import_killed_mid_way_writes_nothing_and_is_finished_by_another_worker(
+    worker_settings, admin_user, tmp_path
+):
+    sha, filename = _roster(3000)
+    log = tmp_path / "workers.log"
+    first = start_celery_worker(log, "doomed", queues=QUEUE, **BEATS)
+    try:
+        job = _submit(ROSTER_IMPORT, admin_user, sha=sha, filename=filename, mode="atomic")
+        assert wait_until(lambda: _state(job).done > 0, 120), log.read_text()[-3000:]
+    finally:
+        stop_celery_worker(first, kill=True)
+    assert _state(job).state == "running"  # the dead worker could not say otherwise
+    assert Person.objects.count() == 0 and not ImportRecord.objects.exists()
+
+    time.sleep(float(BEATS["WORKER_DEAD_AFTER_SECONDS"]) + 1)
+    second = start_celery_worker(log, "survivor", queues=QUEUE, **BEATS)
+    try:
+        assert services.reap()["retried"] == [job.pk]
+        assert wait_until(lambda: _state(job).is_finished, 240), log.read_text()[-3000:]
+    finally:
+        stop_celery_worker(second)
+    assert (job.state, job.attempts, job.percent) == ("done", 2, 100)
+    assert Person.objects.count() == 3000 and ImportRecord.objects.count() == 1
+
+
+def test_an_import_cancelled_while_running_writes_nothing(worker_settings, admin_user, tmp_path):
+    sha, filename = _roster(3000)
+    worker = start_celery_worker(tmp_path / "worker.log", "cancel", queues=QUEUE)
+    try:
+        job = _submit(ROSTER_IMPORT, admin_user, sha=sha, filename=filename, mode="atomic")
+        assert wait_until(lambda: _state(job).done > 0, 120)
+        assert services.cancel(job)
+        assert wait_until(lambda: _state(job).is_finished, 120)
+    finally:
+        stop_celery_worker(worker)
+    assert job.state == "cancelled" and "未写入任何数据" in job.message
+    assert Person.objects.count() == 0 and not ImportRecord.objects.exists()
+    assert uploads.upload_path(sha).exists()  # the clerk may still confirm it later
