@@ -33,6 +33,7 @@ from archive.models import (
 )
 from archive.paging import paginate, query_without_page
 from archive.person_views import CertificateChangeForm, FamilyChangeForm
+from core.divisions import township_of
 from core.numbers import normalize_id
 
 PAGE_SIZE = 50
@@ -149,7 +150,7 @@ def person_detail(request: HttpRequest, pk: int) -> TemplateResponse:
                 object_type="archive.Person", object_id=str(person.pk), action__in=PERSON_CHANGES
             ).order_by("-at"),
             "places": Division.objects.filter(
-                code__in={person.county_id, person.hukou_code[:9], person.hukou_code}
+                code__in={person.county_id, township_of(person.hukou_code), person.hukou_code}
             ),
         },
     )
