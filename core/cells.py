@@ -35,9 +35,6 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, Literal
 
-# county_of is defined in core.divisions (the one home of division-code arithmetic); re-exported
-# here only for archive/imports/, which imports it from core.cells until its next change.
-from core.divisions import county_of
 from core.numbers import CATEGORIES, GRADES, to_halfwidth
 
 __all__ = [
@@ -47,7 +44,6 @@ __all__ = [
     "CellError",
     "Expiry",
     "LongTerm",
-    "county_of",
     "format_expiry",
     "is_blank",
     "parse_amount",

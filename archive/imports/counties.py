@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from archive.models import Division
-from core.cells import county_of
-from core.divisions import BUILT_IN, current_county
+from core.divisions import BUILT_IN, county_of, current_county
 
 
 @dataclass(frozen=True)

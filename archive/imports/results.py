@@ -12,6 +12,7 @@ from typing import Any, Literal
 from core.cells import Expiry
 from core.codes import FLAG_LABELS
 from core.numbers import CertificateNumber
+from core.rows import RowError
 
 KIND = "beneficiaries"
 ATOMIC = "atomic"
@@ -29,25 +30,6 @@ FLAGGED_LABEL = "有问题标记"
 
 #: ``progress(stage, done, total)``; stage is ``"validate"`` or ``"write"``.
 Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    """One rejected cell or row: ``第N行，列名：reason``.  Row 0 is the file as a whole."""
-
-    row: int
-    column: str
-    code: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"第{self.row}行，" if self.row else ""
-        column = f"{self.column}：" if self.column else ""
-        return f"{where}{column}{self.message}"
-
-    def as_dict(self) -> dict[str, Any]:
-        """The JSON shape of ``docs/commands.md``."""
-        return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
 
 
 @dataclass(frozen=True, slots=True)

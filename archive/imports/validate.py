@@ -41,7 +41,6 @@ from archive.imports.results import (
 from core.cells import (
     CellError,
     Expiry,
-    county_of,
     is_blank,
     parse_amount,
     parse_category,
@@ -61,6 +60,7 @@ from core.codes import (
     NURSING_NOT_QUALIFIED,
     SEX_MISMATCH,
 )
+from core.divisions import county_of
 from core.eligibility import SHANXI_2023, RuleSet, qualifies_for_nursing
 from core.numbers import (
     CATEGORIES,

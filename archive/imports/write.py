@@ -26,6 +26,10 @@ WRITE_BATCH = 2000
 UPDATE_BATCH = 1000
 
 
+#: The PostgreSQL advisory lock that serialises beneficiary imports (any constant of our own).
+IMPORT_LOCK = 0x5EB51D1E
+
+
 def _lock() -> None:
     """Serialise beneficiary imports on PostgreSQL for the length of the transaction.
 
@@ -34,7 +38,7 @@ def _lock() -> None:
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x5EB51D1E])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_LOCK])
 
 
 class _Writer:

@@ -31,10 +31,5 @@ def test_the_comparison_rosters_report_with_the_same_class() -> None:
     assert RosterRowError is RowError
 
 
-#: archive/imports/results.py still declares its own copy until its owner switches it to
-#: ``from core.rows import RowError`` (a one-line change; the class is the same).
-NOT_YET = ("archive/imports/results.py",)
-
-
 def test_row_error_is_declared_once() -> None:
-    assert source_matches(r"^class RowError\b", allowed=("core/rows.py", *NOT_YET)) == []
+    assert source_matches(r"^class RowError\b", allowed=("core/rows.py",)) == []

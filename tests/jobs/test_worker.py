@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from archive.imports import uploads
+from archive.imports.write import IMPORT_LOCK
 from archive.jobs import ROSTER_IMPORT, ROSTER_PREVIEW
 from archive.models import ImportRecord, Person
 from jobs import services
@@ -117,12 +118,21 @@ def test_an_import_killed_mid_way_writes_nothing_and_is_finished_by_another_work
 
 
 def test_an_import_cancelled_while_running_writes_nothing(worker_settings, admin_user, tmp_path):
+    """The test holds the importers' advisory lock, so the job is still running (validated,
+    waiting to write) when the cancel arrives, however fast the machine; it must then roll
+    back at its next progress report instead of committing."""
     sha, filename = _roster(3000)
     worker = start_celery_worker(tmp_path / "worker.log", "cancel", queues=QUEUE)
     try:
-        job = _submit(ROSTER_IMPORT, admin_user, sha=sha, filename=filename, mode="atomic")
-        assert wait_until(lambda: _state(job).done > 0, 120)
-        assert services.cancel(job)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [IMPORT_LOCK])
+        try:
+            job = _submit(ROSTER_IMPORT, admin_user, sha=sha, filename=filename, mode="atomic")
+            assert wait_until(lambda: _state(job).done > 0, 120)
+            assert services.cancel(job)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [IMPORT_LOCK])
         assert wait_until(lambda: _state(job).is_finished, 120)
     finally:
         stop_celery_worker(worker)
