@@ -101,6 +101,7 @@ def person_list(request: HttpRequest) -> TemplateResponse:
             "page": page,
             "query": query_without_page(request),
             "total": page.paginator.count,
+            "can_add": request.user.has_perm(perms.ADD_PERSON),
         },
     )
 

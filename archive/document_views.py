@@ -37,6 +37,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from archive import access, appraisal, case_files, integrity, storage, upload_limits
+from archive import permissions as perms
 from archive.audit import record
 from archive.docs import ingest, operations, scans
 from archive.exports import xlsx_download
@@ -55,13 +56,6 @@ from core.codes import RETENTION_PERIODS
 from core.eligibility import SUBSIDIES
 from core.numbers import NumberError, mask_id, parse_id
 
-VIEW = "archive.view_document"
-UPLOAD = "archive.add_document"
-CHANGE = "archive.change_document"
-DELETE = "archive.soft_delete_document"
-EXPORT = "archive.export_casefile"
-LIST = "archive.view_casefile"
-INTEGRITY = "archive.view_integrityrun"
 PAGE_SIZE = 50
 
 
@@ -103,7 +97,7 @@ def _wants_json(request: HttpRequest) -> bool:
 # --- Case file --------------------------------------------------------------------------------------
 
 
-@permission_required(VIEW, raise_exception=True)
+@permission_required(perms.VIEW_DOCUMENT, raise_exception=True)
 def casefile_for_person(request: HttpRequest, person_pk: int) -> HttpResponse:
     """From the person's record to their case file(s). Enrolled people have theirs from the
     enrolment (`case_files.open_case_files`); a GET never writes. A person with none (an
@@ -125,7 +119,7 @@ def casefile_for_person(request: HttpRequest, person_pk: int) -> HttpResponse:
         )
     )
     if request.method == "POST":
-        if files or not request.user.has_perm(UPLOAD):
+        if files or not request.user.has_perm(perms.ADD_DOCUMENT):
             return redirect("archive_casefile_for_person", person_pk=person.pk)
         case_file = case_files.case_file_for(person, person.county_id)
         record(
@@ -138,7 +132,11 @@ def casefile_for_person(request: HttpRequest, person_pk: int) -> HttpResponse:
     return TemplateResponse(
         request,
         "archive/casefile/choose.html",
-        {"person": person, "case_files": files, "can_open": request.user.has_perm(UPLOAD)},
+        {
+            "person": person,
+            "case_files": files,
+            "can_open": request.user.has_perm(perms.ADD_DOCUMENT),
+        },
     )
 
 
@@ -156,7 +154,7 @@ def _groups(documents: list[Document], checklist) -> list[dict]:
     return groups
 
 
-@permission_required(VIEW, raise_exception=True)
+@permission_required(perms.VIEW_DOCUMENT, raise_exception=True)
 def casefile_detail(request: HttpRequest, pk: int) -> TemplateResponse:
     case_file = _case_file(request, pk)
     checklist = case_files.current_checklist()
@@ -190,10 +188,10 @@ def casefile_detail(request: HttpRequest, pk: int) -> TemplateResponse:
             "types": case_files.type_choices(checklist.items),
             "accept": scans.ACCEPT,
             "max_mb": scans.max_bytes() // (1024 * 1024),
-            "can_upload": request.user.has_perm(UPLOAD),
-            "can_change": request.user.has_perm(CHANGE),
-            "can_delete": request.user.has_perm(DELETE),
-            "can_export": request.user.has_perm(EXPORT),
+            "can_upload": request.user.has_perm(perms.ADD_DOCUMENT),
+            "can_change": request.user.has_perm(perms.CHANGE_DOCUMENT),
+            "can_delete": request.user.has_perm(perms.SOFT_DELETE_DOCUMENT),
+            "can_export": request.user.has_perm(perms.EXPORT_CASE_FILE),
             "upload_url": reverse("archive_casefile_upload", args=[case_file.pk]),
         },
     )
@@ -225,7 +223,7 @@ def _doc_type(request, allow_blank=True) -> str | None:
 
 
 @require_POST
-@permission_required(UPLOAD, raise_exception=True)
+@permission_required(perms.ADD_DOCUMENT, raise_exception=True)
 @upload_limits.limited_upload
 def casefile_upload(
     request: HttpRequest, pk: int, limiter: upload_limits.SizeLimitHandler
@@ -247,7 +245,7 @@ def casefile_upload(
 # --- Inbox -------------------------------------------------------------------------------------------
 
 
-@permission_required(VIEW, raise_exception=True)
+@permission_required(perms.VIEW_DOCUMENT, raise_exception=True)
 def inbox(request: HttpRequest) -> TemplateResponse:
     documents = (
         access.scope(Document.objects.all(), request.user, "county")
@@ -267,16 +265,16 @@ def inbox(request: HttpRequest) -> TemplateResponse:
             "types": case_files.type_choices(case_files.current_checklist().items),
             "accept": scans.ACCEPT,
             "max_mb": scans.max_bytes() // (1024 * 1024),
-            "can_upload": request.user.has_perm(UPLOAD),
-            "can_change": request.user.has_perm(CHANGE),
-            "can_delete": request.user.has_perm(DELETE),
+            "can_upload": request.user.has_perm(perms.ADD_DOCUMENT),
+            "can_change": request.user.has_perm(perms.CHANGE_DOCUMENT),
+            "can_delete": request.user.has_perm(perms.SOFT_DELETE_DOCUMENT),
             "upload_url": reverse("archive_inbox_upload"),
         },
     )
 
 
 @require_POST
-@permission_required(UPLOAD, raise_exception=True)
+@permission_required(perms.ADD_DOCUMENT, raise_exception=True)
 @upload_limits.limited_upload
 def inbox_upload(request: HttpRequest, limiter: upload_limits.SizeLimitHandler) -> HttpResponse:
     doc_type = _doc_type(request)
@@ -296,7 +294,7 @@ def inbox_upload(request: HttpRequest, limiter: upload_limits.SizeLimitHandler) 
 # --- One document: viewer and changes ------------------------------------------------------------
 
 
-@permission_required(VIEW, raise_exception=True)
+@permission_required(perms.VIEW_DOCUMENT, raise_exception=True)
 def document_view(request: HttpRequest, pk: int) -> TemplateResponse:
     document = _document(request, pk)
     versions = list(document.versions.select_related("blob", "uploaded_by").order_by("number"))
@@ -352,8 +350,9 @@ def document_view(request: HttpRequest, pk: int) -> TemplateResponse:
             ),
             "history": history,
             "types": case_files.type_choices(checklist.items),
-            "can_change": request.user.has_perm(CHANGE) and not document.deleted_at,
-            "can_delete": request.user.has_perm(DELETE) and not document.deleted_at,
+            "can_change": request.user.has_perm(perms.CHANGE_DOCUMENT) and not document.deleted_at,
+            "can_delete": request.user.has_perm(perms.SOFT_DELETE_DOCUMENT)
+            and not document.deleted_at,
             "accept": scans.ACCEPT,
             "ocr_fields": (version.ocr_fields or {}).get("fields", {}),
         },
@@ -373,7 +372,7 @@ def _back(document: Document) -> str:
 
 
 @require_POST
-@permission_required(CHANGE, raise_exception=True)
+@permission_required(perms.CHANGE_DOCUMENT, raise_exception=True)
 def document_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Move to another type or case file (by the person's ID number), file from the inbox, or
     correct 题名/日期."""
@@ -418,7 +417,7 @@ def document_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@permission_required(CHANGE, raise_exception=True)
+@permission_required(perms.CHANGE_DOCUMENT, raise_exception=True)
 @upload_limits.limited_upload
 def document_replace(
     request: HttpRequest, pk: int, limiter: upload_limits.SizeLimitHandler
@@ -449,7 +448,7 @@ def document_replace(
 
 
 @require_POST
-@permission_required(DELETE, raise_exception=True)
+@permission_required(perms.SOFT_DELETE_DOCUMENT, raise_exception=True)
 def document_delete(request: HttpRequest, pk: int) -> HttpResponse:
     document = _document(request, pk)
     try:
@@ -480,7 +479,7 @@ def _derived_or_404(version: DocumentVersion) -> None:
         raise Http404("原件缺失，无法显示：请联系管理员（完整性校验）")
 
 
-@permission_required(VIEW, raise_exception=True)
+@permission_required(perms.VIEW_DOCUMENT, raise_exception=True)
 def file_page(request: HttpRequest, version_pk: int, page: int) -> HttpResponse:
     version = _version(request, version_pk)
     if not 1 <= page <= version.blob.page_count:
@@ -495,7 +494,7 @@ def file_page(request: HttpRequest, version_pk: int, page: int) -> HttpResponse:
     )
 
 
-@permission_required(VIEW, raise_exception=True)
+@permission_required(perms.VIEW_DOCUMENT, raise_exception=True)
 def file_thumbnail(request: HttpRequest, version_pk: int) -> HttpResponse:
     version = _version(request, version_pk)
     return _derived_image(
@@ -517,7 +516,7 @@ def _derived_image(request, version, action: str, detail: str, path, filename: s
     return _private_file(path, "image/jpeg", filename, False, "private, max-age=600")
 
 
-@permission_required(VIEW, raise_exception=True)
+@permission_required(perms.VIEW_DOCUMENT, raise_exception=True)
 def file_original(request: HttpRequest, version_pk: int) -> HttpResponse:
     version = _version(request, version_pk)
     blob = version.blob
@@ -541,7 +540,7 @@ def file_original(request: HttpRequest, version_pk: int) -> HttpResponse:
 # --- Catalogue and export ---------------------------------------------------------------------------
 
 
-@permission_required(VIEW, raise_exception=True)
+@permission_required(perms.VIEW_DOCUMENT, raise_exception=True)
 def catalogue(request: HttpRequest, pk: int) -> HttpResponse:
     case_file = _case_file(request, pk)
     rows = case_files.catalogue(case_file)
@@ -572,7 +571,7 @@ def catalogue(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@permission_required(EXPORT, raise_exception=True)
+@permission_required(perms.EXPORT_CASE_FILE, raise_exception=True)
 def casefile_export(request: HttpRequest, pk: int) -> HttpResponse:
     case_file = _case_file(request, pk)
     fd, name = tempfile.mkstemp(dir=storage.tmp_dir(), suffix=".zip")
@@ -643,7 +642,7 @@ def _case_file_rows(request: HttpRequest, form: CaseFileFilterForm):
     return queryset.select_related("person", "county").order_by("county_id", "person__name", "id")
 
 
-@permission_required(LIST, raise_exception=True)
+@permission_required(perms.VIEW_CASE_FILE, raise_exception=True)
 def casefile_list(request: HttpRequest) -> HttpResponse:
     form = CaseFileFilterForm(request.GET or None)
     rows = _case_file_rows(request, form)
@@ -720,7 +719,7 @@ def _case_file_export_rows(rows):
 # --- Integrity ----------------------------------------------------------------------------------------
 
 
-@permission_required(INTEGRITY, raise_exception=True)
+@permission_required(perms.VIEW_INTEGRITY, raise_exception=True)
 def integrity_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         from archive.tasks import integrity_check
@@ -753,7 +752,6 @@ def integrity_page(request: HttpRequest) -> HttpResponse:
 # there) deletes, withdraws or changes a document. Appraisal and destruction are decided and
 # approved outside the system, under the archives regulations.
 
-APPRAISAL = "archive.view_appraisal"
 APPRAISAL_NOTE = "系统只列出到期档案，不会自动销毁任何材料；鉴定与销毁须按档案管理规定另行审批。"
 
 
@@ -804,7 +802,7 @@ def _due(document: Document, years: dict[str, int]):
 
 
 @require_GET
-@permission_required(APPRAISAL, raise_exception=True)
+@permission_required(perms.VIEW_APPRAISAL, raise_exception=True)
 def appraisal_list(request: HttpRequest) -> HttpResponse:
     form = AppraisalFilterForm(request.GET or None, user=request.user)
     rows, on = _appraisal_rows(request, form)
@@ -893,7 +891,7 @@ REQUIRED_CHOICES = [
 ]
 
 
-@permission_required("archive.view_checklistversion", raise_exception=True)
+@permission_required(perms.VIEW_CHECKLIST, raise_exception=True)
 def checklist_page(request: HttpRequest) -> HttpResponse:
     """The checklist in force and its history; administrators save a new version (who, when,
     why). Completeness of every case file is then recomputed in the background."""
@@ -901,7 +899,7 @@ def checklist_page(request: HttpRequest) -> HttpResponse:
 
     current = case_files.current_checklist()
     if request.method == "POST":
-        if not request.user.has_perm("archive.add_checklistversion"):
+        if not request.user.has_perm(perms.ADD_CHECKLIST):
             raise PermissionDenied
         allowed = {code for code, _ in REQUIRED_CHOICES}
         items = []
@@ -937,7 +935,7 @@ def checklist_page(request: HttpRequest) -> HttpResponse:
             "current": current,
             "history": ChecklistVersion.objects.select_related("created_by")[:50],
             "choices": REQUIRED_CHOICES,
-            "can_change": request.user.has_perm("archive.add_checklistversion"),
+            "can_change": request.user.has_perm(perms.ADD_CHECKLIST),
         },
     )
 

@@ -40,7 +40,11 @@ def _summary(version: RuleSetVersion) -> dict:
 @permission_required(perms.VIEW_RULE_SETS, raise_exception=True)
 def rule_set_list(request: HttpRequest) -> TemplateResponse:
     versions = [_summary(v) for v in RuleSetVersion.objects.select_related("created_by")]
-    return TemplateResponse(request, "archive/rule_sets.html", {"versions": versions})
+    return TemplateResponse(
+        request,
+        "archive/rule_sets.html",
+        {"versions": versions, "can_add": request.user.has_perm(perms.ADD_RULE_SET)},
+    )
 
 
 @permission_required(perms.ADD_RULE_SET, raise_exception=True)

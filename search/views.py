@@ -142,6 +142,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         facets=_facet_rows(request, result.facets, filters),
         paging_query=query_without_page(request),
         clear_url="?" + urlencode({"q": query}) if query else "?",
+        can_spot_check=request.user.has_perm(perms.ADD_SPOT_CHECK),
         spot_check_query=urlencode(
             {"query": query, **{k: v for k, v in filters.items() if k in SPOT_CHECK_FILTERS}}
         ),

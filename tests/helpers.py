@@ -78,16 +78,23 @@ SOURCE_PACKAGES = (
 )
 
 
-def source_matches(pattern: str, *, allowed: tuple[str, ...] = ()) -> list[str]:
-    """``path:line: text`` of every line of the project's Python source (migrations aside)
-    matching the regular expression, outside the files ``allowed`` (paths from the root).
-    The checks that each fact has one home grep with it, as a reviewer would."""
+def source_matches(
+    pattern: str,
+    *,
+    allowed: tuple[str, ...] = (),
+    files: str = "*.py",
+    packages: tuple[str, ...] = SOURCE_PACKAGES,
+) -> list[str]:
+    """``path:line: text`` of every line of the project's Python source (migrations aside),
+    or of its other ``files`` (e.g. ``*.html``), matching the regular expression, outside the
+    files ``allowed`` (paths from the root). The checks that each fact has one home grep with
+    it, as a reviewer would."""
     import re
 
     regex = re.compile(pattern)
     found = []
-    for package in SOURCE_PACKAGES:
-        for path in sorted((ROOT / package).rglob("*.py")):
+    for package in packages:
+        for path in sorted((ROOT / package).rglob(files)):
             relative = path.relative_to(ROOT).as_posix()
             if "/migrations/" in relative or relative in allowed:
                 continue

@@ -191,3 +191,11 @@ def test_the_record_shows_township_names_and_the_change_history(person, client, 
     body = client.get(reverse("archive_person_detail", args=[person.pk])).content.decode()
     assert "信息变更记录" in body and "修改残疾人信息" in body and "登记残疾人" in body
     assert "平顺县" in body and "（140425100201）" in body
+
+
+def test_the_list_offers_registering_only_to_those_who_may(person, client, clerk, make_user):
+    client.force_login(clerk)
+    new = reverse("archive_person_new")
+    assert new in client.get(reverse("archive_person_list")).content.decode()
+    client.force_login(make_user("inspector", "140425", role=INSPECTOR))
+    assert new not in client.get(reverse("archive_person_list")).content.decode()

@@ -67,3 +67,10 @@ def test_archivists_cannot_add_rule_sets(client, make_user):
     response = client.post(reverse("archive_rule_set_new"), _post_data())
     assert response.status_code == 302 and response.url == reverse("wagtailadmin_home")
     assert RuleSetVersion.objects.count() == 1
+
+
+def test_only_those_who_may_add_a_version_see_the_button(client, make_user):
+    client.force_login(make_user("admin1", "140400", role=ADMINISTRATOR))
+    assert "新增规则版本" in client.get(reverse("archive_rule_sets")).content.decode()
+    client.force_login(make_user("arch", "140425", role=ARCHIVIST))
+    assert "新增规则版本" not in client.get(reverse("archive_rule_sets")).content.decode()

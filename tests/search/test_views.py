@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from archive.models import AuditLog
-from archive.roles import EDITOR
+from archive.roles import ARCHIVIST, EDITOR
 from core.numbers import mask_id
 from tests.search.conftest import COUNTY
 
@@ -89,3 +89,10 @@ def test_a_spot_check_can_start_from_the_search(people, inspector_client):
         reverse("inspection_spot_check_new"), {"query": "王庄村", "subsidy": "nursing"}
     ).content.decode()
     assert 'value="王庄村"' in form
+
+
+def test_the_spot_check_link_shows_only_to_those_who_may_draw_one(people, client, make_user):
+    client.force_login(make_user("archivist", COUNTY, role=ARCHIVIST))  # searches, draws none
+    response = client.get(reverse(URL), {"q": "王庄村"})
+    assert response.context["total"] > 0
+    assert reverse("inspection_spot_check_new") not in response.content.decode()
