@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from html import escape
 
 from django.contrib.auth.models import Group, Permission
-from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
 from django.db import transaction
 from wagtail.documents import get_document_model
@@ -32,6 +31,8 @@ from wagtail.models import (
     WorkflowTask,
 )
 
+from archive import permissions as perms
+from archive.roles import EDITOR
 from cms.minipdf import make_pdf
 from cms.models import (
     FaqPage,
@@ -50,7 +51,7 @@ from cms.models import (
 from cms.seed import SEED_FILE, seed_documents
 from cms.visibility import ACTIVE, VALID
 
-EDITORS_GROUP = "编辑"
+EDITORS_GROUP = EDITOR  # the 编辑 role (archive.roles), given the page tree here
 APPROVERS_GROUP = "审核发布"
 WORKFLOW_NAME = "政策发布审核"
 TASK_NAME = "审核发布"
@@ -395,6 +396,14 @@ def ensure_training(index: TrainingIndexPage, report: DemoReport) -> TrainingPag
     return training
 
 
+def _permissions(*names: str) -> list[Permission]:
+    """The `Permission` rows of permission names (`archive.permissions`)."""
+    return [
+        Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        for app_label, codename in map(perms.split, names)
+    ]
+
+
 def ensure_groups_and_workflow(home: HomePage, report: DemoReport) -> None:
     editors, created = Group.objects.get_or_create(name=EDITORS_GROUP)
     if created:
@@ -403,40 +412,42 @@ def ensure_groups_and_workflow(home: HomePage, report: DemoReport) -> None:
     if created:
         report.note(f"用户组：{APPROVERS_GROUP}")
 
-    access_admin = Permission.objects.get(
-        content_type__app_label="wagtailadmin", codename="access_admin"
-    )
-    page_ct = ContentType.objects.get_for_model(Page)
-
-    def page_perm(codename: str) -> Permission:
-        return Permission.objects.get(content_type=page_ct, codename=f"{codename}_page")
-
-    def model_perms(app_label: str, codenames: list[str]) -> list[Permission]:
-        return list(
-            Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
-        )
-
     root_collection = Collection.get_first_root_node()
-    media = model_perms(
-        "wagtaildocs", ["add_document", "change_document", "choose_document"]
-    ) + model_perms("wagtailimages", ["add_image", "change_image", "choose_image"])
-    snippet_codenames = [
-        f"{action}_{model}"
-        for action in ("add", "change", "view")
-        for model in ("issuer", "policytopic", "trainingsession")
-    ]
+    media = _permissions(
+        perms.ADD_WAGTAIL_DOCUMENT,
+        perms.CHANGE_WAGTAIL_DOCUMENT,
+        perms.CHOOSE_WAGTAIL_DOCUMENT,
+        perms.ADD_IMAGE,
+        perms.CHANGE_IMAGE,
+        perms.CHOOSE_IMAGE,
+    )
+    snippets = _permissions(
+        perms.ADD_ISSUER,
+        perms.CHANGE_ISSUER,
+        perms.VIEW_ISSUER,
+        perms.ADD_POLICY_TOPIC,
+        perms.CHANGE_POLICY_TOPIC,
+        perms.VIEW_POLICY_TOPIC,
+        perms.ADD_TRAINING_SESSION,
+        perms.CHANGE_TRAINING_SESSION,
+        perms.VIEW_TRAINING_SESSION,
+    )
     grants = {
-        editors: ["add", "change"],
-        approvers: ["add", "change", "publish", "lock", "unlock"],
+        editors: (perms.ADD_PAGE, perms.CHANGE_PAGE),
+        approvers: (
+            perms.ADD_PAGE,
+            perms.CHANGE_PAGE,
+            perms.PUBLISH_PAGE,
+            perms.LOCK_PAGE,
+            perms.UNLOCK_PAGE,
+        ),
     }
-    for group, page_actions in grants.items():
-        group.permissions.add(access_admin, *model_perms("cms", snippet_codenames))
+    for group, page_permissions in grants.items():
+        group.permissions.add(*_permissions(perms.ACCESS_ADMIN), *snippets)
         if group is approvers:
-            group.permissions.add(*model_perms("cms", ["delete_trainingsession"]))
-        for action in page_actions:
-            GroupPagePermission.objects.get_or_create(
-                group=group, page=home, permission=page_perm(action)
-            )
+            group.permissions.add(*_permissions(perms.DELETE_TRAINING_SESSION))
+        for permission in _permissions(*page_permissions):
+            GroupPagePermission.objects.get_or_create(group=group, page=home, permission=permission)
         for permission in media:
             GroupCollectionPermission.objects.get_or_create(
                 group=group, collection=root_collection, permission=permission

@@ -8,6 +8,7 @@ import io
 import pytest
 from django.core.management import call_command
 
+from archive import permissions as perms
 from cms.demo import APPROVERS_GROUP, EDITORS_GROUP, TASK_NAME, WORKFLOW_NAME
 
 pytestmark = pytest.mark.django_db
@@ -100,7 +101,7 @@ def test_editor_can_draft_but_not_publish_and_approver_can_publish(cms_home, edi
     assert not as_editor.can_publish() and not as_editor.can_publish_subpage()
     as_approver = index.permissions_for_user(approver)
     assert as_approver.can_publish() and as_approver.can_publish_subpage()
-    assert editor.has_perm("wagtailadmin.access_admin")
+    assert editor.has_perm(perms.ACCESS_ADMIN)
 
 
 def test_editor_submission_goes_to_the_approval_workflow_and_approval_publishes(
