@@ -39,7 +39,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.contrib.auth.models import Group, Permission  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -65,7 +65,6 @@ from core.numbers import id_check_char  # noqa: E402
 BENCH_PREFIX = "990"
 BENCH_USER = "bench-archivist"
 COUNTIES = ["140403", "140404", "140405", "140406", "140423", "140425", "140426", "140427"]
-PERMISSIONS = ("view_casefile", "export_casefile", "view_document", "add_document")
 
 
 def bench_id(index: int) -> str:
@@ -94,10 +93,6 @@ def archivist(county: str):
     if created:
         user.groups.add(Group.objects.get(name=ARCHIVIST))
         UserProfile.objects.create(user=user, division_id=county)
-    # what archive.roles should give the role (see docs/archive.md); harmless if it already does
-    Group.objects.get(name=ARCHIVIST).permissions.add(
-        *Permission.objects.filter(content_type__app_label="archive", codename__in=PERMISSIONS)
-    )
     return user
 
 

@@ -1,6 +1,6 @@
 """Fixtures for the archive: users of each role in a division, demo people, and for case
-files and scanned documents a private media root per test, the role permissions of the
-documents, people with enrolments in a county, and uploading helpers."""
+files and scanned documents a private media root per test, people with enrolments in a
+county, and uploading helpers. The roles' permissions are archive.roles', synced on migrate."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 
 from archive import case_files
 from archive.docs import ingest
@@ -21,30 +21,6 @@ from core.numbers import id_check_char
 COUNTY = "140425"  # 平顺县
 OTHER_COUNTY = "140426"  # 黎城县
 
-#: What `archive.roles.ROLE_PERMISSIONS` should give each role for issue 4 (see the report);
-#: added here so that the tests do not depend on that change having landed.
-DOCUMENT_PERMISSIONS = {
-    ARCHIVIST: (
-        "view_casefile",
-        "export_casefile",
-        "view_document",
-        "add_document",
-        "change_document",
-    ),
-    INSPECTOR: ("view_casefile", "view_document"),
-    ADMINISTRATOR: (
-        "view_casefile",
-        "export_casefile",
-        "view_document",
-        "add_document",
-        "change_document",
-        "soft_delete_document",
-        "view_integrityrun",
-        "view_checklistversion",
-        "add_checklistversion",
-    ),
-}
-
 
 @pytest.fixture
 def private_media(settings, tmp_path: Path) -> Path:
@@ -52,15 +28,6 @@ def private_media(settings, tmp_path: Path) -> Path:
     store scans ask for it with ``pytestmark``)."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     return settings.PRIVATE_MEDIA_ROOT
-
-
-@pytest.fixture
-def document_roles(db) -> None:
-    for role, codenames in DOCUMENT_PERMISSIONS.items():
-        group = Group.objects.get(name=role)
-        group.permissions.add(
-            *Permission.objects.filter(content_type__app_label="archive", codename__in=codenames)
-        )
 
 
 def make_id(serial: int, county: str = COUNTY, birth: str = "19800101") -> str:
@@ -107,12 +74,12 @@ def case_file(person):
 
 
 @pytest.fixture
-def archivist(make_user, document_roles):
+def archivist(make_user):
     return make_user("archivist", COUNTY)
 
 
 @pytest.fixture
-def other_archivist(make_user, document_roles):
+def other_archivist(make_user):
     return make_user("other", OTHER_COUNTY)
 
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from archive import appraisal, case_files, enrolments
+from archive import permissions as perms
 from archive.docs.ingest import FILED, UNTYPED, Target
 from archive.docs.operations import soft_delete
 from archive.models import AuditLog, Document, DocumentVersion, Enrolment, StoredFile
@@ -249,7 +250,7 @@ def other_county_case(db, upload, other_archivist):
 
 
 @pytest.fixture
-def admin(make_user, document_roles):
+def admin(make_user):
     return make_user("admin", COUNTY, role=ADMINISTRATOR)
 
 
@@ -260,8 +261,8 @@ def test_url_and_permission_belong_to_administrators(admin, archivist):
     """The permission is given to the 管理员 role by archive.roles (synced after migrate), not
     to archivists."""
     assert reverse("archive_appraisal") == URL
-    assert admin.has_perm("archive.view_appraisal")
-    assert not archivist.has_perm("archive.view_appraisal")
+    assert admin.has_perm(perms.VIEW_APPRAISAL)
+    assert not archivist.has_perm(perms.VIEW_APPRAISAL)
 
 
 def test_menu_shows_the_page_to_administrators_only(client, admin, archivist):

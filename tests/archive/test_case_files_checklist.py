@@ -23,7 +23,7 @@ def test_default_checklist_comes_from_the_document_types():
 
 
 def test_administrator_saves_a_new_version_and_completeness_follows(
-    client, make_user, document_roles, case_file, monkeypatch
+    client, make_user, case_file, monkeypatch
 ):
     from archive import tasks
 

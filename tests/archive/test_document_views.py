@@ -137,9 +137,7 @@ def test_file_urls_need_a_login(client, filed, kind):
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-def test_inspector_views_but_cannot_upload_change_or_export(
-    client, make_user, filed, document_roles
-):
+def test_inspector_views_but_cannot_upload_change_or_export(client, make_user, filed):
     inspector = make_user("inspector", COUNTY, role=INSPECTOR)
     client.force_login(inspector)
     urls = file_urls(filed)

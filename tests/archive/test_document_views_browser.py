@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("private_media")]
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_archivist_uploads_a_zip_views_a_page_and_exports_the_case_file(
-    live_server, page, make_user, document_roles, person, tmp_path
+    live_server, page, make_user, person, tmp_path
 ):
     make_user("archivist", COUNTY, password="pw-Secret-123")
     case_file = case_files.case_file_for(person)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from archive import permissions as perms
 from archive.roles import ADMINISTRATOR, ARCHIVIST, EDITOR, INSPECTOR
 from inspection.population import township_of
 from tests.inspection.conftest import COUNTY
@@ -17,21 +18,21 @@ def test_each_role_gets_its_inspection_permissions(make_user):
     administrator = make_user("d", COUNTY, role=ADMINISTRATOR)
     editor = make_user("e", COUNTY, role=EDITOR)
     spot = (
-        "inspection.view_spotcheck",
-        "inspection.add_spotcheck",
-        "inspection.assign_spotcheck",
-        "inspection.export_spotcheck",
-        "inspection.change_spotcheckitem",
+        perms.VIEW_SPOT_CHECK,
+        perms.ADD_SPOT_CHECK,
+        perms.ASSIGN_SPOT_CHECK,
+        perms.EXPORT_SPOT_CHECK,
+        perms.RECORD_SPOT_CHECK_ITEM,
     )
     assert all(inspector.has_perm(p) for p in spot)
     assert all(administrator.has_perm(p) for p in spot)
     assert not any(archivist.has_perm(p) for p in spot)
-    assert inspector.has_perm("inspection.change_reviewtask")
-    assert not inspector.has_perm("inspection.add_reviewcampaign")
-    assert archivist.has_perm("inspection.add_reviewcampaign")
-    assert administrator.has_perm("inspection.add_reviewcampaign")
-    assert not editor.has_perm("inspection.view_spotcheck")
-    assert not editor.has_perm("inspection.view_reviewcampaign")
+    assert inspector.has_perm(perms.RECORD_REVIEW_TASK)
+    assert not inspector.has_perm(perms.ADD_CAMPAIGN)
+    assert archivist.has_perm(perms.ADD_CAMPAIGN)
+    assert administrator.has_perm(perms.ADD_CAMPAIGN)
+    assert not editor.has_perm(perms.VIEW_SPOT_CHECK)
+    assert not editor.has_perm(perms.VIEW_CAMPAIGN)
 
 
 def test_the_township_of_a_case_file_comes_from_the_hukou_code_within_its_county():

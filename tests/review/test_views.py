@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from archive import permissions as perms
 from archive.models import AuditLog
 from archive.roles import ADMINISTRATOR, INSPECTOR
 from review import services
@@ -211,7 +212,9 @@ def test_export_needs_the_export_permission(client, make_user, county_run):
     from django.contrib.auth.models import Permission
 
     user = make_user("viewer", "140425", INSPECTOR)
-    user.groups.first().permissions.remove(Permission.objects.get(codename="export_finding"))
+    app_label, codename = perms.split(perms.EXPORT_FINDING)
+    export = Permission.objects.get(content_type__app_label=app_label, codename=codename)
+    user.groups.first().permissions.remove(export)
     client.force_login(user)
     response = client.get(reverse("review_findings", args=[county_run.pk]), {"format": "xlsx"})
     assert response.status_code in (302, 403)
