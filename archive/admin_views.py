@@ -31,12 +31,11 @@ from archive.models import (
     EnrolmentChange,
     Person,
 )
-from archive.paging import paginate, query_without_page
+from archive.paging import PAGE_SIZE, paginate, query_without_page
 from archive.person_views import CertificateChangeForm, FamilyChangeForm
 from core.divisions import township_of
 from core.numbers import normalize_id
 
-PAGE_SIZE = 50
 #: The audit actions shown as a person's change history (登记、修改、证件与家庭类别变更).
 PERSON_CHANGES = ("person_create", "person_change", "certificate_change", "family_status_change")
 

@@ -7,6 +7,8 @@ from django.core.paginator import Page, Paginator
 from django.http import HttpRequest
 
 PAGE_PARAM = "p"
+#: Rows per page of the admin lists (people, case files, the inbox, appraisal).
+PAGE_SIZE = 50
 
 
 def paginate(request: HttpRequest, items, per_page: int) -> Page:

@@ -1,8 +1,8 @@
 """Where the scans live on disk: private, content-addressed, written atomically.
 
 Everything is under ``PRIVATE_MEDIA_ROOT`` (``STORAGES["private"]``), which has no URL: files
-are reached only through the views of `archive.document_views`, which check jurisdiction and
-write the audit log.
+are reached only through the views of `archive.file_views` (and the case file's ZIP export in
+`archive.casefile_views`), which check jurisdiction and write the audit log.
 
     originals/ab/cd/<sha256>          the bytes exactly as uploaded, read-only, never modified
     derived/ab/<sha256>/page-0001.jpg page images for the viewer (regenerable)

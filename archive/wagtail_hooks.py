@@ -30,9 +30,25 @@ def register_admin_urls():
 @hooks.register("register_admin_urls")
 def register_document_urls():
     """Case files and scanned documents (their views import the OCR and imaging stack)."""
-    from archive import document_views
+    from archive import (
+        appraisal_views,
+        casefile_views,
+        checklist_views,
+        document_views,
+        file_views,
+        integrity_views,
+        upload_views,
+    )
 
-    return document_views.urlpatterns
+    return [
+        *casefile_views.urlpatterns,
+        *upload_views.urlpatterns,
+        *document_views.urlpatterns,
+        *file_views.urlpatterns,
+        *integrity_views.urlpatterns,
+        *checklist_views.urlpatterns,
+        *appraisal_views.urlpatterns,
+    ]
 
 
 hooks.register("before_bulk_action", viewsets.refuse_bulk_actions_on_users_out_of_reach)

@@ -17,7 +17,7 @@ SCOPERS = {"scope", "get_scoped_or_404"}
 
 #: module:function:Model → why the query needs no scope.
 ALLOWED = {
-    "archive/document_views.py:casefile_detail:Document": (
+    "archive/casefile_views.py:casefile_detail:Document": (
         "documents of a case file fetched through access.get_scoped_or_404 just above"
     ),
     "archive/tasks.py:apply_ocr:Document": (
