@@ -43,7 +43,7 @@ from core.codes import SUBSIDY_LABELS, SUBSIDY_NAMES, VERIFIED_ACTIONS
 from core.eligibility import RuleSet
 from core.numbers import mask_id
 from core.tabular import TableError
-from review import schedule, services
+from review import services
 from review.findings import CODE_LABELS
 from review.forms import (
     BulkVerificationForm,
@@ -96,15 +96,6 @@ def visible_uploads(user) -> QuerySet:
 
 def visible_findings(user) -> QuerySet:
     return access.scope(Finding.objects.all(), user, "county").filter(run__in=visible_runs(user))
-
-
-def user_divisions(user) -> QuerySet:
-    """Divisions a user may compare or upload for: scheduled levels within their division."""
-    prefix = access.user_prefix(user)
-    divisions = schedule.scheduled_divisions()
-    if prefix is None:
-        return divisions.none()
-    return divisions if prefix == access.ALL else divisions.filter(code__startswith=prefix)
 
 
 def _denied(request: HttpRequest, obj_type: str, pk: Any) -> Http404:
@@ -178,7 +169,7 @@ def evidence_text(evidence: dict) -> str:
 
 @guarded(perms.VIEW_ROSTER_UPLOAD)
 def roster_list(request: HttpRequest) -> HttpResponse:
-    divisions = user_divisions(request.user)
+    divisions = services.divisions_of(request.user)
     can_upload = request.user.has_perm(perms.ADD_ROSTER_UPLOAD)
     form = RosterUploadForm(divisions=divisions)
     if request.method == "POST":
@@ -263,7 +254,7 @@ def _enqueue(run_id: int) -> None:
 
 @guarded(perms.ADD_RUN)
 def run_new(request: HttpRequest) -> HttpResponse:
-    divisions = user_divisions(request.user)
+    divisions = services.divisions_of(request.user)
     recent = timezone.localdate().replace(day=1) - timedelta(days=400)
     uploads = (
         visible_uploads(request.user)
@@ -763,7 +754,7 @@ def run_outreach(request: HttpRequest, pk: int) -> HttpResponse:
 @guarded(perms.VIEW_RUN)
 def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    divisions = list(user_divisions(request.user))
+    divisions = list(services.divisions_of(request.user))
     context = services.dashboard_context(request.user, divisions, today)
     return TemplateResponse(request, "review/dashboard.html", {**context, "today": today})
 
