@@ -48,8 +48,10 @@ def _filtered_people(request: HttpRequest, form: PersonFilterForm):
     if data["q"]:
         q = data["q"].strip()
         people = people.filter(Q(name__contains=q) | Q(id_number=normalize_id(q)))
-    if data["county"]:
+    if data.get("county"):
         people = people.filter(county=data["county"])
+    if data.get("township"):
+        people = people.filter(hukou_code__startswith=data["township"].code)
     enrolment_filter = {
         k: v
         for k, v in (
@@ -80,7 +82,7 @@ def _filtered_people(request: HttpRequest, form: PersonFilterForm):
 
 @permission_required(perms.VIEW_PERSON, raise_exception=True)
 def person_list(request: HttpRequest) -> TemplateResponse:
-    form = PersonFilterForm(request.GET or None)
+    form = PersonFilterForm(request.GET or None, user=request.user)
     people = (
         _filtered_people(request, form)
         .select_related("county")
@@ -92,6 +94,10 @@ def person_list(request: HttpRequest) -> TemplateResponse:
         .order_by("county", "name", "id")
     )
     page = paginate(request, people, PAGE_SIZE)
+    page.object_list = list(page.object_list)
+    names = Division.objects.names(township_of(p.hukou_code) for p in page.object_list)
+    for person in page.object_list:
+        person.township_name = names.get(township_of(person.hukou_code), "")
     return TemplateResponse(
         request,
         "archive/person_list.html",
@@ -149,9 +155,6 @@ def person_detail(request: HttpRequest, pk: int) -> TemplateResponse:
             "history": AuditLog.objects.filter(
                 object_type="archive.Person", object_id=str(person.pk), action__in=PERSON_CHANGES
             ).order_by("-at"),
-            "places": Division.objects.filter(
-                code__in={person.county_id, township_of(person.hukou_code), person.hukou_code}
-            ),
         },
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from archive import access
 from archive.enrolments import STOP_REASONS
 from archive.models import Division, Enrolment
 from archive.widgets import MonthInput
@@ -16,13 +17,24 @@ ANY = [("", "全部")]
 ANY_FLAG = "any"
 
 
+class DivisionNameField(forms.ModelChoiceField):
+    """A division chosen by its name (the code is what the query string carries)."""
+
+    def label_from_instance(self, obj: Division) -> str:
+        return obj.name
+
+
 class PersonFilterForm(forms.Form):
+    """The person list's filters. Places are offered by name and only within the user's
+    jurisdiction: a user of one county chooses among its townships and is not offered a
+    county; a city or province user chooses a county first, then its townships."""
+
     q = forms.CharField(label="姓名或身份号码", required=False)
-    county = forms.ModelChoiceField(
-        label="县（区）",
-        queryset=Division.objects.filter(level=Division.Level.COUNTY, successor__isnull=True),
-        required=False,
-        empty_label="全部",
+    county = DivisionNameField(
+        label="县（区）", queryset=Division.objects.none(), required=False, empty_label="全部"
+    )
+    township = DivisionNameField(
+        label="乡镇（街道）", queryset=Division.objects.none(), required=False, empty_label="全部"
     )
     subsidy = forms.ChoiceField(
         label="补贴类别", choices=ANY + list(SUBSIDIES.items()), required=False
@@ -49,6 +61,21 @@ class PersonFilterForm(forms.Form):
         choices=[*ANY, (ANY_FLAG, "有任一问题标记"), *FLAG_LABELS.items()],
         required=False,
     )
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        prefix = access.user_prefix(user)
+        counties = Division.objects.counties_within(prefix)
+        self.fields["county"].queryset = counties
+        if counties.count() <= 1:
+            del self.fields["county"]
+        else:
+            chosen = self.data.get("county", "")
+            prefix = chosen if counties.filter(code=chosen).exists() else None
+        if prefix is None:
+            del self.fields["township"]
+        else:
+            self.fields["township"].queryset = Division.objects.townships_within(prefix)
 
 
 class EnrolmentActionForm(forms.Form):

@@ -9,6 +9,8 @@ updates and deletes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -16,8 +18,29 @@ from django.db.models import Q
 
 from core import numbers
 from core.codes import AUDIT_ACTION_LABELS, FLAG_LABELS
-from core.divisions import division_prefix
+from core.divisions import division_prefix, township_of
 from core.eligibility import SUBSIDIES
+
+
+class DivisionQuerySet(models.QuerySet):
+    def names(self, codes: Iterable[str]) -> dict[str, str]:
+        """code → name of the given codes (blank codes skipped, unknown ones absent): how every
+        list and filter shows a place by its name instead of its code."""
+        wanted = {code for code in codes if code}
+        if not wanted:
+            return {}
+        return dict(self.filter(code__in=wanted).values_list("code", "name"))
+
+    def townships_within(self, prefix: str | None) -> DivisionQuerySet:
+        """The current townships under a jurisdiction prefix (`archive.access.user_prefix`):
+        the only ones a township filter offers that user. ``None`` is no jurisdiction."""
+        townships = self.filter(level=Division.Level.TOWNSHIP, successor__isnull=True)
+        return townships.none() if prefix is None else townships.filter(code__startswith=prefix)
+
+    def counties_within(self, prefix: str | None) -> DivisionQuerySet:
+        """The current counties under a jurisdiction prefix, as :meth:`townships_within`."""
+        counties = self.filter(level=Division.Level.COUNTY, successor__isnull=True)
+        return counties.none() if prefix is None else counties.filter(code__startswith=prefix)
 
 
 class Division(models.Model):
@@ -47,6 +70,8 @@ class Division(models.Model):
         verbose_name="现行区划",
         help_text="撤销的旧区划（如2018年前的代码）所并入的现行区划；旧代码仍出现在身份号码前六位。",
     )
+
+    objects = DivisionQuerySet.as_manager()
 
     class Meta:
         verbose_name = "行政区划"
@@ -89,6 +114,14 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.masked_id}）"
+
+    @property
+    def hukou_place(self) -> str:
+        """户籍 as people say it: the names of its county, township and village (平顺县城关镇…)
+        that the division table knows; pages show the code beside it."""
+        codes = list(dict.fromkeys([self.county_id, township_of(self.hukou_code), self.hukou_code]))
+        names = Division.objects.names(codes)
+        return "".join(names[code] for code in codes if code in names)
 
     @property
     def masked_id(self) -> str:

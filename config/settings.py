@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "inspection",
     "cms",
     "jobs",
+    "workbench",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",

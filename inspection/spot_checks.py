@@ -132,9 +132,7 @@ def visible_items(spot_check: SpotCheck, user):
 
 
 def township_names(codes) -> dict[str, str]:
-    names = dict(
-        Division.objects.filter(code__in=[c for c in codes if c]).values_list("code", "name")
-    )
+    names = Division.objects.names(codes)
     return {code: names.get(code, code) if code else UNKNOWN_TOWNSHIP for code in codes}
 
 

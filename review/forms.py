@@ -112,7 +112,7 @@ class FindingFilterForm(forms.Form):
         required=False,
         choices=[("", "全部"), *((a, ACTION_LABELS[a]) for a in ACTIONS)],
     )
-    township = forms.CharField(label="乡镇代码", required=False, max_length=9)
+    township = forms.ChoiceField(label="乡镇（街道）", required=False)
     status = forms.ChoiceField(label="状态", required=False, choices=STATUS_CHOICES)
     diff = forms.ChoiceField(
         label="与上次比较",
@@ -120,6 +120,13 @@ class FindingFilterForm(forms.Form):
         choices=[("", "全部"), ("new", "新增"), ("still_open", "仍存在")],
     )
     q = forms.CharField(label="姓名或身份号码", required=False, max_length=32)
+
+    def __init__(self, *args, townships: dict[str, str], **kwargs) -> None:
+        """``townships``: code → name of the townships the run's findings (in the user's
+        jurisdiction) lie in, the only ones offered, by name."""
+        super().__init__(*args, **kwargs)
+        by_name = sorted(townships.items(), key=lambda item: (item[1], item[0]))
+        self.fields["township"].choices = [("", "全部"), *by_name]
 
 
 class VerificationForm(forms.Form):

@@ -43,7 +43,7 @@ from core.codes import SUBSIDY_LABELS, SUBSIDY_NAMES, VERIFIED_ACTIONS
 from core.eligibility import RuleSet
 from core.numbers import mask_id
 from core.tabular import TableError
-from review import schedule, services
+from review import services
 from review.findings import CODE_LABELS
 from review.forms import (
     BulkVerificationForm,
@@ -96,15 +96,6 @@ def visible_uploads(user) -> QuerySet:
 
 def visible_findings(user) -> QuerySet:
     return access.scope(Finding.objects.all(), user, "county").filter(run__in=visible_runs(user))
-
-
-def user_divisions(user) -> QuerySet:
-    """Divisions a user may compare or upload for: scheduled levels within their division."""
-    prefix = access.user_prefix(user)
-    divisions = schedule.scheduled_divisions()
-    if prefix is None:
-        return divisions.none()
-    return divisions if prefix == access.ALL else divisions.filter(code__startswith=prefix)
 
 
 def _denied(request: HttpRequest, obj_type: str, pk: Any) -> Http404:
@@ -178,7 +169,7 @@ def evidence_text(evidence: dict) -> str:
 
 @guarded(perms.VIEW_ROSTER_UPLOAD)
 def roster_list(request: HttpRequest) -> HttpResponse:
-    divisions = user_divisions(request.user)
+    divisions = services.divisions_of(request.user)
     can_upload = request.user.has_perm(perms.ADD_ROSTER_UPLOAD)
     form = RosterUploadForm(divisions=divisions)
     if request.method == "POST":
@@ -263,7 +254,7 @@ def _enqueue(run_id: int) -> None:
 
 @guarded(perms.ADD_RUN)
 def run_new(request: HttpRequest) -> HttpResponse:
-    divisions = user_divisions(request.user)
+    divisions = services.divisions_of(request.user)
     recent = timezone.localdate().replace(day=1) - timedelta(days=400)
     uploads = (
         visible_uploads(request.user)
@@ -378,11 +369,15 @@ def run_status(request: HttpRequest, pk: int) -> JsonResponse:
 @guarded(perms.VIEW_FINDING)
 def finding_list(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_run_or_404(request, pk)
-    form = FindingFilterForm(request.GET or None)
-    data = form.cleaned_data if form.is_valid() else {}
-    findings = filter_findings(
-        access.scope(run.findings.all(), request.user, "county"), data
-    ).select_related("county")
+    visible = access.scope(run.findings.all(), request.user, "county")
+    townships = _township_names(visible)
+    form = FindingFilterForm(request.GET or None, townships=townships)
+    if form.is_bound and not form.is_valid():
+        # A value not offered (a township with no finding here) selects nothing, not everything.
+        visible, data = visible.none(), {}
+    else:
+        data = form.cleaned_data if form.is_bound else {}
+    findings = filter_findings(visible, data).select_related("county")
     described = " ".join(f"{k}={v}" for k, v in data.items() if v)
     if request.GET.get("format") == "xlsx":
         if not request.user.has_perm(perms.EXPORT_FINDING):
@@ -390,7 +385,7 @@ def finding_list(request: HttpRequest, pk: int) -> HttpResponse:
         _audit(request, "export", "review.ComparisonRun", pk, f"导出比对发现 {described}")
         return xlsx_download(
             "比对发现",
-            _finding_export_rows(run, findings.order_by("id")),
+            _finding_export_rows(run, findings.order_by("id"), townships),
             f"比对发现-{run.division_id}-{run.as_of}-{run.pk}.xlsx",
         )
     _audit(request, "view", "review.ComparisonRun", pk, f"查看比对发现列表 {described}")
@@ -451,6 +446,7 @@ XLSX_HEADERS = [
     "编号",
     "县（区）",
     "乡镇代码",
+    "乡镇（街道）",
     "姓名",
     "公民身份号码",
     "问题代码",
@@ -467,7 +463,16 @@ XLSX_HEADERS = [
 ]
 
 
-def _finding_export_rows(run: ComparisonRun, findings: QuerySet):
+def _township_names(findings: QuerySet) -> dict[str, str]:
+    """code → name of the townships the findings lie in (a code with no division keeps its
+    code as its name, so that it can still be chosen and read)."""
+    codes = findings.exclude(township_code="").values_list("township_code", flat=True).distinct()
+    codes = list(codes.order_by())
+    names = Division.objects.names(codes)
+    return {code: names.get(code, code) for code in codes}
+
+
+def _finding_export_rows(run: ComparisonRun, findings: QuerySet, townships: dict[str, str]):
     yield [f"比对批次 #{run.pk} {run.division.name}（{run.division_id}） 基准日 {run.as_of}"]
     yield XLSX_HEADERS
     for f in findings.iterator(chunk_size=2000):
@@ -475,6 +480,7 @@ def _finding_export_rows(run: ComparisonRun, findings: QuerySet):
             f.pk,
             f.county.name,
             f.township_code,
+            townships.get(f.township_code, ""),
             f.name,
             f.id_number,
             f.code,
@@ -527,6 +533,7 @@ def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "review/finding_detail.html",
         {
             "finding": finding,
+            "township": Division.objects.filter(code=finding.township_code).first(),
             "values": (finding.evidence or {}).get("values") or {},
             "verifications": verifications,
             "in_force": in_force,
@@ -716,7 +723,7 @@ def run_outreach(request: HttpRequest, pk: int) -> HttpResponse:
         .values_list("township_code", flat=True)
         .distinct()
     )
-    names = dict(Division.objects.filter(code__in=present).values_list("code", "name"))
+    names = Division.objects.names(present)
     groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for finding in findings:
         groups[(finding.county.name, finding.township_code)].append(finding)
@@ -747,7 +754,7 @@ def run_outreach(request: HttpRequest, pk: int) -> HttpResponse:
 @guarded(perms.VIEW_RUN)
 def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    divisions = list(user_divisions(request.user))
+    divisions = list(services.divisions_of(request.user))
     context = services.dashboard_context(request.user, divisions, today)
     return TemplateResponse(request, "review/dashboard.html", {**context, "today": today})
 

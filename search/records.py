@@ -61,8 +61,7 @@ def place_names(hukou_code: str, names: dict[str, str]) -> str:
 
 
 def _division_names(codes: Iterable[str]) -> dict[str, str]:
-    wanted = {c for code in codes for c in _township_and_village(code)}
-    return dict(Division.objects.filter(code__in=wanted).values_list("code", "name"))
+    return Division.objects.names(c for code in codes for c in _township_and_village(code))
 
 
 def case_file_rows(ids: Iterable[int]) -> Iterator[dict[str, Any]]:

@@ -66,7 +66,7 @@ def _page_number(request: HttpRequest) -> int:
 
 def _facet_rows(request: HttpRequest, facets: dict, filters: dict) -> list[dict]:
     codes = [c for name in ("county", "township") for c in facets.get(name, {})]
-    names = dict(Division.objects.filter(code__in=codes).values_list("code", "name"))
+    names = Division.objects.names(codes)
     rows = []
     for name in FACETS:
         counts = facets.get(name) or {}
@@ -134,7 +134,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         return TemplateResponse(request, "search/search.html", context, status=503)
     hits = list(page.object_list)
     codes = {h.county for h in hits} | {h.township for h in hits if h.township}
-    names = dict(Division.objects.filter(code__in=codes).values_list("code", "name"))
+    names = Division.objects.names(codes)
     context.update(
         page=page,
         total=result.total,

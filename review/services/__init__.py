@@ -17,7 +17,7 @@ the names below are its public interface.
 
 from core.tabular import TableError
 from review.services.base import Progress, ReviewError
-from review.services.dashboard import dashboard_context, findings_chart
+from review.services.dashboard import dashboard_context, divisions_of, findings_chart
 from review.services.runs import (
     create_run,
     execute_run,
@@ -55,6 +55,7 @@ __all__ = [
     "close_by_manual_change",
     "create_run",
     "dashboard_context",
+    "divisions_of",
     "effective_month",
     "evidence_kind",
     "execute_run",

@@ -1,6 +1,6 @@
 """What the comparison overview (比对总览) shows: per division the last run, what is due,
 the open findings and how fast findings are verified; and the findings of the last 12
-calendar months by action. The view only picks the divisions (``review.views.user_divisions``)
+calendar months by action. The view only picks the divisions (:func:`divisions_of`)
 and renders."""
 
 from __future__ import annotations
@@ -20,6 +20,16 @@ from core.months import last_months
 from review import schedule
 from review.findings import CODE_LABELS
 from review.models import ACTION_LABELS, ComparisonRun, Finding, Reminder, Verification
+
+
+def divisions_of(user) -> QuerySet:
+    """Divisions a user may compare or upload for: the scheduled levels within their
+    jurisdiction (``review.schedule.scheduled_divisions``)."""
+    prefix = access.user_prefix(user)
+    divisions = schedule.scheduled_divisions()
+    if prefix is None:
+        return divisions.none()
+    return divisions if prefix == access.ALL else divisions.filter(code__startswith=prefix)
 
 
 def _median_days(durations: list[timedelta]) -> float | None:

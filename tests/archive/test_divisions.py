@@ -64,3 +64,17 @@ def test_division_import_rejects_a_bad_code(tmp_path):
     csv.write_text("区划代码,名称\n1404251,短码\n", encoding="utf-8")
     with pytest.raises(CommandError, match="应为9位"):
         call_command("import_divisions", str(csv))
+
+
+@pytest.mark.django_db
+def test_division_names_maps_known_codes_and_skips_blank_and_unknown_ones():
+    assert Division.objects.names(["140425", "", "140425999"]) == {"140425": "平顺县"}
+    assert Division.objects.names([]) == {}
+
+
+@pytest.mark.django_db
+def test_counties_within_a_city_are_its_current_counties_only():
+    counties = {d.code for d in Division.objects.counties_within("1404")}
+    assert "140425" in counties and "140402" not in counties  # 140402 was merged in 2018
+    assert all(code.startswith("1404") for code in counties)
+    assert not Division.objects.counties_within(None).exists()

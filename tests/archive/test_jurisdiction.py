@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from archive import access
-from archive.models import AuditLog, Enrolment, Person
+from archive.models import AuditLog, Division, Enrolment, Person
 from archive.roles import ADMINISTRATOR, INSPECTOR
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +114,66 @@ def test_audit_log_exports_csv_and_records_the_export(client, make_user, demo_pe
     assert body.splitlines()[0].startswith("时间,用户,操作")
     assert "查看档案" in body  # the label, not the code
     assert AuditLog.objects.filter(action="export", user=admin).exists()
+
+
+def test_a_county_user_filters_by_their_townships_by_name_and_is_offered_no_county(
+    client, make_user, demo_people
+):
+    person = next(p for p in demo_people if len(p.hukou_code) >= 9)
+    county, township = person.county_id, person.hukou_code[:9]
+    client.force_login(make_user("county", county))
+    response = client.get(reverse("archive_person_list"))
+    form = response.context["form"]
+    assert "county" not in form.fields
+    offered = {d.code for d in form.fields["township"].queryset}
+    assert township in offered and all(code.startswith(county) for code in offered)
+    name = Division.objects.get(code=township).name
+    body = response.content.decode()
+    assert f'<option value="{township}">{name}</option>' in body
+    listed = client.get(reverse("archive_person_list"), {"township": township}).context["page"]
+    assert person.pk in {p.pk for p in listed}
+    assert all(p.hukou_code.startswith(township) for p in listed)
+    assert all(p.township_name == name for p in listed)  # the column names the township
+
+
+def test_a_city_user_is_offered_only_the_citys_counties_then_that_countys_townships(
+    client, make_user, demo_people
+):
+    client.force_login(make_user("city", "140400"))
+    form = client.get(reverse("archive_person_list")).context["form"]
+    counties = {d.code for d in form.fields["county"].queryset}
+    assert counties and all(code.startswith("1404") for code in counties)
+    assert "township" not in form.fields  # a township is chosen within a chosen county
+    county = demo_people[0].county_id
+    form = client.get(reverse("archive_person_list"), {"county": county}).context["form"]
+    assert all(d.code.startswith(county) for d in form.fields["township"].queryset)
+
+
+def test_a_township_of_another_county_is_not_accepted_as_a_filter(client, make_user, demo_people):
+    mine = demo_people[0].county_id
+    other = next(p for p in demo_people if p.county_id != mine and len(p.hukou_code) >= 9)
+    client.force_login(make_user("county", mine))
+    response = client.get(reverse("archive_person_list"), {"township": other.hukou_code[:9]})
+    assert response.context["form"].errors["township"]
+    assert other.pk not in {p.pk for p in response.context["page"]}
+
+
+def test_the_person_and_case_file_pages_name_the_hukou_place(client, make_user, demo_people):
+    person = next(p for p in demo_people if len(p.hukou_code) >= 9)
+    township = Division.objects.get(code=person.hukou_code[:9]).name
+    assert person.hukou_place.startswith(person.county.name + township)
+    client.force_login(make_user("county", person.county_id))
+    page = client.get(reverse("archive_person_detail", args=[person.pk])).content.decode()
+    assert f"{person.hukou_place}（{person.hukou_code}）" in page
+
+
+@pytest.mark.parametrize("url", ["archive_person_list", "archive_casefile_list", "search_records"])
+def test_a_user_without_a_division_is_told_why_the_lists_are_empty(client, make_user, url):
+    client.force_login(make_user("nobody", None))
+    body = client.get(reverse(url)).content.decode()
+    assert "您的账号尚未分配所属区划" in body
+
+
+def test_a_user_with_a_division_gets_no_such_notice(client, make_user, demo_people):
+    client.force_login(make_user("county", demo_people[0].county_id))
+    assert "尚未分配所属区划" not in client.get(reverse("archive_person_list")).content.decode()

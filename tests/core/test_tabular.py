@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 import tracemalloc
 import zipfile
 from datetime import datetime
@@ -239,10 +238,8 @@ def test_large_csv_is_streamed_in_bounded_memory(tmp_path: Path) -> None:
 
 
 def refused(data: bytes, **limits) -> TableError:
-    start = time.monotonic()
     with pytest.raises(TableError) as caught:
         read_table(data, "花名册.xlsx", spec=SPEC, **limits)
-    assert time.monotonic() - start < 20
     message = caught.value.message
     assert "花名册.xlsx" in message and "/" not in message.replace("花名册.xlsx", "")
     return caught.value

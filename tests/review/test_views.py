@@ -12,7 +12,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from archive import permissions as perms
-from archive.models import AuditLog
+from archive.models import AuditLog, Division
 from archive.roles import ADMINISTRATOR, INSPECTOR
 from review import services
 from review.models import ComparisonRun, RosterUpload
@@ -195,7 +195,7 @@ def test_xlsx_export_contains_every_filtered_finding_as_text(
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[1][:6] == ("编号", "县（区）", "乡镇代码", "姓名", "公民身份号码", "问题代码")
+    assert rows[1][:6] == ("编号", "县（区）", "乡镇代码", "乡镇（街道）", "姓名", "公民身份号码")
     dead = planted["GRADE3_PHYSICAL_WITH_NURSING"]
     data = rows[2:]
     assert len(data) == 1
@@ -365,3 +365,17 @@ def test_a_hostile_roster_workbook_gets_a_chinese_message_and_leaves_no_file(
     assert "请在 Excel 中打开后另存为 .xlsx" in body and "TABLE_" not in body
     assert not RosterUpload.objects.exists()
     assert list(services.roster_dir().rglob("*")) == []
+
+
+def test_findings_are_filtered_and_shown_by_township_name_not_code(
+    client, make_user, county_run, planted
+):
+    client.force_login(make_user("clerk", "140425"))
+    dead = planted["GRADE3_PHYSICAL_WITH_NURSING"]
+    township = dead.hukou_code[:9]
+    name = Division.objects.get(code=township).name
+    listing = client.get(reverse("review_findings", args=[county_run.pk])).content.decode()
+    assert f'<option value="{township}">{name}</option>' in listing
+    finding = county_run.findings.filter(id_number=dead.id_number).first()
+    detail = client.get(reverse("review_finding_detail", args=[finding.pk])).content.decode()
+    assert name in detail and f"乡镇 {township}" not in detail
