@@ -567,7 +567,11 @@ def filter_case_files(queryset, data: dict):
     from core.divisions import division_prefix
 
     if data.get("division"):
-        queryset = queryset.filter(county__code__startswith=division_prefix(data["division"]))
+        prefix = division_prefix(data["division"])
+        if len(prefix) > 6:  # a township or village: where the person's 户籍 lies
+            queryset = queryset.filter(person__hukou_code__startswith=prefix)
+        else:
+            queryset = queryset.filter(county__code__startswith=prefix)
     completeness = data.get("completeness")
     if completeness == "complete":
         queryset = queryset.filter(completeness=100)

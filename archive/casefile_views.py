@@ -202,7 +202,7 @@ class CaseFileFilterForm(forms.Form):
     q = forms.CharField(label="姓名或身份号码", required=False)
     division = forms.ModelChoiceField(
         label="区划",
-        queryset=Division.objects.filter(successor__isnull=True, level__in=["city", "county"]),
+        queryset=Division.objects.none(),
         required=False,
         empty_label="全部",
         to_field_name="code",
@@ -225,13 +225,29 @@ class CaseFileFilterForm(forms.Form):
         label="发放状态", required=False, choices=[("", "全部"), *Enrolment.Status.choices]
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user, **kwargs):
+        """Only divisions inside the user's jurisdiction are offered: its cities and counties,
+        or, to a county user, the county and its townships."""
         super().__init__(*args, **kwargs)
         self.fields["missing"].choices = [("", "全部"), *case_files.type_choices()]
+        prefix = access.user_prefix(user)
+        counties = Division.objects.counties_within(prefix)
+        if counties.count() == 1:
+            offered = counties | Division.objects.townships_within(prefix)
+        elif prefix is None:
+            offered = Division.objects.none()
+        else:
+            levels = [Division.Level.CITY, Division.Level.COUNTY]
+            offered = Division.objects.filter(
+                successor__isnull=True, level__in=levels, code__startswith=prefix
+            )
+        self.fields["division"].queryset = offered
 
 
 def _case_file_rows(request: HttpRequest, form: CaseFileFilterForm):
     queryset = access.scope(CaseFile.objects.all(), request.user, "county")
+    if form.is_bound and not form.is_valid():
+        return queryset.none()  # a division not offered (another county's) selects nothing
     if form.is_valid():
         data = dict(form.cleaned_data)
         data["division"] = data["division"].code if data["division"] else ""
@@ -241,7 +257,7 @@ def _case_file_rows(request: HttpRequest, form: CaseFileFilterForm):
 
 @permission_required(perms.VIEW_CASE_FILE, raise_exception=True)
 def casefile_list(request: HttpRequest) -> HttpResponse:
-    form = CaseFileFilterForm(request.GET or None)
+    form = CaseFileFilterForm(request.GET or None, user=request.user)
     rows = _case_file_rows(request, form)
     if request.GET.get("format") == "xlsx":
         record(

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from archive import case_files
 from archive.docs.ingest import Target
-from archive.models import AuditLog
+from archive.models import AuditLog, Division
 from tests.archive.conftest import make_person
 from tests.archive.docs import samples
 
@@ -50,6 +50,26 @@ def test_filters(client, archivist, several):
     assert listed(division="140425") == {cf.pk for cf in several}
     assert listed(division="140426") == set()
     assert listed(q="人员3") == {several[2].pk}
+
+
+def test_the_division_filter_offers_only_the_county_and_its_townships(client, archivist, several):
+    township = Division.objects.create(
+        code="140425100", name="城关镇", level=Division.Level.TOWNSHIP, parent_id="140425"
+    )
+    Division.objects.create(
+        code="140426100", name="邻县镇", level=Division.Level.TOWNSHIP, parent_id="140426"
+    )
+    person = several[2].person
+    person.hukou_code = "140425100201"
+    person.save(update_fields=["hukou_code"])
+    client.force_login(archivist)
+    url = reverse("archive_casefile_list")
+    response = client.get(url)
+    offered = {d.code for d in response.context["form"].fields["division"].queryset}
+    assert offered == {"140425", township.code}
+    listed = {cf.pk for cf in client.get(url, {"division": township.code}).context["page"]}
+    assert listed == {several[2].pk}
+    assert client.get(url, {"division": "140426100"}).context["total"] == 0
 
 
 def test_list_makes_no_per_row_queries(client, archivist, several):
