@@ -268,7 +268,7 @@ def casefile_list(request: HttpRequest) -> HttpResponse:
         )
         return xlsx_download(
             "补贴档案",
-            _case_file_export_rows(rows),
+            case_files.export_rows(rows),
             f"补贴档案清单_{timezone.localdate():%Y%m%d}.xlsx",
         )
     page = paginate(request, rows, PAGE_SIZE)
@@ -289,44 +289,6 @@ def casefile_list(request: HttpRequest) -> HttpResponse:
             "total": page.paginator.count,
         },
     )
-
-
-CASE_FILE_HEADERS = [
-    "县（区）",
-    "姓名",
-    "公民身份号码",
-    "补贴",
-    "完整度（%）",
-    "缺少材料",
-    "文件数",
-    "页数",
-    "更新时间",
-]
-
-
-def _case_file_export_rows(rows):
-    yield CASE_FILE_HEADERS
-    enrolment_rows = Enrolment.objects.filter(person_id__in=rows.values("person_id")).values_list(
-        "person_id", "county_id", "subsidy", "status"
-    )
-    enrolments: dict[tuple[int, str], list[str]] = {}
-    statuses = dict(Enrolment.Status.choices)
-    for person_id, county_id, subsidy, status in enrolment_rows.iterator(chunk_size=5000):
-        enrolments.setdefault((person_id, county_id), []).append(
-            f"{SUBSIDIES.get(subsidy, subsidy)}（{statuses.get(status, status)}）"
-        )
-    for cf in rows.iterator(chunk_size=2000):
-        yield [
-            cf.county.name,
-            cf.person.name,
-            cf.person.id_number,
-            "；".join(enrolments.get((cf.person_id, cf.county_id), [])),
-            cf.completeness,
-            "、".join(case_files.type_name(c) for c in cf.missing_codes),
-            cf.document_count,
-            cf.page_count,
-            timezone.localtime(cf.updated_at).strftime("%Y-%m-%d %H:%M"),
-        ]
 
 
 urlpatterns = [

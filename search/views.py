@@ -17,12 +17,15 @@ from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
 from archive import permissions as perms
+from archive.audit import record
+from archive.job_views import submit_and_follow
 from archive.models import Division
 from archive.paging import PAGE_PARAM, paginate, query_without_page
 from core.numbers import mask_id
 from review.views import guarded
 from search import service
-from search.query import FILTERS, FilterError, Hit
+from search.jobs import SEARCH_EXPORT
+from search.query import FILTERS, FilterError, Hit, validate_filters
 
 PAGE_SIZE = 20
 #: The filters a spot check drawn from this search carries over (inspection.population).
@@ -109,6 +112,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
     filters = {name: request.GET[name] for name in FILTERS if request.GET.get(name)}
     context: dict = {"query": query, "filters": filters, "error": "", "page": None, "facets": []}
+    if request.GET.get("format") == "xlsx":
+        return _export(request, query, filters, context)
     offset = (_page_number(request) - 1) * PAGE_SIZE
 
     def run(start: int, facets: bool):
@@ -143,11 +148,28 @@ def search_page(request: HttpRequest) -> HttpResponse:
         paging_query=query_without_page(request),
         clear_url="?" + urlencode({"q": query}) if query else "?",
         can_spot_check=request.user.has_perm(perms.ADD_SPOT_CHECK),
+        export_query=urlencode({"q": query, **filters, "format": "xlsx"}),
         spot_check_query=urlencode(
             {"query": query, **{k: v for k, v in filters.items() if k in SPOT_CHECK_FILTERS}}
         ),
     )
     return TemplateResponse(request, "search/search.html", context)
+
+
+def _export(request: HttpRequest, query: str, filters: dict, context: dict) -> HttpResponse:
+    """Every hit (not only this page) to XLSX, as a background job (search/jobs.py)."""
+    try:
+        validate_filters(filters)
+    except FilterError as error:
+        context["error"] = str(error)
+        return TemplateResponse(request, "search/search.html", context)
+    record(
+        request,
+        "export",
+        obj_type="search",
+        detail=f"导出检索结果“{query}” 筛选 {filters or {}}",
+    )
+    return submit_and_follow(request, SEARCH_EXPORT, query=query, filters=filters)
 
 
 urlpatterns = [path("", search_page, name="search_records")]
