@@ -152,11 +152,7 @@ def make_user(django_user_model, name: str, role: str | None, county: str):
     return user
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: the login form still labels its field 'Password' (session note)",
-)
-def test_the_login_page_names_the_system_and_speaks_chinese(client, settings):
+def test_the_login_page_names_the_system_and_speaks_chinese(db, client, settings):
     response = client.get("/admin/login/")
     assert response.status_code == 200
     assert offending(response.content.decode()) == []
