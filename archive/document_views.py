@@ -51,7 +51,7 @@ from archive.models import (
     Person,
 )
 from archive.paging import paginate, query_without_page
-from core.codes import RETENTION_PERIODS
+from core.codes import RETENTION_PERIODS, RETENTIONS
 from core.eligibility import SUBSIDIES
 from core.numbers import NumberError, mask_id, parse_id
 
@@ -871,7 +871,7 @@ def _appraisal_export_rows(rows, years: dict[str, int]):
             document.archival_code,
             case_files.type_name(document.doc_type),
             document.title,
-            document.retention,
+            RETENTIONS.get(document.retention, document.retention),
             f"{document.stopped:%Y-%m}",
             f"{due:%Y-%m-%d}" if due else "",
             "已作废" if document.deleted_at else "在档",
