@@ -232,7 +232,7 @@ def _csv_response(entries) -> StreamingHttpResponse:
             e.at.isoformat(),
             e.username,
             e.action_label,
-            e.object_type,
+            e.object_label,
             e.object_id,
             e.detail,
             e.ip or "",

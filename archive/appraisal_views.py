@@ -22,7 +22,7 @@ from archive.audit import record
 from archive.exports import xlsx_download
 from archive.models import Division, Document
 from archive.paging import PAGE_SIZE, paginate, query_without_page
-from core.codes import RETENTION_PERIODS
+from core.codes import RETENTION_PERIODS, RETENTIONS
 
 APPRAISAL_NOTE = "系统只列出到期档案，不会自动销毁任何材料；鉴定与销毁须按档案管理规定另行审批。"
 
@@ -141,7 +141,7 @@ def _appraisal_export_rows(rows, years: dict[str, int]):
             document.archival_code,
             case_files.type_name(document.doc_type),
             document.title,
-            document.retention,
+            RETENTIONS.get(document.retention, document.retention),
             f"{document.stopped:%Y-%m}",
             f"{due:%Y-%m-%d}" if due else "",
             "已作废" if document.deleted_at else "在档",

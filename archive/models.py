@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q
 
 from core import numbers
-from core.codes import AUDIT_ACTION_LABELS, FLAG_LABELS
+from core.codes import AUDIT_ACTION_LABELS, AUDIT_OBJECT_LABELS, FLAG_LABELS
 from core.divisions import division_prefix, township_of
 from core.eligibility import SUBSIDIES
 
@@ -462,6 +463,17 @@ class AuditLog(models.Model):
     @property
     def action_label(self) -> str:
         return AUDIT_ACTION_LABELS.get(self.action, self.action)
+
+    @property
+    def object_label(self) -> str:
+        """The kind of object as people read it: its model's verbose_name (档案文件 for
+        "archive.Document"), else AUDIT_OBJECT_LABELS; the stored type itself if neither."""
+        if self.object_type in AUDIT_OBJECT_LABELS:
+            return AUDIT_OBJECT_LABELS[self.object_type]
+        try:
+            return str(apps.get_model(self.object_type)._meta.verbose_name)
+        except (LookupError, ValueError):
+            return self.object_type
 
 
 # --- Standardized case files (补贴档案) and their scanned documents ---------------------------

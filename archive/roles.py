@@ -66,12 +66,16 @@ _RUN_ANNUAL_REVIEW: tuple[str, ...] = (*_ANNUAL_REVIEW, perms.ADD_CAMPAIGN)
 _SEARCH: tuple[str, ...] = (perms.SEARCH_RECORDS,)
 
 #: Wagtail's own migrations create the groups Moderators and Editors (and a "Moderators
-#: approval" workflow, a "Root" page and a "Root" collection). The roles above replace the groups:
-#: an unused one is removed, one somebody belongs to is renamed, so no English name is shown.
+#: approval" workflow, a "Root" page, a "Welcome" page and a "Root" collection). The roles above
+#: replace the groups: an unused one is removed, one somebody belongs to is renamed, so no English
+#: name is shown. The Welcome page is renamed, and so is its title in the page history (the log
+#: entries keep a copy of it), so even once deleted it reads in Chinese on 网站历史.
 WAGTAIL_DEFAULT_GROUPS = {"Moderators": "网站审核（原默认组）", "Editors": "网站编辑（原默认组）"}
 WAGTAIL_DEFAULT_WORKFLOW = "Moderators approval"
 DEFAULT_WORKFLOW_NAME = "默认审核"
 ROOT_PAGE_TITLE = "根目录"
+WAGTAIL_WELCOME_TITLE = "Welcome to your new Wagtail site!"
+WELCOME_PAGE_TITLE = "默认欢迎页"
 ROOT_COLLECTION_NAME = "全部文件"
 
 #: role → permission names (`archive.permissions`)
@@ -152,7 +156,7 @@ def sync_roles(**kwargs) -> None:
 def retire_wagtail_defaults() -> None:
     """Removes or renames the English names Wagtail's migrations leave (see above)."""
     from django.contrib.auth.models import Group
-    from wagtail.models import Collection, Page, Task, Workflow
+    from wagtail.models import Collection, Page, PageLogEntry, Task, Workflow
 
     for name, chinese in WAGTAIL_DEFAULT_GROUPS.items():
         group = Group.objects.filter(name=name).first()
@@ -168,4 +172,8 @@ def retire_wagtail_defaults() -> None:
     Page.objects.filter(depth=1, title="Root").update(
         title=ROOT_PAGE_TITLE, draft_title=ROOT_PAGE_TITLE
     )
+    Page.objects.filter(depth=2, title=WAGTAIL_WELCOME_TITLE).update(
+        title=WELCOME_PAGE_TITLE, draft_title=WELCOME_PAGE_TITLE
+    )
+    PageLogEntry.objects.filter(label=WAGTAIL_WELCOME_TITLE).update(label=WELCOME_PAGE_TITLE)
     Collection.objects.filter(depth=1, name="Root").update(name=ROOT_COLLECTION_NAME)

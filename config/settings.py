@@ -296,6 +296,8 @@ WAGTAILDOCS_MAX_UPLOAD_SIZE = 50 * 1024 * 1024
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 20 * 1024 * 1024
 WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAIL_MODERATION_ENABLED = True
+# Wagtail's login form labels its password field from the field name, in English.
+WAGTAILADMIN_USER_LOGIN_FORM = "config.forms.LoginForm"
 # One office, one time zone: with a single choice Wagtail drops the (English) time-zone list
 # from the account page, as it does for the single language above.
 WAGTAIL_USER_TIME_ZONES = [TIME_ZONE]

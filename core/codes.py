@@ -84,6 +84,13 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "spot_check_assign": "分派抽查",
     "spot_check_result": "登记抽查结果",
 }
+#: What the audit log records an action on, for the objects that are no model; a model's
+#: object type ("archive.Document") reads as its verbose_name (``AuditLog.object_label``).
+AUDIT_OBJECT_LABELS: dict[str, str] = {
+    "archive.ImportUpload": "上传的花名册",
+    "search": "检索",
+    "url": "页面",
+}
 
 #: The two subsidies by their full names (letters, forms, rule sets; ``core.eligibility``
 #: calls them ``SUBSIDIES``).

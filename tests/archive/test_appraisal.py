@@ -288,6 +288,17 @@ def test_page_lists_due_documents_of_the_jurisdiction_only_with_the_note(
     assert AuditLog.objects.filter(action="view_appraisal", user=admin).exists()
 
 
+def test_page_and_export_name_the_retention_period_not_its_code(client, admin, stopped_case):
+    client.force_login(admin)
+    body = client.get(URL, {"on": "2040-03-01"}).content.decode()
+    assert "<td>10年</td>" in body and "<td>30年</td>" in body
+    assert "保管期限10年的满 10 年" in body and "（D10）" not in body
+    response = client.get(URL, {"on": "2040-03-01", "format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    periods = {row[6] for row in sheet.iter_rows(min_row=2, values_only=True) if row[6]}
+    assert periods == {"10年", "30年"}
+
+
 def test_county_filter_cannot_reach_outside_the_jurisdiction(
     client, admin, stopped_case, other_county_case
 ):

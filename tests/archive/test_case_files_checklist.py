@@ -46,6 +46,13 @@ def test_administrator_saves_a_new_version_and_completeness_follows(
     assert "晋民发〔2026〕X号" in page
 
 
+def test_the_checklist_names_materials_and_periods_not_their_codes(client, make_user):
+    client.force_login(make_user("admin", COUNTY, role=ADMINISTRATOR))
+    page = client.get(reverse("archive_checklist")).content.decode()
+    assert "<td>残疾人证（复印件）</td>" in page and "<td>10年</td>" in page
+    assert ">disability_certificate<" not in page and "<td>D10</td>" not in page
+
+
 def test_archivist_cannot_change_the_checklist(client, archivist):
     client.force_login(archivist)
     response = client.post(reverse("archive_checklist"), {"required_id_card": ""})
