@@ -181,6 +181,17 @@ def _execute(run: ComparisonRun, progress: Progress | None, check: Check) -> Non
         else set()
     )
     with transaction.atomic():
+        # Locked for the rest of the transaction: should the reaper have taken a slow but live
+        # attempt for dead, the attempt that comes second finds the run stored and stops.
+        stored = (
+            ComparisonRun.objects.select_for_update()
+            .filter(pk=run.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
+        if stored != ComparisonRun.Status.RUNNING:
+            logger.warning("comparison run %s already %s: not stored again", run.pk, stored)
+            return
         keys = _store_findings(run, result.findings, before, check)
         resolved = len(before - keys)
         new = sum(1 for k in keys if k not in before)

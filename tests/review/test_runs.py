@@ -376,3 +376,22 @@ def test_an_unexpected_error_fails_the_run_with_a_chinese_reason_and_no_finding(
     run.refresh_from_db()
     assert run.status == ComparisonRun.Status.FAILED and run.error == UNEXPECTED
     assert not Finding.objects.exists()
+
+
+def test_a_second_attempt_that_finds_the_run_stored_stores_nothing_again(demo_people, planted):
+    """Should the reaper take a slow attempt for dead, the two attempts may both compare; the
+    one that comes to store second finds the run finished and adds no finding."""
+    from archive.models import Division
+    from review import services
+
+    run = services.create_run(division=Division.objects.get(code="140425"), as_of=AS_OF, uploads=[])
+
+    def the_other_attempt_stores_first(stage: str, percent: int) -> None:
+        if stage == "保存比对发现":  # the other attempt has just stored the run
+            ComparisonRun.objects.filter(pk=run.pk).update(
+                status=ComparisonRun.Status.FINISHED, finding_count=7
+            )
+
+    finished = services.execute_run(run.pk, progress=the_other_attempt_stores_first)
+    assert finished.status == ComparisonRun.Status.FINISHED and finished.finding_count == 7
+    assert not finished.findings.exists()
