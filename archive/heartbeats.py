@@ -1,8 +1,9 @@
 """Heartbeats of background work on database rows (core/heartbeat.py): OCR of a document
-version (``DocumentVersion.ocr_heartbeat_at``), a comparison run (``ComparisonRun.heartbeat_at``).
+version (``DocumentVersion.ocr_heartbeat_at``). Background jobs (imports, comparisons) beat on
+their job row instead (``jobs.runner``).
 
-The reapers (``archive.tasks.reap_ocr``, ``review.services.reap_runs``, every minute from beat)
-take a row whose beat is older than ``WORKER_DEAD_AFTER_SECONDS`` as abandoned by a dead worker,
+The reaper (``archive.tasks.reap_ocr``, every minute from beat) takes a row whose beat is
+older than ``WORKER_DEAD_AFTER_SECONDS`` as abandoned by a dead worker,
 so a killed worker delays its work by a minute or two instead of the broker's visibility timeout
 (an hour on Redis) or forever.
 """

@@ -54,12 +54,15 @@ def _job(request: HttpRequest, pk: int) -> Job:
     return job
 
 
-def submit_and_follow(request: HttpRequest, kind: str, **params: Any) -> HttpResponse:
-    """Submit a job for the requesting user and send them to its progress page, which moves
-    on to the job's result page when it is done."""
-    prefix = user_prefix(request.user)
-    job = services.submit(kind, user=request.user, division_code=prefix or "", **params)
+def follow(job: Job) -> HttpResponse:
+    """Send the user to the job's progress page, which moves on to its result when it is done."""
     return redirect(f"{reverse('archive_job_detail', kwargs={'pk': job.pk})}?follow=1")
+
+
+def submit_and_follow(request: HttpRequest, kind: str, **params: Any) -> HttpResponse:
+    """Submit a job for the requesting user and :func:`follow` it."""
+    prefix = user_prefix(request.user)
+    return follow(services.submit(kind, user=request.user, division_code=prefix or "", **params))
 
 
 def _status(job: Job) -> dict[str, Any]:

@@ -199,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     run = services.create_run(division=province, as_of=AS_OF, uploads=uploads)
     t = time.perf_counter()
     run = services.execute_run(run.pk, progress=progress)
+    progress("完成", 100)  # closes the timing of the last step (storing the findings)
     figures.update(
         {
             "run": run.pk,

@@ -361,9 +361,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Re-queue OCR that was committed but never reached the broker (crash, broker down).
     "archive-requeue-ocr": {"task": "archive.requeue_stale_ocr", "schedule": 60},
-    # Comparison runs whose worker died: retried once, else failed with the reason.
-    "review-reap-runs": {"task": "review.reap_runs", "schedule": 60},
-    # Background jobs whose worker died: retried where safe, else failed with the reason.
+    # Background jobs (imports, comparisons) whose worker died: retried where safe, else
+    # failed with the reason.
     "jobs-reap": {"task": "jobs.reap", "schedule": 60},
     # Files of finished jobs (exports, rejected rows) older than JOB_FILES_MAX_AGE_SECONDS.
     "jobs-clean": {"task": "jobs.clean", "schedule": crontab(minute=50)},

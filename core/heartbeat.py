@@ -6,7 +6,7 @@ timeout expires (an hour on Redis), and the row it was working on stays "running
 task runs, :class:`Heartbeat` calls ``beat`` every ``interval`` seconds from a daemon thread
 (a long DuckDB query or one slow OCR page does not stop it); a reaper treats a row whose last
 beat is older than a few intervals as abandoned (``archive.tasks.reap_ocr``,
-``review.tasks.reap_runs``). No Django here: the caller's ``beat`` writes the timestamp, and
+``jobs.services.reap``). No Django here: the caller's ``beat`` writes the timestamp, and
 ``finish`` (e.g. closing the thread's database connection) runs in the thread when it stops.
 """
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from django.utils import timezone
 from core.heartbeat import Heartbeat
 from jobs import kinds
 from jobs.models import Job
+from jobs.signals import send_finished
 
 logger = logging.getLogger("jobs")
 
@@ -45,12 +47,18 @@ def job_dir(job: Job) -> Path:
     return directory
 
 
+#: ``on_progress(done, total, message)``: told of every report, unthrottled (a command that
+#: runs a job in its own process draws its progress bar with it).
+OnProgress = Callable[[int, int, str], None]
+
+
 class Context:
     """What a kind's function gets: its parameters, its user, progress and cancellation."""
 
-    def __init__(self, job: Job) -> None:
+    def __init__(self, job: Job, on_progress: OnProgress | None = None) -> None:
         self.job = job
         self.params: dict[str, Any] = job.params
+        self._on_progress = on_progress
         self._written = 0.0
 
     @property
@@ -66,6 +74,8 @@ class Context:
     def progress(self, done: int, total: int, message: str = "", *, force: bool = False) -> None:
         """Record progress (throttled; a step's last report always) and stop with
         :class:`Cancelled` if the owner asked."""
+        if self._on_progress is not None:
+            self._on_progress(done, total, message)
         now = time.monotonic()
         last = total > 0 and done >= total
         if not (force or last) and now - self._written < PROGRESS_INTERVAL:
@@ -95,12 +105,13 @@ def _claim(job_id: int) -> Job | None:
 
 
 def _finish(job: Job, state: str, **fields: Any) -> None:
-    Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(
+    if Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(
         state=state, finished_at=timezone.now(), **fields
-    )
+    ):
+        send_finished(job)
 
 
-def execute(job_id: int) -> str:
+def execute(job_id: int, on_progress: OnProgress | None = None) -> str:
     """Run the job if it is queued; returns the state it ends in (or is already in)."""
     job = _claim(job_id)
     if job is None:
@@ -108,7 +119,7 @@ def execute(job_id: int) -> str:
         logger.info("job %s not claimed (state %s)", job_id, current)
         return current or "missing"
     kind = kinds.get(job.kind)
-    context = Context(job)
+    context = Context(job, on_progress)
     beat = Heartbeat(
         lambda: Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now()),
         settings.WORKER_HEARTBEAT_SECONDS,

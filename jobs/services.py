@@ -1,7 +1,7 @@
 """Submitting, cancelling and reaping jobs, and removing their old files.
 
-Called by views and commands (submit, cancel) and by beat (reap, clean); the Celery task that
-runs a job is only :func:`jobs.runner.execute` behind ``jobs.run``.
+Called by views and commands (submit, cancel, run_here) and by beat (reap, clean); the Celery
+task that runs a job is only :func:`jobs.runner.execute` behind ``jobs.run``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import shutil
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -19,6 +19,10 @@ from django.utils import timezone
 
 from jobs import kinds
 from jobs.models import Job
+from jobs.signals import send_finished
+
+if TYPE_CHECKING:
+    from jobs.runner import OnProgress
 
 logger = logging.getLogger("jobs")
 
@@ -59,6 +63,38 @@ def submit(kind: str, *, user: Any, division_code: str = "", **params: Any) -> J
     return job
 
 
+def run_here(
+    kind: str,
+    *,
+    user: Any,
+    division_code: str = "",
+    on_progress: OnProgress | None = None,
+    **params: Any,
+) -> Job:
+    """Create the job and run it in this process at once (a management command, which waits
+    for its result); returns the finished job. It beats like any job: if this process dies,
+    :func:`reap` treats it as any dead worker's job. Interrupted here (Ctrl-C), it is marked
+    for cancelling, so the reaper ends it cancelled instead of running it again elsewhere."""
+    from jobs.runner import execute
+
+    spec = kinds.get(kind)
+    job = Job.objects.create(
+        kind=spec.name,
+        user=user if user is not None and user.is_authenticated else None,
+        division_code=division_code,
+        params=params,
+        queue=spec.queue,
+        task_id="here",  # never sent: the reaper must not send it while it runs here
+        message="等待处理",
+    )
+    try:
+        execute(job.pk, on_progress)
+    except KeyboardInterrupt:
+        cancel(job)
+        raise
+    return Job.objects.get(pk=job.pk)
+
+
 def cancel(job: Job) -> bool:
     """A queued job is cancelled at once; a running one stops at its next progress report.
     Returns False for a job that has already finished."""
@@ -68,6 +104,7 @@ def cancel(job: Job) -> bool:
         finished_at=timezone.now(),
         message="已取消",
     ):
+        send_finished(job)
         return True
     return bool(
         Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(
@@ -92,6 +129,7 @@ def reap() -> dict[str, list[int]]:
             )
             if changed:
                 failed.append(job.pk)
+                send_finished(job)
         elif spec.retry_safe and job.attempts < MAX_ATTEMPTS:
             if Job.objects.filter(
                 pk=job.pk, state=Job.State.RUNNING, heartbeat_at=job.heartbeat_at
@@ -104,6 +142,7 @@ def reap() -> dict[str, list[int]]:
                 state=Job.State.FAILED, finished_at=now, error=reason
             ):
                 failed.append(job.pk)
+                send_finished(job)
     for job in Job.objects.filter(state=Job.State.QUEUED, task_id="", created_at__lt=unsent):
         resent.append(job.pk)  # a second delivery is harmless: only one can claim the job
         _send(job)

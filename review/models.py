@@ -64,11 +64,10 @@ class RosterUpload(models.Model):
 
 
 class RunQuerySet(models.QuerySet):
-    """Bulk updates never reach a finished or failed run (progress is saved with ``update``)."""
+    """Bulk updates never reach a run that has ended (its state is saved with ``update``)."""
 
     def update(self, **kwargs):
-        closed = (ComparisonRun.Status.FINISHED, ComparisonRun.Status.FAILED)
-        return super(RunQuerySet, self.exclude(status__in=closed)).update(**kwargs)
+        return super(RunQuerySet, self.exclude(status__in=ComparisonRun.ENDED)).update(**kwargs)
 
     def delete(self):
         raise PermissionDenied("比对批次不可删除。")
@@ -115,13 +114,18 @@ class FindingQuerySet(models.QuerySet):
 
 class ComparisonRun(models.Model):
     """One comparison. Everything needed to reproduce it is kept: the division, ``as_of``, the
-    rule-set version and the input files (by hash). Refuses changes once finished."""
+    rule-set version and the input files (by hash). Refuses changes once it has ended.
+
+    It runs as a background job (``review/jobs.py``): the job carries the progress, heartbeat
+    and attempts; the run keeps its own status, which the job's function and, for a job that
+    ended without it (cancelled in the queue, its worker died), ``review.jobs`` settle."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "排队中"
         RUNNING = "running", "运行中"
         FINISHED = "finished", "已完成"
         FAILED = "failed", "失败"
+        CANCELLED = "cancelled", "已取消"
 
     class Trigger(models.TextChoices):
         ADMIN = "admin", "后台发起"
@@ -139,11 +143,11 @@ class ComparisonRun(models.Model):
     rosters = models.ManyToManyField(
         RosterUpload, related_name="runs", blank=True, verbose_name="比对数据"
     )
-    heartbeat_at = models.DateTimeField("运行心跳", null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField("运行次数", default=0)
+    job = models.OneToOneField(
+        "jobs.Job", models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name="后台任务",
+    )  # fmt: skip
     status = models.CharField("状态", max_length=10, choices=Status, default=Status.PENDING)
-    progress = models.PositiveSmallIntegerField("进度（%）", default=0)
-    stage = models.CharField("当前步骤", max_length=64, blank=True)
     error = models.TextField("错误信息", blank=True)
     trigger = models.CharField("发起方式", max_length=10, choices=Trigger, default=Trigger.ADMIN)
     checked = models.PositiveIntegerField("比对人数（登记）", default=0)
@@ -166,6 +170,9 @@ class ComparisonRun(models.Model):
     started_at = models.DateTimeField("开始时间", null=True, blank=True)
     finished_at = models.DateTimeField("完成时间", null=True, blank=True)
 
+    #: States a run never leaves.
+    ENDED = (Status.FINISHED, Status.FAILED, Status.CANCELLED)
+
     objects = RunQuerySet.as_manager()
 
     class Meta:
@@ -180,7 +187,7 @@ class ComparisonRun(models.Model):
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:
             stored = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
-            if stored in (self.Status.FINISHED, self.Status.FAILED):
+            if stored in self.ENDED:
                 raise PermissionDenied("比对批次已完成，不可修改；请重新比对。")
         super().save(*args, **kwargs)
 
@@ -190,6 +197,10 @@ class ComparisonRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status == self.Status.FINISHED
+
+    @property
+    def has_ended(self) -> bool:
+        return self.status in self.ENDED
 
 
 class Finding(models.Model):

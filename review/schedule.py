@@ -134,15 +134,13 @@ def start_due_runs(today: date | None = None, *, enqueue=None) -> dict[str, list
     """The daily task: start every due comparison whose rosters are present, and remind about
     the others. Returns ``{"started": [...], "reminded": [...]}`` (division codes).
 
-    ``enqueue(run_id)`` starts the work (the Celery task by default, after commit)."""
+    ``enqueue(run_id)`` starts the work (by default the run's background job, sent to a
+    worker after commit: ``review.jobs.submit_run``)."""
     from review import services
 
     today = today or timezone.localdate()
     if enqueue is None:
-        from review.tasks import run_comparison
-
-        def enqueue(run_id: int) -> None:
-            transaction.on_commit(lambda: run_comparison.delay(run_id))
+        from review.jobs import submit_run as enqueue
 
     latest = last_as_of_by_division(include_pending=True)
     required = required_rosters()

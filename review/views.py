@@ -22,7 +22,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -37,12 +36,14 @@ from archive import access, storage
 from archive import permissions as perms
 from archive.audit import record
 from archive.exports import xlsx_download
+from archive.job_views import follow, visible_jobs
 from archive.models import Division
 from archive.paging import paginate, query_without_page
 from core.codes import SUBSIDY_LABELS, SUBSIDY_NAMES, VERIFIED_ACTIONS
 from core.eligibility import RuleSet
 from core.numbers import mask_id
 from core.tabular import TableError
+from review import jobs as review_jobs
 from review import services
 from review.findings import CODE_LABELS
 from review.forms import (
@@ -106,7 +107,7 @@ def _denied(request: HttpRequest, obj_type: str, pk: Any) -> Http404:
 def get_run_or_404(request: HttpRequest, pk: int) -> ComparisonRun:
     run = (
         visible_runs(request.user)
-        .select_related("division", "rule_set", "created_by", "previous")
+        .select_related("division", "rule_set", "created_by", "previous", "job")
         .filter(pk=pk)
         .first()
     )
@@ -229,27 +230,13 @@ def roster_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @guarded(perms.VIEW_RUN)
 def run_list(request: HttpRequest) -> HttpResponse:
-    runs = visible_runs(request.user).select_related("division", "created_by")
+    runs = visible_runs(request.user).select_related("division", "created_by", "job")
     page = paginate(request, runs, 50)
     return TemplateResponse(
         request,
         "review/run_list.html",
         {"page": page, "can_run": request.user.has_perm(perms.ADD_RUN)},
     )
-
-
-def _enqueue(run_id: int) -> None:
-    from review.tasks import run_comparison
-
-    def send() -> None:
-        try:
-            run_comparison.delay(run_id)
-        except Exception:  # broker down: the run stays pending, the page says so
-            import logging
-
-            logging.getLogger("review").exception("could not queue comparison run %s", run_id)
-
-    transaction.on_commit(send)
 
 
 @guarded(perms.ADD_RUN)
@@ -293,9 +280,9 @@ def run_new(request: HttpRequest) -> HttpResponse:
                 run.pk,
                 f"发起比对 {run.division_id} 基准日 {run.as_of}",
             )
-            _enqueue(run.pk)
-            messages.success(request, "比对已开始，本页会自动显示进度。")
-            return redirect("review_run_detail", pk=run.pk)
+            job = review_jobs.submit_run(run.pk, user=request.user)
+            messages.success(request, "比对已开始，本页会自动显示进度，完成后转到比对结果。")
+            return follow(job)
     return TemplateResponse(request, "review/run_new.html", {"form": form})
 
 
@@ -341,7 +328,10 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "resolved": resolved.count(),
         },
         "diff_limit": DIFF_LIMIT,
-        "running": run.status in (ComparisonRun.Status.PENDING, ComparisonRun.Status.RUNNING),
+        "running": not run.has_ended,
+        "progress": review_jobs.progress_of(run),
+        # The job's page (where its owner may cancel it), for those who may see it.
+        "job": visible_jobs(request.user).filter(pk=run.job_id).first() if run.job_id else None,
     }
     if run.is_finished:
         _audit(request, "view", "review.ComparisonRun", pk, "查看比对结果与变化")
@@ -351,12 +341,13 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @guarded(perms.VIEW_RUN)
 def run_status(request: HttpRequest, pk: int) -> JsonResponse:
     run = get_run_or_404(request, pk)
+    percent, stage = review_jobs.progress_of(run)
     return JsonResponse(
         {
             "status": run.status,
             "status_label": run.get_status_display(),
-            "progress": run.progress,
-            "stage": run.stage,
+            "progress": percent,
+            "stage": stage,
             "error": run.error,
         }
     )

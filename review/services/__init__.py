@@ -4,8 +4,7 @@
   on upload, their normalised rows kept beside the original (:func:`cached_spool`);
 * :mod:`~review.services.beneficiaries` — the beneficiaries the engine compares, as one
   aggregated query streamed into the engine's CSV (:func:`beneficiary_rows`);
-* :mod:`~review.services.runs` — creating and executing runs, reaping dead ones, storing
-  findings in batches;
+* :mod:`~review.services.runs` — creating and executing runs, storing findings in batches;
 * :mod:`~review.services.verification` — verification (核查), its reversal, bulk verification,
   evidence scans, the outcome of a notice;
 * :mod:`~review.services.dashboard` — what the comparison overview (比对总览) shows.
@@ -21,7 +20,6 @@ from review.services.dashboard import dashboard_context, divisions_of, findings_
 from review.services.runs import (
     create_run,
     execute_run,
-    reap_runs,
     resolved_findings,
     rules_of,
     run_json,
@@ -62,7 +60,6 @@ __all__ = [
     "findings_chart",
     "latest_uploads",
     "normalised_path",
-    "reap_runs",
     "record_notify_outcome",
     "resolved_findings",
     "reverse_verification",

@@ -1,5 +1,5 @@
 """What every comparison service shares: the error a request that cannot be done raises,
-and the shape of a progress callback."""
+and the shapes of the progress and cancellation callbacks."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 #: ``progress(stage, percent)``
 Progress = Callable[[str, int], None]
+#: ``check()``: called where work may stop; raises to stop it (a cancelled job)
+Check = Callable[[], None]
 
 
 class ReviewError(ValueError):

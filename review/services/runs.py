@@ -1,9 +1,11 @@
 """Comparison runs (比对批次): creating, executing (the engine fed from the stored rosters and
-the database), reaping runs whose worker died, and storing findings with ``bulk_create`` in
-batches, after one query per batch to resolve the people and enrolments they concern."""
+the database) and storing findings with ``bulk_create`` in batches, after one query per batch
+to resolve the people and enrolments they concern. A run is executed by its background job
+(``review/jobs.py``), which carries its progress, heartbeat and retries."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import tempfile
@@ -14,18 +16,18 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from archive import rulesets
-from archive.heartbeats import beating, dead_before
 from archive.models import Division, Enrolment, Person
 from core.divisions import city_of, covering_codes, division_prefix, township_of
 from core.eligibility import SHANXI_2023, RuleSet
+from jobs.runner import Cancelled
 from review import engine
 from review.findings import evidence_fingerprint, finding_key
 from review.models import ComparisonRun, Finding, RosterUpload, Verification
-from review.services.base import Progress, ReviewError
+from review.services.base import Check, Progress, ReviewError
 from review.services.beneficiaries import (
     _parse_key,
     beneficiary_rows,
@@ -39,6 +41,8 @@ from review.services.uploads import (
 from review.signals import run_finished
 
 FINDING_BATCH = 5000
+
+logger = logging.getLogger("review")
 
 
 def rules_of(run: ComparisonRun) -> RuleSet:
@@ -73,8 +77,7 @@ def create_run(
     return run
 
 
-def _set_progress(run_id: int, percent: int, stage: str, progress: Progress | None) -> None:
-    ComparisonRun.objects.filter(pk=run_id).update(progress=percent, stage=stage)
+def _report(progress: Progress | None, stage: str, percent: int) -> None:
     if progress is not None:
         progress(stage, percent)
 
@@ -94,63 +97,51 @@ def engine_config(work: Path) -> engine.EngineConfig:
     )
 
 
-def execute_run(run_id: int, progress: Progress | None = None) -> ComparisonRun:
+#: What a run that failed in an unexpected way says (the traceback goes to the log only).
+UNEXPECTED = "比对出错，未保存任何比对发现。请稍后重新发起比对；如仍失败，请联系系统管理员。"
+
+
+def execute_run(
+    run_id: int, progress: Progress | None = None, check: Check | None = None
+) -> ComparisonRun:
     """Runs a pending run: reads its rosters, streams the beneficiaries, compares, stores the
-    findings and the difference from the previous run. A failure is stored on the run."""
-    now = timezone.now()
+    findings and the difference from the previous run.
+
+    ``progress(stage, percent)`` is told of each step, never inside the transaction that
+    stores the findings; ``check()`` is called inside it, before each batch and before the
+    commit, and may raise to stop: :class:`~jobs.runner.Cancelled` (the run's job was
+    cancelled) ends the run 已取消, any other error 失败, and either way no finding is kept. A
+    run that is not pending (running elsewhere, or ended: runs are immutable) is returned as it
+    is."""
     claimed = ComparisonRun.objects.filter(pk=run_id, status=ComparisonRun.Status.PENDING).update(
-        status=ComparisonRun.Status.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
-        attempts=F("attempts") + 1,
-        stage="开始",
+        status=ComparisonRun.Status.RUNNING, started_at=timezone.now()
     )
     run = ComparisonRun.objects.select_related("division", "rule_set").get(pk=run_id)
     if not claimed:
-        return run  # already running elsewhere, or finished: runs are immutable
+        return run
     try:
-        with beating(ComparisonRun.objects.filter(pk=run_id), "heartbeat_at"):
-            _execute(run, progress)
-    except Exception as error:  # stored for the admin; the run stays, marked failed
+        _execute(run, progress, check or (lambda: None))
+    except Exception as error:
+        if isinstance(error, Cancelled):
+            status, message = ComparisonRun.Status.CANCELLED, ""
+        elif isinstance(error, ReviewError):
+            status, message = ComparisonRun.Status.FAILED, str(error)
+        else:
+            logger.exception("comparison run %s failed", run_id)
+            status, message = ComparisonRun.Status.FAILED, UNEXPECTED
         ComparisonRun.objects.filter(pk=run_id).update(
-            status=ComparisonRun.Status.FAILED,
-            error=f"{type(error).__name__}: {error}"[:4000],
-            finished_at=timezone.now(),
+            status=status, error=message, finished_at=timezone.now()
         )
         raise
     return ComparisonRun.objects.get(pk=run_id)
 
 
-#: How many times a run whose worker died is started again before it is marked failed.
-MAX_ATTEMPTS = 2
-
-
-def reap_runs() -> dict[str, list[int]]:
-    """Runs left "running" by a worker that died (no heartbeat for ``WORKER_DEAD_AFTER_SECONDS``,
-    archive/heartbeats.py). Safe to retry: a run stores its findings in one transaction, so a
-    dead run has none. Retried up to MAX_ATTEMPTS times, then failed with the reason."""
-    abandoned = ComparisonRun.objects.filter(
-        status=ComparisonRun.Status.RUNNING, heartbeat_at__lt=dead_before()
-    )
-    retried = list(abandoned.filter(attempts__lt=MAX_ATTEMPTS).values_list("pk", flat=True))
-    failed = list(abandoned.filter(attempts__gte=MAX_ATTEMPTS).values_list("pk", flat=True))
-    ComparisonRun.objects.filter(pk__in=retried).update(
-        status=ComparisonRun.Status.PENDING, progress=0, stage="比对进程意外中止，已重新排队"
-    )
-    ComparisonRun.objects.filter(pk__in=failed).update(
-        status=ComparisonRun.Status.FAILED,
-        error=f"比对进程连续 {MAX_ATTEMPTS} 次意外中止（如服务器重启或内存不足），请检查后重新发起比对。",
-        finished_at=timezone.now(),
-    )
-    return {"retried": retried, "failed": failed}
-
-
-def _execute(run: ComparisonRun, progress: Progress | None) -> None:
+def _execute(run: ComparisonRun, progress: Progress | None, check: Check) -> None:
     uploads = list(run.rosters.all())
     prefix = division_prefix(run.division_id)
     with tempfile.TemporaryDirectory(prefix="run-", dir=_work_dir()) as tmp:
         work = Path(tmp)
-        _set_progress(run.pk, 5, "读取比对数据", progress)
+        _report(progress, "读取比对数据", 5)
         # Rows parsed on upload are reused; a roster without them (or parsed by an older
         # engine) is parsed again from the stored original, and the result kept.
         spooled: dict[str, engine.SpooledRoster] = {}
@@ -170,10 +161,10 @@ def _execute(run: ComparisonRun, progress: Progress | None) -> None:
             for kind, item in parsed.items():
                 _keep_normalised(item, sha_of[kind])
                 spooled[kind] = item
-        _set_progress(run.pk, 35, "读取补贴对象", progress)
+        _report(progress, "读取补贴对象", 35)
         beneficiaries = work / "beneficiaries.csv"
         engine.write_beneficiaries_csv(beneficiary_rows(prefix), beneficiaries)
-        _set_progress(run.pk, 55, "比对", progress)
+        _report(progress, "比对", 55)
         result = engine.compare(
             beneficiaries,
             spooled,
@@ -182,7 +173,7 @@ def _execute(run: ComparisonRun, progress: Progress | None) -> None:
             rules=rules_of(run),
             config=engine_config(work),
         )
-    _set_progress(run.pk, 80, "保存比对发现", progress)
+    _report(progress, "保存比对发现", 80)
     previous = previous_run(run)
     before = (
         set(Finding.objects.filter(run=previous).values_list("key", flat=True))
@@ -190,13 +181,23 @@ def _execute(run: ComparisonRun, progress: Progress | None) -> None:
         else set()
     )
     with transaction.atomic():
-        keys = _store_findings(run, result.findings, before)
+        # Locked for the rest of the transaction: should the reaper have taken a slow but live
+        # attempt for dead, the attempt that comes second finds the run stored and stops.
+        stored = (
+            ComparisonRun.objects.select_for_update()
+            .filter(pk=run.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
+        if stored != ComparisonRun.Status.RUNNING:
+            logger.warning("comparison run %s already %s: not stored again", run.pk, stored)
+            return
+        keys = _store_findings(run, result.findings, before, check)
         resolved = len(before - keys)
         new = sum(1 for k in keys if k not in before)
+        check()  # the last moment to stop: after this the run is stored whole
         ComparisonRun.objects.filter(pk=run.pk).update(
             status=ComparisonRun.Status.FINISHED,
-            progress=100,
-            stage="完成",
             checked=result.checked,
             evaluated_rules=list(result.evaluated_rules),
             not_evaluated=[[code, list(kinds)] for code, kinds in result.not_evaluated],
@@ -209,8 +210,6 @@ def _execute(run: ComparisonRun, progress: Progress | None) -> None:
             finished_at=timezone.now(),
         )
         run_finished.send(sender=ComparisonRun, run=run, previous=previous)
-    if progress is not None:
-        progress("完成", 100)
 
 
 def previous_run(run: ComparisonRun) -> ComparisonRun | None:
@@ -252,9 +251,12 @@ def carried_verdicts(run: ComparisonRun, keys: Iterable[str]) -> dict[str, tuple
     return carried
 
 
-def _store_findings(run: ComparisonRun, findings: Sequence[engine.Finding], before: set[str]):
+def _store_findings(
+    run: ComparisonRun, findings: Sequence[engine.Finding], before: set[str], check: Check
+) -> set[str]:
     keys: set[str] = set()
     for start in range(0, len(findings), FINDING_BATCH):
+        check()
         batch = findings[start : start + FINDING_BATCH]
         carried = carried_verdicts(run, {finding_key(f) for f in batch})
         person_ids = {parsed[0] for f in batch if (parsed := _parse_key(f.enrolment_key))}

@@ -83,3 +83,54 @@ def test_an_unknown_kind_is_refused_at_submission():
 
 def test_a_kind_queues_on_its_declared_queue():
     assert _job(kinds.UNSAFE).queue == "bulk"
+
+
+def test_a_job_run_here_tells_its_caller_every_report_and_ends_done():
+    seen = []
+    job = services.run_here(
+        kinds.COUNT, user=None, on_progress=lambda *report: seen.append(report), total=2
+    )
+    assert (job.state, job.percent, job.task_id) == ("done", 100, "here")
+    assert seen == [(0, 2, "第 0 步"), (1, 2, "第 1 步"), (2, 2, "第 2 步")]
+
+
+@pytest.fixture
+def finished_signals():
+    from jobs.signals import job_finished
+
+    received: list[tuple[int, str]] = []
+
+    def receive(sender, job, **kwargs):
+        received.append((job.pk, job.state))
+
+    job_finished.connect(receive, dispatch_uid="test-finished")
+    yield received
+    job_finished.disconnect(dispatch_uid="test-finished")
+
+
+def test_the_end_of_a_job_is_announced_once_with_its_final_state(finished_signals):
+    done, failed, cancelled = _job(kinds.COUNT), _job(kinds.FAIL), _job(kinds.COUNT)
+    execute(done.pk)
+    execute(done.pk)  # a second delivery ends nothing
+    execute(failed.pk)
+    services.cancel(cancelled)
+    assert finished_signals == [
+        (done.pk, "done"),
+        (failed.pk, "failed"),
+        (cancelled.pk, "cancelled"),
+    ]
+
+
+def test_a_receiver_that_raises_does_not_change_the_job(finished_signals):
+    from jobs.signals import job_finished
+
+    def broken(sender, job, **kwargs):
+        raise RuntimeError("receiver bug")
+
+    job_finished.connect(broken, dispatch_uid="test-broken")
+    try:
+        job = _job(kinds.COUNT)
+        assert execute(job.pk) == "done"
+    finally:
+        job_finished.disconnect(dispatch_uid="test-broken")
+    assert finished_signals == [(job.pk, "done")]

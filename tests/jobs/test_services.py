@@ -66,6 +66,22 @@ def test_a_job_whose_worker_died_on_every_attempt_fails():
     assert job.error == services.WORKER_DIED_AGAIN
 
 
+def test_a_job_the_reaper_ends_is_announced_like_any_other_end():
+    from jobs.signals import job_finished
+
+    received = []
+    job_finished.connect(
+        lambda sender, job, **kw: received.append(job.state), weak=False, dispatch_uid="test-reaped"
+    )
+    try:
+        _running(kinds.UNSAFE)
+        _running(kinds.COUNT)  # retried: not an end
+        services.reap()
+    finally:
+        job_finished.disconnect(dispatch_uid="test-reaped")
+    assert received == ["failed"]
+
+
 def test_a_dead_job_its_owner_cancelled_ends_cancelled():
     job = _running(kinds.COUNT)
     Job.objects.filter(pk=job.pk).update(cancel_requested=True)

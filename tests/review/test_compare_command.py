@@ -63,8 +63,10 @@ def test_command_stores_rosters_as_uploads_and_the_run(demo_people, roster_file)
     payload = _compare(
         "--as-of", "2026-11-30", "--division", "140400", "--roster", f"cert_base={base}", "--json"
     )
-    run = ComparisonRun.objects.get(pk=payload["run"])
+    run = ComparisonRun.objects.select_related("job").get(pk=payload["run"])
     assert run.trigger == ComparisonRun.Trigger.COMMAND
+    # run here, as a job like any other (listed in 我的任务, covered by the reaper)
+    assert (run.job.kind, run.job.state, run.job.percent) == ("comparison", "done", 100)
     upload = RosterUpload.objects.get()
     assert list(run.rosters.all()) == [upload]
     assert upload.kind == "cert_base" and upload.period.isoformat() == "2026-11-01"

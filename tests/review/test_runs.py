@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 
 from archive.models import Enrolment, Person, RuleSetVersion
 from review.models import ComparisonRun, Finding
@@ -241,43 +242,156 @@ def test_a_run_uses_the_rows_parsed_on_upload_and_reparses_when_they_are_stale(
     assert parsed.read_text(encoding="utf-8").splitlines()[0] != "stale,header"
 
 
-def _running(heartbeat_age_seconds: float, attempts: int) -> ComparisonRun:
+# --- as a background job (review/jobs.py) ------------------------------------------------
+
+
+def _submitted(division: str = "140425"):
+    """A pending run and its queued job (on_commit never fires here: nothing is sent)."""
+    from archive.models import Division
+    from review import services
+    from review.jobs import submit_run
+
+    run = services.create_run(division=Division.objects.get(code=division), as_of=AS_OF, uploads=[])
+    job = submit_run(run.pk)
+    return ComparisonRun.objects.get(pk=run.pk), job
+
+
+def _died_running(job, attempts: int) -> None:
+    """What a worker killed mid-run leaves: the job and the run running, the beat stopped."""
     from datetime import timedelta
 
     from django.utils import timezone
 
+    from jobs.models import Job
+
+    old = timezone.now() - timedelta(hours=1)
+    Job.objects.filter(pk=job.pk).update(
+        state=Job.State.RUNNING, attempts=attempts, task_id="sent", heartbeat_at=old
+    )
+    ComparisonRun.objects.filter(pk=job.params["run"]).update(status=ComparisonRun.Status.RUNNING)
+
+
+def test_a_comparison_job_runs_the_run_to_the_end_with_its_summary(demo_people):
+    from jobs.runner import execute
+
+    run, job = _submitted()
+    assert run.job_id == job.pk and job.queue == "interactive" and job.division_code == "140425"
+    assert execute(job.pk) == "done"
+    run.refresh_from_db()
+    job.refresh_from_db()
+    assert run.status == ComparisonRun.Status.FINISHED and job.percent == 100
+    assert job.result["url"] == reverse("review_run_detail", args=[run.pk])
+    assert f"发现 {run.finding_count} 条" in job.result["summary"]
+
+
+def test_a_comparison_whose_worker_died_is_run_again_to_the_end_by_the_reaper(demo_people):
+    from jobs import services as jobs
+    from jobs.runner import execute
+
+    run, job = _submitted()
+    _died_running(job, attempts=1)
+    assert jobs.reap()["retried"] == [job.pk]
+    assert execute(job.pk) == "done"
+    run.refresh_from_db()
+    job.refresh_from_db()
+    assert run.status == ComparisonRun.Status.FINISHED and job.attempts == 2
+
+
+def test_a_comparison_whose_worker_died_on_every_attempt_fails_with_the_reason():
+    from jobs import services as jobs
+
+    run, job = _submitted()
+    _died_running(job, attempts=jobs.MAX_ATTEMPTS)
+    assert jobs.reap()["failed"] == [job.pk]
+    run.refresh_from_db()
+    assert run.status == ComparisonRun.Status.FAILED and run.error == jobs.WORKER_DIED_AGAIN
+    assert run.finished_at is not None and not run.findings.exists()
+
+
+def test_a_comparison_cancelled_before_it_started_ends_cancelled_and_never_runs():
+    from jobs import services as jobs
+    from jobs.runner import execute
+
+    run, job = _submitted()
+    assert jobs.cancel(job)
+    run.refresh_from_db()
+    assert run.status == ComparisonRun.Status.CANCELLED
+    assert execute(job.pk) == "cancelled"
+    assert ComparisonRun.objects.get(pk=run.pk).started_at is None
+
+
+def test_a_comparison_cancelled_while_it_runs_stores_no_finding(demo_people, planted):
+    from jobs import services as jobs
+    from jobs.models import Job
+    from jobs.runner import execute
+
+    run, job = _submitted()
+
+    def cancel_on_saving(done: int, total: int, message: str) -> None:
+        if message == "保存比对发现":
+            assert jobs.cancel(Job.objects.get(pk=job.pk))
+
+    assert execute(job.pk, cancel_on_saving) == "cancelled"
+    run.refresh_from_db()
+    assert run.status == ComparisonRun.Status.CANCELLED and run.finished_at is not None
+    assert not Finding.objects.exists() and run.finding_count == 0
+
+
+def test_a_run_stopped_just_before_it_is_stored_keeps_no_finding(demo_people, planted):
+    """The last check is inside the transaction, after every finding is written: stopping
+    there rolls all of them back."""
+    from archive.models import Division
+    from jobs.runner import Cancelled
+    from review import services
+
+    run = services.create_run(division=Division.objects.get(code="140425"), as_of=AS_OF, uploads=[])
+    checks = []
+
+    def check() -> None:
+        checks.append(Finding.objects.filter(run=run).count())
+        if len(checks) == 2:  # one batch written, then the check before the commit
+            raise Cancelled
+
+    with pytest.raises(Cancelled):
+        services.execute_run(run.pk, check=check)
+    run.refresh_from_db()
+    assert checks[-1] > 0  # the findings were written ...
+    assert (
+        run.status == ComparisonRun.Status.CANCELLED and not Finding.objects.exists()
+    )  # ... and rolled back
+
+
+def test_an_unexpected_error_fails_the_run_with_a_chinese_reason_and_no_finding(demo_people):
+    from archive.models import Division
+    from review import services
+    from review.services.runs import UNEXPECTED
+
+    run = services.create_run(division=Division.objects.get(code="140425"), as_of=AS_OF, uploads=[])
+
+    def broken() -> None:
+        raise ZeroDivisionError("deep inside")
+
+    with pytest.raises(ZeroDivisionError):
+        services.execute_run(run.pk, check=broken)
+    run.refresh_from_db()
+    assert run.status == ComparisonRun.Status.FAILED and run.error == UNEXPECTED
+    assert not Finding.objects.exists()
+
+
+def test_a_second_attempt_that_finds_the_run_stored_stores_nothing_again(demo_people, planted):
+    """Should the reaper take a slow attempt for dead, the two attempts may both compare; the
+    one that comes to store second finds the run finished and adds no finding."""
     from archive.models import Division
     from review import services
 
     run = services.create_run(division=Division.objects.get(code="140425"), as_of=AS_OF, uploads=[])
-    ComparisonRun.objects.filter(pk=run.pk).update(
-        status=ComparisonRun.Status.RUNNING,
-        attempts=attempts,
-        heartbeat_at=timezone.now() - timedelta(seconds=heartbeat_age_seconds),
-    )
-    return run
 
+    def the_other_attempt_stores_first(stage: str, percent: int) -> None:
+        if stage == "保存比对发现":  # the other attempt has just stored the run
+            ComparisonRun.objects.filter(pk=run.pk).update(
+                status=ComparisonRun.Status.FINISHED, finding_count=7
+            )
 
-def test_a_run_whose_worker_died_is_queued_again_once_then_failed_with_the_reason(settings):
-    from review import services
-
-    dead = settings.WORKER_DEAD_AFTER_SECONDS + 10
-    working = _running(1, attempts=1)
-    first_death = _running(dead, attempts=1)
-    second_death = _running(dead, attempts=2)
-    assert services.reap_runs() == {"retried": [first_death.pk], "failed": [second_death.pk]}
-    statuses = dict(ComparisonRun.objects.values_list("pk", "status"))
-    assert statuses[working.pk] == ComparisonRun.Status.RUNNING
-    assert statuses[first_death.pk] == ComparisonRun.Status.PENDING
-    failed = ComparisonRun.objects.get(pk=second_death.pk)
-    assert failed.status == ComparisonRun.Status.FAILED and "意外中止" in failed.error
-    assert failed.finished_at is not None
-
-
-def test_a_requeued_run_runs_to_the_end_and_counts_its_attempts(demo_people):
-    from review import services
-
-    run = _running(10_000, attempts=1)
-    services.reap_runs()
-    finished = services.execute_run(run.pk)
-    assert finished.status == ComparisonRun.Status.FINISHED and finished.attempts == 2
+    finished = services.execute_run(run.pk, progress=the_other_attempt_stores_first)
+    assert finished.status == ComparisonRun.Status.FINISHED and finished.finding_count == 7
+    assert not finished.findings.exists()

@@ -173,6 +173,30 @@ def test_a_city_wide_roster_serves_each_county_and_old_periods_do_not_count(rost
 
 
 @pytest.mark.django_db
+def test_a_scheduled_run_starts_as_a_job_of_its_divisions_jurisdiction(rosters_for):
+    from jobs.models import Job
+
+    rosters_for("140425", D(2026, 11, 1))
+    schedule.start_due_runs(TODAY)
+    run = ComparisonRun.objects.select_related("job").get(division_id="140425")
+    assert run.job.kind == "comparison" and run.job.params == {"run": run.pk}
+    assert run.job.state == Job.State.QUEUED and run.job.user is None
+    assert run.job.division_code == "140425"  # its administrators see it in 我的任务
+
+
+@pytest.mark.django_db
+def test_a_run_cancelled_or_failed_does_not_cover_its_period(rosters_for):
+    from jobs import services as jobs
+
+    rosters_for("140425", D(2026, 11, 1))
+    schedule.start_due_runs(TODAY)
+    first = ComparisonRun.objects.select_related("job").get(division_id="140425")
+    jobs.cancel(first.job)
+    again = schedule.start_due_runs(TODAY, enqueue=lambda pk: None)
+    assert "140425" in again["started"]
+
+
+@pytest.mark.django_db
 def test_nothing_starts_when_not_due(rosters_for):
     rosters_for("140425", D(2026, 11, 1))
     schedule.start_due_runs(TODAY, enqueue=lambda pk: None)
@@ -186,10 +210,9 @@ def test_the_beat_task_is_scheduled_and_runs_the_schedule(settings, monkeypatch)
     from review import tasks
 
     entries = [e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"].startswith("review.")]
-    assert sorted(e["task"] for e in entries) == [
-        "review.reap_runs",
-        "review.start_due_comparisons",
-    ]
+    assert [e["task"] for e in entries] == ["review.start_due_comparisons"]
+    # a comparison is a background job: the jobs app's reaper covers it
+    assert "jobs.reap" in {e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
     called = []
     monkeypatch.setattr(schedule, "start_due_runs", lambda: called.append(1) or {"started": []})
     assert tasks.start_due_comparisons() == {"started": []}
@@ -210,34 +233,32 @@ def test_dashboard_shows_reminders(client, make_user, rosters_for):
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_comparison_runs_in_a_real_celery_worker(celery_worker_process, roster_file):
-    from review.tasks import run_comparison
+def test_a_scheduled_comparison_runs_in_a_real_celery_worker(celery_worker_process, roster_file):
+    from jobs.models import Job
 
     load_demo(60, seed=7)
     from archive.models import Person
 
     person = Person.objects.filter(county_id="140425", enrolments__isnull=False).first()
-    path = roster_file(
-        "death", [{"姓名": person.name, "公民身份号码": person.id_number, "死亡日期": "2026-10-01"}]
-    )
-    with path.open("rb") as fh:
-        upload, _ = services.store_roster(
-            fh,
-            path.name,
-            kind="death",
-            division=Division.objects.get(code="140425"),
-            period=D(2026, 11, 1),
-        )
-    run = services.create_run(
-        division=Division.objects.get(code="140425"), as_of=D(2026, 11, 30), uploads=[upload]
-    )
-    run_comparison.delay(run.pk)
+    death = [{"姓名": person.name, "公民身份号码": person.id_number, "死亡日期": "2026-10-01"}]
+    for kind in REQUIRED:
+        path = roster_file(kind, death if kind == "death" else [])
+        with path.open("rb") as fh:
+            services.store_roster(
+                fh,
+                path.name,
+                kind=kind,
+                division=Division.objects.get(code="140425"),
+                period=D(2026, 11, 1),
+            )
+    assert "140425" in schedule.start_due_runs(TODAY)["started"]  # sent on commit
+    run = ComparisonRun.objects.get(division_id="140425")
     deadline_at = time.monotonic() + 120
     while time.monotonic() < deadline_at:
         run.refresh_from_db()
-        if run.status in (ComparisonRun.Status.FINISHED, ComparisonRun.Status.FAILED):
+        if run.has_ended:
             break
         time.sleep(0.5)
     assert run.status == ComparisonRun.Status.FINISHED, run.error
-    assert run.progress == 100
+    assert Job.objects.get(pk=run.job_id).percent == 100
     assert run.findings.filter(code="DECEASED", id_number=person.id_number).exists()

@@ -4,7 +4,7 @@ rules not evaluated, findings list with filters and XLSX export, jurisdiction, a
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -87,29 +87,28 @@ def test_roster_upload_for_another_county_is_not_offered(client, make_user, rost
     assert not RosterUpload.objects.exists()
 
 
-def test_new_run_form_creates_a_run_and_queues_it(
-    client, make_user, demo_people, upload, monkeypatch, django_capture_on_commit_callbacks
+def test_new_run_form_creates_a_run_and_follows_its_job_to_the_run_page(
+    client, make_user, demo_people, upload
 ):
-    from review import services, tasks
+    from jobs.runner import execute
 
-    queued = []
-    monkeypatch.setattr(tasks.run_comparison, "delay", lambda pk: queued.append(pk))
     death = upload("death", [], division="140425")
-    client.force_login(make_user("clerk", "140425"))
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse("review_run_new"),
-            {"division": "140425", "as_of": "2026-11-30", "rosters": [death.pk]},
-        )
-    run = ComparisonRun.objects.get()
-    assert response.status_code == 302
-    assert queued == [run.pk]
+    clerk = make_user("clerk", "140425")
+    client.force_login(clerk)
+    response = client.post(
+        reverse("review_run_new"),
+        {"division": "140425", "as_of": "2026-11-30", "rosters": [death.pk]},
+    )
+    run = ComparisonRun.objects.select_related("job").get()
     assert run.status == ComparisonRun.Status.PENDING
+    assert (run.job.kind, run.job.params, run.job.user) == ("comparison", {"run": run.pk}, clerk)
+    assert response["Location"] == reverse("archive_job_detail", args=[run.job.pk]) + "?follow=1"
     page = client.get(reverse("review_run_detail", args=[run.pk])).content.decode()
     assert "run-progress" in page and "review/progress.js" in page
+    assert reverse("archive_job_detail", args=[run.job.pk]) in page and "可在任务页取消" in page
     status = client.get(reverse("review_run_status", args=[run.pk])).json()
     assert status["status"] == "pending" and status["progress"] == 0
-    services.execute_run(run.pk)
+    execute(run.job.pk)
     status = client.get(reverse("review_run_status", args=[run.pk])).json()
     assert status == {
         "status": "finished",
@@ -118,6 +117,22 @@ def test_new_run_form_creates_a_run_and_queues_it(
         "stage": "完成",
         "error": "",
     }
+    job = client.get(reverse("archive_job_status", args=[run.job.pk])).json()
+    assert job["percent"] == 100 and job["next"] == reverse("review_run_detail", args=[run.pk])
+
+
+def test_a_cancelled_run_says_so_on_its_page(client, make_user):
+    from archive.models import Division
+    from jobs import services as jobs
+    from review.jobs import submit_run
+
+    run = services.create_run(
+        division=Division.objects.get(code="140425"), as_of=date(2026, 11, 30), uploads=[]
+    )
+    jobs.cancel(submit_run(run.pk))
+    client.force_login(make_user("clerk", "140425"))
+    page = client.get(reverse("review_run_detail", args=[run.pk])).content.decode()
+    assert "已取消：比对未完成，未保存任何比对发现。" in page and "run-progress" not in page
 
 
 def test_new_run_form_renders_its_default_date_in_iso_and_preselects_division_and_rosters(
@@ -379,3 +394,47 @@ def test_findings_are_filtered_and_shown_by_township_name_not_code(
     finding = county_run.findings.filter(id_number=dead.id_number).first()
     detail = client.get(reverse("review_finding_detail", args=[finding.pk])).content.decode()
     assert name in detail and f"乡镇 {township}" not in detail
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_run_started_on_its_page_runs_in_a_real_worker_and_its_progress_reaches_100(
+    celery_worker_process, client, make_user, roster_file
+):
+    from archive.management.commands.demo_data import load_demo
+    from archive.models import Person
+    from tests.helpers import wait_until
+
+    load_demo(60, seed=7)
+    person = Person.objects.filter(county_id="140425", enrolments__isnull=False).first()
+    death = roster_file(
+        "death", [{"姓名": person.name, "公民身份号码": person.id_number, "死亡日期": "2026-10-01"}]
+    )
+    client.force_login(make_user("clerk", "140425"))
+    with death.open("rb") as fh:
+        client.post(
+            reverse("review_rosters"),
+            {"kind": "death", "division": "140425", "period": "2026-11", "file": fh},
+        )
+    response = client.post(
+        reverse("review_run_new"),
+        {
+            "division": "140425",
+            "as_of": "2026-11-30",
+            "rosters": [RosterUpload.objects.get().pk],
+        },
+    )
+    run = ComparisonRun.objects.get()
+    status_url = reverse("archive_job_status", args=[run.job_id])
+    assert response["Location"].startswith(reverse("archive_job_detail", args=[run.job_id]))
+    seen: list[dict] = []
+
+    def finished() -> bool:
+        seen.append(client.get(status_url).json())
+        return seen[-1]["finished"]
+
+    assert wait_until(finished, 120), seen[-1]
+    assert seen[-1]["state"] == "done" and seen[-1]["percent"] == 100, seen[-1]
+    assert seen[-1]["next"] == reverse("review_run_detail", args=[run.pk])
+    run.refresh_from_db()
+    assert run.status == ComparisonRun.Status.FINISHED
+    assert run.findings.filter(code="DECEASED", id_number=person.id_number).exists()

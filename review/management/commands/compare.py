@@ -2,7 +2,8 @@
 
 Runs a data comparison (``docs/rules.md``) exactly as the admin does — the roster files are stored
 as uploads, the run is stored with its findings and its difference from the previous run —
-and prints the result.
+and prints the result. The run's background job (``review/jobs.py``) runs here, in this
+process, and the command waits for it; the job is listed in 我的任务 like any other.
 
 ``--json`` prints exactly the shape of ``docs/commands.md`` on stdout and nothing else:
 ``{"run", "as_of", "division", "checked", "findings": [{"id_number", "name", "code",
@@ -12,13 +13,15 @@ progress bar is drawn on stderr when it is a terminal.
 
 Exit codes: 0 success (findings are a result, not an error); 1 the input was rejected (a roster
 file that is not a readable roster, a division the archive does not know or outside the
-user's jurisdiction) with every reason printed; 2 usage errors (bad date, unknown roster kind,
+user's jurisdiction) with every reason printed, or the run failed (the reason printed, the
+run stored as failed with no finding); 2 usage errors (bad date, unknown roster kind,
 missing file, unknown user).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from datetime import date
 from pathlib import Path
@@ -32,6 +35,7 @@ from archive.models import Division
 from core.tabular import TableError
 from review import services
 from review.findings import CODE_LABELS
+from review.jobs import run_now
 from review.models import ComparisonRun
 from review.rosters import KINDS, ROSTERS
 
@@ -131,10 +135,21 @@ class Command(BaseCommand):
             user=user,
             trigger=ComparisonRun.Trigger.COMMAND,
         )
+        # The job's "started"/"done" lines are for a worker's log, not this command's stderr;
+        # warnings and errors still show.
+        jobs_log = logging.getLogger("jobs")
+        level = jobs_log.level
+        jobs_log.setLevel(logging.WARNING)
         try:
-            run = services.execute_run(run.pk, progress=bar.update if bar.enabled else None)
+            job = run_now(run.pk, user=user, on_progress=bar.report if bar.enabled else None)
+            run.refresh_from_db()
+            if run.is_finished:
+                bar.update("完成", 100)
         finally:
+            jobs_log.setLevel(level)
             bar.close()
+        if not run.is_finished:
+            raise CommandError(f"比对未完成：{run.error or job.error or job.message}", returncode=1)
         if as_json:
             self.stdout.write(json.dumps(services.run_json(run), ensure_ascii=False))
             return
@@ -169,6 +184,10 @@ class _Bar:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self._bar: Any = None
+
+    def report(self, done: int, total: int, message: str) -> None:
+        """As the comparison's job reports its progress (percent of 100)."""
+        self.update(message, done * 100 // total if total else 0)
 
     def update(self, stage: str, percent: int) -> None:
         if not self.enabled:

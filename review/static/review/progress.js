@@ -1,4 +1,5 @@
-// Polls a comparison run's status every 2 s and reloads the page when it is done.
+// Polls a comparison run's status (its job's progress, review/views.py run_status) every 2 s
+// and reloads the page when the run has ended.
 (function () {
   var box = document.getElementById("run-progress");
   if (!box) return;
@@ -10,7 +11,7 @@
       .then(function (s) {
         bar.value = s.progress;
         label.textContent = s.status_label + " " + s.stage + " " + s.progress + "%";
-        if (s.status === "finished" || s.status === "failed") { window.location.reload(); }
+        if (s.status === "finished" || s.status === "failed" || s.status === "cancelled") { window.location.reload(); }
         else { setTimeout(poll, 2000); }
       })
       .catch(function () { setTimeout(poll, 5000); });
