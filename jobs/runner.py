@@ -60,6 +60,10 @@ class Context:
         self.params: dict[str, Any] = job.params
         self._on_progress = on_progress
         self._written = 0.0
+        #: How deep in transactions the kind starts; deeper means inside one of its own.
+        self._depth = len(connection.atomic_blocks)
+        #: Progress reported inside the kind's own transaction, for the heartbeat to write.
+        self.pending: tuple[int, int, str] | None = None
 
     @property
     def user(self) -> Any:
@@ -81,10 +85,26 @@ class Context:
         if not (force or last) and now - self._written < PROGRESS_INTERVAL:
             return
         self._written = now
-        Job.objects.filter(pk=self.job.pk).update(
-            done=max(0, done), total=max(0, total), message=message[:200]
-        )
+        fields = (max(0, done), max(0, total), message[:200])
+        if len(connection.atomic_blocks) > self._depth:
+            # Inside the kind's own transaction an UPDATE would lock the job's row until the
+            # commit, and the heartbeat (another connection) would wait behind it: the job
+            # would look dead to the reaper. The heartbeat writes it instead.
+            self.pending = fields
+        else:
+            self.pending = None
+            Job.objects.filter(pk=self.job.pk).update(
+                done=fields[0], total=fields[1], message=fields[2]
+            )
         self.check_cancelled()
+
+    def beat(self) -> None:
+        """The heartbeat (its own thread and connection): the time, and any progress
+        reported inside the kind's transaction."""
+        pending, fields = self.pending, {"heartbeat_at": timezone.now()}
+        if pending is not None:
+            fields.update(done=pending[0], total=pending[1], message=pending[2])
+        Job.objects.filter(pk=self.job.pk).update(**fields)
 
     def check_cancelled(self) -> None:
         if Job.objects.filter(pk=self.job.pk, cancel_requested=True).exists():
@@ -121,7 +141,7 @@ def execute(job_id: int, on_progress: OnProgress | None = None) -> str:
     kind = kinds.get(job.kind)
     context = Context(job, on_progress)
     beat = Heartbeat(
-        lambda: Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now()),
+        context.beat,
         settings.WORKER_HEARTBEAT_SECONDS,
         finish=lambda: connection.close(),
     )
@@ -142,11 +162,13 @@ def execute(job_id: int, on_progress: OnProgress | None = None) -> str:
         logger.exception("job %s (%s) raised", job.pk, job.kind)
         _finish(job, Job.State.FAILED, error=UNEXPECTED.format(pk=job.pk))
         return Job.State.FAILED
+    totals = {} if context.pending is None else {"total": context.pending[1]}
     _finish(
         job,
         Job.State.DONE,
         result=result or {},
-        done=F("total"),
+        done=F("total") if not totals else totals["total"],
+        **totals,
         message=(result or {}).get("summary", "")[:200],
     )
     logger.info("job %s done", job.pk)

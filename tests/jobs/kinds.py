@@ -46,3 +46,22 @@ def write_then_report(context: Context) -> dict[str, Any]:
 @register(UNSAFE, "测试：不可重做", queue=BULK)
 def unsafe(context: Context) -> dict[str, Any]:
     return {}
+
+
+REPORT_IN_TRANSACTION = "test_report_in_transaction"
+
+
+@register(REPORT_IN_TRANSACTION, "测试：事务中报告进度")
+def report_in_transaction(context: Context) -> dict[str, Any]:
+    """Reports inside its own transaction, then waits there until the test says go."""
+    import time
+
+    with transaction.atomic():
+        Division.objects.create(code="149998", name="测试县二", level="county")
+        context.progress(1, 4, "事务中", force=True)
+        deadline = time.monotonic() + 30
+        while not Division.objects.filter(code="149997").exists():
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    return {}

@@ -3,12 +3,16 @@ with a Chinese message, and stops without leaving half its writes when its owner
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from django.db import connection, transaction
 
 from archive.models import Division
 from jobs import services
 from jobs.models import Job
 from jobs.runner import CANCELLED, execute
+from tests.helpers import wait_until
 from tests.jobs import kinds
 
 pytestmark = pytest.mark.django_db
@@ -134,3 +138,31 @@ def test_a_receiver_that_raises_does_not_change_the_job(finished_signals):
     finally:
         job_finished.disconnect(dispatch_uid="test-broken")
     assert finished_signals == [(job.pk, "done")]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_progress_inside_a_kinds_transaction_leaves_the_job_row_unlocked_for_the_heartbeat(
+    settings,
+):
+    """An UPDATE of the job row inside the kind's transaction would lock it until the commit,
+    stall the heartbeat and let the reaper take a live job for dead; the heartbeat writes that
+    progress from its own connection instead."""
+    settings.WORKER_HEARTBEAT_SECONDS = 0.2
+    job = _job(kinds.REPORT_IN_TRANSACTION)
+
+    def run() -> None:
+        execute(job.pk)
+        connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        assert wait_until(lambda: Job.objects.filter(pk=job.pk, done=1, total=4).exists(), 20)
+        with transaction.atomic():
+            Job.objects.select_for_update(nowait=True).get(pk=job.pk)  # raises if locked
+    finally:
+        Division.objects.create(code="149997", name="放行", level="county")
+        thread.join(30)
+    job.refresh_from_db()
+    assert (job.state, job.total, job.percent) == ("done", 4, 100)
+    assert Division.objects.filter(code="149998").exists()
