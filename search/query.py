@@ -5,7 +5,9 @@ A query is split into terms; every term must match (AND). A term is
   number), an optional reissue suffix ``B…``;
   full-width digits and a lower-case ``x`` normalised by `core.numbers.normalize_id`): it
   matches an ID or certificate number that equals it, ends with it (4–6 characters, the usual
-  way to type one) or starts with it;
+  way to type one), starts with it, or — from 7 characters on (a birth date, the last 8
+  characters) — contains it anywhere: "any part of a number" (docs/commands.md, ``find``);
+  shorter parts in the middle would match hundreds of unrelated numbers in a county;
 - a **surname**: one Chinese character, a prefix of the name (bigrams cannot find one
   character);
 - else **words**: a phrase in the name, the address, the hukou township/village names or the
@@ -34,6 +36,7 @@ WORDS = "words"
 EXACT_SCORE = 10.0
 MATCH_SCORE = 1.0
 SUFFIX_LENGTHS = (4, 5, 6)
+INFIX_MIN_LENGTH = 7
 EXPIRING_DAYS = 90
 
 _NUMBER = re.compile(r"[0-9]+(?:X[0-9]*)?(?:B[0-9]*)?")

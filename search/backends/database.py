@@ -46,6 +46,7 @@ from search.query import (
     COMPLETENESS,
     EXACT_SCORE,
     FLAGS,
+    INFIX_MIN_LENGTH,
     MATCH_SCORE,
     NUMBER,
     STATUSES,
@@ -105,6 +106,8 @@ def _number(term: Term) -> Q:
         q = Q(**{field: n}) | Q(**{f"{field}__startswith": n})
         if len(n) in SUFFIX_LENGTHS:
             q |= Q(**{f"{field}__endswith": n})
+        if len(n) >= INFIX_MIN_LENGTH:
+            q |= Q(**{f"{field}__contains": n})
         return q
 
     return match("person__id_number") | Q(Exists(certificates.filter(match("number"))))

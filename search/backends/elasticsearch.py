@@ -40,6 +40,7 @@ from search.query import (
     COMPLETENESS,
     EXACT_SCORE,
     FLAGS,
+    INFIX_MIN_LENGTH,
     MATCH_SCORE,
     NUMBER,
     SUFFIX_LENGTHS,
@@ -143,6 +144,8 @@ def _number(term: Term) -> Q:
     should = [Q("term", numbers=n), Q("prefix", numbers=n)]
     if len(n) in SUFFIX_LENGTHS:
         should.append(Q("term", number_suffixes=n))
+    if len(n) >= INFIX_MIN_LENGTH:  # rare and long: a wildcard on 1 M keywords is ~0.1 s
+        should.append(Q("wildcard", numbers={"value": f"*{n}*"}))
     return Q("bool", should=should, minimum_should_match=1)
 
 

@@ -60,6 +60,18 @@ def test_the_last_digits_of_an_id_number_find_the_person(people, length):
     assert names(people.wang.id_number[-length:]) == ["王小明"]
 
 
+@pytest.mark.parametrize("part", [slice(-8, None), slice(6, 14), slice(-12, -2)])
+def test_seven_or_more_characters_from_anywhere_in_a_number_find_the_person(people, part):
+    """A birth date or the last 8 characters: "any part of a number" (docs/commands.md)."""
+    assert "王小明" in names(people.wang.id_number[part])
+
+
+def test_a_short_part_from_the_middle_of_a_number_is_not_a_match(people):
+    middle = people.wang.id_number[8:12]
+    assert not people.wang.id_number.endswith(middle)
+    assert "王小明" not in names(middle)
+
+
 def test_a_full_id_with_lower_case_x_or_full_width_digits_is_normalised(people):
     number = people.x_person.id_number
     assert number.endswith("X")
