@@ -11,10 +11,11 @@ class ArchiveConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from archive import logins
+        from archive import logins, user_names
         from archive.roles import sync_roles
 
         logins.connect()
+        user_names.install()
 
         # Runs after every app, so the permissions of apps migrated later exist too.
         post_migrate.connect(sync_roles, dispatch_uid="archive.sync_roles")
