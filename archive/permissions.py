@@ -71,6 +71,7 @@ RECORD_REVIEW_TASK = name("inspection", "change", "reviewtask")
 
 # --- search -------------------------------------------------------------------------------------
 SEARCH_RECORDS = "search.search_records"  # on OutboxEntry (档案检索)
+MANAGE_SEARCH_INDEX = "search.manage_search_index"  # on OutboxEntry (检索索引), no role
 
 # --- CMS and users ------------------------------------------------------------------------------
 ADD_WAGTAIL_DOCUMENT = name("wagtaildocs", "add", "document")

@@ -83,6 +83,7 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "spot_check_create": "新建抽查",
     "spot_check_assign": "分派抽查",
     "spot_check_result": "登记抽查结果",
+    "search_rebuild": "重建检索索引",
 }
 #: What the audit log records an action on, for the objects that are no model; a model's
 #: object type ("archive.Document") reads as its verbose_name (``AuditLog.object_label``).

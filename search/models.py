@@ -28,7 +28,11 @@ class OutboxEntry(models.Model):
         verbose_name = "待索引记录"
         verbose_name_plural = "待索引记录"
         indexes = [models.Index(fields=["processed_at", "id"])]
-        permissions = [("search_records", "检索补贴档案")]
+        permissions = [
+            ("search_records", "检索补贴档案"),
+            # the province-wide index: not granted to any role, superusers only
+            ("manage_search_index", "管理检索索引"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.object_id}（版本 {self.id}）"

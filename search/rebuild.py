@@ -1,8 +1,9 @@
 """Rebuilding an index from the database while searches keep answering (`search_index rebuild`).
 
-For each kind: create a new dated index with refresh off; stream every object from the
-database by keyset pagination (ids in order, a batch at a time, so memory does not grow with
-the data) through `streaming_bulk`; switch refresh back on; replay the outbox rows written
+For each kind: drop what a rebuild that died half-way left (an index no alias points at; one
+rebuild runs at a time, search/jobs.py refuses a second); create a new dated index with refresh
+off; stream every object from the database by keyset pagination (ids in order, a batch at a
+time, so memory does not grow with the data) through `streaming_bulk`; switch refresh back on; replay the outbox rows written
 since the rebuild started (processed or not: the drain may have sent them to the old index
 meanwhile) into the new index; swap the alias in one call; replay once more what changed
 during the first replay; drop the old index.
@@ -15,11 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 
 from archive.models import CaseFile
 from search import records, sync
+from search.backends import KINDS, get_backend
 from search.backends.elasticsearch import ElasticsearchBackend
 from search.models import OutboxEntry
 
@@ -50,6 +53,8 @@ def rebuild(
     backend: ElasticsearchBackend, kind: str, progress: Callable[[int], None] | None = None
 ) -> dict[str, int]:
     """Rebuilds one kind; returns counts (db, loaded, replayed, index)."""
+    for leftover in backend.leftovers(kind):
+        backend.drop(leftover)
     started = timezone.now() - REPLAY_MARGIN
     target = backend.create_index(kind, loading=True)
     loaded, after = 0, 0
@@ -73,4 +78,18 @@ def rebuild(
         "loaded": loaded,
         "replayed": replayed,
         "index": backend.count(kind),
+    }
+
+
+def status() -> dict[str, Any]:
+    """Counts per kind in the database and the index, and what waits in the outbox — the
+    ``search_index status --json`` shape (docs/commands.md) and the admin's index page."""
+    backend = get_backend()
+    pending = sync.pending_counts() if backend.uses_outbox else dict.fromkeys(KINDS, 0)
+    return {
+        "backend": backend.name,
+        "kinds": {
+            kind: {"db": DB_COUNTS[kind](), "index": backend.count(kind), "pending": pending[kind]}
+            for kind in KINDS
+        },
     }

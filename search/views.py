@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.http import urlencode
@@ -22,9 +24,11 @@ from archive.job_views import submit_and_follow
 from archive.models import Division
 from archive.paging import PAGE_PARAM, paginate, query_without_page
 from core.numbers import mask_id
+from jobs.models import Job
 from review.views import guarded
-from search import service
-from search.jobs import SEARCH_EXPORT
+from search import rebuild, service
+from search.jobs import SEARCH_EXPORT, SEARCH_REBUILD
+from search.models import OutboxEntry
 from search.query import FILTERS, FilterError, Hit, validate_filters
 
 PAGE_SIZE = 20
@@ -172,4 +176,34 @@ def _export(request: HttpRequest, query: str, filters: dict, context: dict) -> H
     return submit_and_follow(request, SEARCH_EXPORT, query=query, filters=filters)
 
 
-urlpatterns = [path("", search_page, name="search_records")]
+@guarded(perms.MANAGE_SEARCH_INDEX)
+def index_page(request: HttpRequest) -> HttpResponse:
+    """The index beside the database (检索索引): counts per kind, and a rebuild as a job."""
+    running = Job.objects.filter(
+        kind=SEARCH_REBUILD, state__in=(Job.State.QUEUED, Job.State.RUNNING)
+    ).first()
+    if request.method == "POST":
+        if running is not None:
+            messages.error(request, "已有一次重建正在进行，请等待其完成。")
+            return redirect("search_index")
+        record(request, "search_rebuild", obj_type="search", detail="重建检索索引")
+        return submit_and_follow(request, SEARCH_REBUILD)
+    context: dict = {"running": running, "error": "", "rows": [], "backend": ""}
+    try:
+        report = rebuild.status()
+    except service.SearchUnavailable as error:
+        context["error"] = error.message
+        return TemplateResponse(request, "search/index.html", context, status=503)
+    context["backend"] = report["backend"]
+    context["rows"] = [
+        {"label": OutboxEntry.Kind(kind).label, **counts}
+        for kind, counts in report["kinds"].items()
+    ]
+    context["recent"] = Job.objects.filter(kind=SEARCH_REBUILD).order_by("-pk")[:5]
+    return TemplateResponse(request, "search/index.html", context)
+
+
+urlpatterns = [
+    path("", search_page, name="search_records"),
+    path("index/", index_page, name="search_index"),
+]

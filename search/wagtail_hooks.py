@@ -18,3 +18,7 @@ register_menu_entries(
     "register_admin_menu_item",
     (Entry("档案检索", "search_records", "search", 150, perms.SEARCH_RECORDS),),
 )
+register_menu_entries(
+    "register_settings_menu_item",
+    (Entry("检索索引", "search_index", "search", 900, perms.MANAGE_SEARCH_INDEX),),
+)

@@ -316,6 +316,14 @@ class ElasticsearchBackend:
             return None
         return next(iter(found.body), None)
 
+    def leftovers(self, kind: str) -> list[str]:
+        """Indices of ``kind`` no alias points at: what a rebuild that died half-way left."""
+        found = self._call(
+            self.client.indices.get, index=f"{alias(kind)}_*", ignore_unavailable=True
+        )
+        current = self.current_index(kind)
+        return sorted(name for name in found.body if name != current)
+
     def ensure(self, kind: str) -> str:
         """The index behind the alias, created (with the alias) on first use."""
         current = self.current_index(kind)

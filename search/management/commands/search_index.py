@@ -25,22 +25,6 @@ from search.backends import KINDS, SearchUnavailable, get_backend
 ACTIONS = ("rebuild", "status", "catch-up")
 
 
-def status() -> dict[str, Any]:
-    backend = get_backend()
-    pending = sync.pending_counts() if backend.uses_outbox else dict.fromkeys(KINDS, 0)
-    return {
-        "backend": backend.name,
-        "kinds": {
-            kind: {
-                "db": rebuild.DB_COUNTS[kind](),
-                "index": backend.count(kind),
-                "pending": pending[kind],
-            }
-            for kind in KINDS
-        },
-    }
-
-
 class Command(BaseCommand):
     help = "检索索引：重建（rebuild）、状态（status）、补录待索引记录（catch-up）。"
 
@@ -69,7 +53,7 @@ class Command(BaseCommand):
                 done = sync.drain(refresh=True)
                 if not quiet:
                     self.stdout.write(f"已索引 {done} 条待索引记录")
-            report = status()
+            report = rebuild.status()
         except SearchUnavailable as error:
             raise CommandError(SearchUnavailable.message, returncode=1) from error
         if quiet:
