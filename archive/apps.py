@@ -11,15 +11,15 @@ class ArchiveConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from archive import logins, user_names
-        from archive.roles import sync_roles
+        from archive.access import logins, user_names
+        from archive.access.roles import sync_roles
 
         logins.connect()
         user_names.install()
 
         # Runs after every app, so the permissions of apps migrated later exist too.
         post_migrate.connect(sync_roles, dispatch_uid="archive.sync_roles")
-        from archive.case_files import open_on_enrolment
+        from archive.casefiles import open_on_enrolment
 
         # One enrolment saved on its own (admin, tests, a shell); bulk writes (import, demo)
         # call case_files.open_case_files themselves, set-wise.
@@ -30,6 +30,6 @@ class ArchiveConfig(AppConfig):
 
 class UsersConfig(WagtailUsersAppConfig):
     """Wagtail's users app with user management scoped to jurisdiction and rank
-    (`archive.viewsets.UserViewSet`); listed in INSTALLED_APPS instead of "wagtail.users"."""
+    (`archive.access.viewsets.UserViewSet`); listed in INSTALLED_APPS instead of "wagtail.users"."""
 
-    user_viewset = "archive.viewsets.UserViewSet"
+    user_viewset = "archive.access.viewsets.UserViewSet"

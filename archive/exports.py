@@ -54,7 +54,7 @@ def xlsx_bytes(title: str, rows: Iterable[Sequence[object]]) -> bytes:
 
 def xlsx_download(title: str, rows: Iterable[Sequence[object]], filename: str) -> FileResponse:
     """A download of `rows`, spooled through a private temporary file (large exports)."""
-    from archive import storage
+    from archive.documents import storage
 
     out = tempfile.TemporaryFile(dir=storage.tmp_dir())  # noqa: SIM115 — closed by the response
     write_xlsx(out, title, rows)

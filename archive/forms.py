@@ -5,8 +5,8 @@ from __future__ import annotations
 from django import forms
 
 from archive import access
-from archive.enrolments import STOP_REASONS
 from archive.models import Division, Enrolment
+from archive.people.enrolments import STOP_REASONS
 from archive.widgets import MonthInput
 from core import numbers
 from core.codes import FLAG_LABELS

@@ -28,8 +28,9 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 from wagtail.admin.auth import permission_denied, require_admin_access
 
-from archive import audit, imports
-from archive import permissions as perms
+from archive import imports
+from archive.access import audit
+from archive.access import permissions as perms
 from archive.exports import xlsx_attachment
 from archive.imports import uploads
 from archive.job_views import submit_and_follow

@@ -20,9 +20,8 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 from wagtail.admin.auth import require_admin_access
 
-from archive import audit
-from archive import permissions as perms
-from archive.access import ALL, user_prefix
+from archive.access import ALL, audit, user_prefix
+from archive.access import permissions as perms
 from jobs import services
 from jobs.models import Job
 from jobs.runner import job_dir

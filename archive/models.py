@@ -3,7 +3,7 @@ status, enrolments, rule sets, imports and the audit log.
 
 Nothing here is ever deleted or overwritten in place where history matters: a changed
 certificate or family status closes the old row and opens a new one, an enrolment changes only
-through `EnrolmentChange` rows written by `archive.enrolments`, and the audit log refuses
+through `EnrolmentChange` rows written by `archive.people.enrolments`, and the audit log refuses
 updates and deletes.
 """
 
@@ -211,7 +211,7 @@ class FamilyStatus(models.Model):
 
 class Enrolment(models.Model):
     """A person receiving one subsidy from one county. The status fields are a cache of the
-    latest `EnrolmentChange`; change them only through `archive.enrolments`."""
+    latest `EnrolmentChange`; change them only through `archive.people.enrolments`."""
 
     class Status(models.TextChoices):
         ACTIVE = "active", "正常发放"
@@ -478,7 +478,7 @@ class AuditLog(models.Model):
 
 # --- Standardized case files (补贴档案) and their scanned documents ---------------------------
 # Appended for issue 4. The original bytes of every scan live under PRIVATE_MEDIA_ROOT, named
-# by their SHA-256 (`archive.storage`); these rows say what they are, where they are filed and
+# by their SHA-256 (`archive.documents.storage`); these rows say what they are, where they are filed and
 # who did what. Documents are never deleted: a replaced document keeps its old versions, a
 # withdrawn one is soft-deleted with a reason.
 
@@ -508,7 +508,7 @@ class ChecklistVersion(models.Model):
 
 class CaseFile(models.Model):
     """The case file of one beneficiary in one county (one per person and enrolment county),
-    created on demand. Completeness is computed by `archive.case_files.refresh` whenever a
+    created on demand. Completeness is computed by `archive.casefiles.refresh` whenever a
     document changes and stored here, so that lists filter and sort without per-row queries."""
 
     person = models.ForeignKey(
@@ -693,7 +693,7 @@ class DocumentVersion(models.Model):
 class ArchivalCounter(models.Model):
     """The last 件号 given out per (全宗, 门类, 年度, 保管期限, 机构). Locked with
     SELECT … FOR UPDATE while a number is taken, in the transaction that files the document,
-    so numbers are neither skipped nor reused (`archive.archival_codes`)."""
+    so numbers are neither skipped nor reused (`archive.casefiles.archival_codes`)."""
 
     fonds = models.CharField("全宗号", max_length=16)
     category = models.CharField("门类代码", max_length=8)

@@ -9,8 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-from archive import permissions as perms
-from archive.audit import record
+from archive.access import permissions as perms
+from archive.access.audit import record
 from archive.models import RuleSetVersion
 from archive.rulesets import CONNECTION_CHOICES, RuleSetForm, save_rule_set
 from core.eligibility import BENEFITS, SUBSIDIES, RuleSet

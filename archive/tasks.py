@@ -7,7 +7,7 @@
   (``ARCHIVE_OCR_AUTO_FILE_CONFIDENCE``, default 0.8).
 - ``archive.requeue_stale_ocr`` (beat, every minute): re-sends OCR whose worker died mid-way
   (no heartbeat, ``archive.heartbeats``) or that was committed but never delivered.
-- ``archive.integrity_check`` (beat, nightly): re-hashes every original (`archive.integrity`).
+- ``archive.integrity_check`` (beat, nightly): re-hashes every original (`archive.casefiles.integrity`).
 - ``archive.refresh_completeness`` (beat, nightly): recomputes every case file's completeness.
 """
 
@@ -22,7 +22,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from archive import access, storage
+from archive import access
+from archive.documents import storage
 from archive.heartbeats import beating, dead_before
 from archive.models import Document, DocumentVersion
 from core.doctypes import BY_CODE
@@ -83,7 +84,7 @@ def _read_and_apply(version: DocumentVersion) -> str:
 
 def apply_ocr(version_id: int, results) -> None:
     """Keeps what OCR read (``PageResult``s) and acts on it."""
-    from archive.docs import operations
+    from archive.documents import operations
 
     pages = [
         {
@@ -147,7 +148,7 @@ def requeue_stale() -> int:
     (killed mid-OCR: a minute or two, ``WORKER_DEAD_AFTER_SECONDS``), or never claimed for
     STALE_AFTER (committed but never delivered: a crash between commit and publish, or the
     broker down)."""
-    from archive.docs.ingest import queue_ocr
+    from archive.documents.ingest import queue_ocr
 
     queued = DocumentVersion.objects.filter(ocr_status=DocumentVersion.Ocr.QUEUED)
     abandoned = Q(ocr_heartbeat_at__lt=dead_before())
@@ -171,7 +172,7 @@ def requeue_stale_ocr() -> int:
 
 @shared_task(name="archive.integrity_check", acks_late=True)
 def integrity_check(triggered_by: str = "定时任务") -> dict:
-    from archive.integrity import run_check
+    from archive.casefiles.integrity import run_check
 
     run = run_check(triggered_by=triggered_by)
     return {"run": run.pk, "checked": run.checked, "missing": run.missing, "altered": run.altered}
@@ -179,7 +180,7 @@ def integrity_check(triggered_by: str = "定时任务") -> dict:
 
 @shared_task(name="archive.refresh_completeness")
 def refresh_completeness() -> int:
-    from archive.case_files import refresh_all
+    from archive.casefiles import refresh_all
 
     return refresh_all()
 
@@ -188,7 +189,7 @@ def refresh_completeness() -> int:
 def clean_tmp() -> int:
     """Sweeps what interrupted uploads and jobs left in the private store's tmp/, and roster
     uploads nobody confirmed (archive.imports.uploads)."""
-    from archive import storage
+    from archive.documents import storage
     from archive.imports import uploads
 
     return storage.clean_tmp() + len(uploads.sweep())

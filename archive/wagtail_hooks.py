@@ -3,9 +3,11 @@
 from django.urls import include, path
 from wagtail import hooks
 
-from archive import admin_views, import_views, job_views, person_views, rules_views, viewsets
-from archive import permissions as perms
+from archive import import_views, job_views, rules_views
+from archive.access import permissions as perms
+from archive.access import viewsets
 from archive.menu import Entry, register_menu_entries
+from archive.people import admin_views, person_views
 
 
 @hooks.register("register_admin_urls")
@@ -30,15 +32,8 @@ def register_admin_urls():
 @hooks.register("register_admin_urls")
 def register_document_urls():
     """Case files and scanned documents (their views import the OCR and imaging stack)."""
-    from archive import (
-        appraisal_views,
-        casefile_views,
-        checklist_views,
-        document_views,
-        file_views,
-        integrity_views,
-        upload_views,
-    )
+    from archive.casefiles import appraisal_views, casefile_views, checklist_views, integrity_views
+    from archive.documents import document_views, file_views, upload_views
 
     return [
         *casefile_views.urlpatterns,

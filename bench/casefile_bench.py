@@ -48,7 +48,8 @@ from django.urls import reverse  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from archive import case_files  # noqa: E402
-from archive.docs import ingest  # noqa: E402
+from archive.access.roles import ARCHIVIST  # noqa: E402
+from archive.documents import ingest  # noqa: E402
 from archive.models import (  # noqa: E402
     CaseFile,
     Document,
@@ -58,7 +59,6 @@ from archive.models import (  # noqa: E402
     StoredFile,
     UserProfile,
 )
-from archive.roles import ARCHIVIST  # noqa: E402
 from core.doctypes import DOCUMENT_TYPES  # noqa: E402
 from core.numbers import id_check_char  # noqa: E402
 

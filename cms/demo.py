@@ -31,8 +31,8 @@ from wagtail.models import (
     WorkflowTask,
 )
 
-from archive import permissions as perms
-from archive.roles import EDITOR
+from archive.access import permissions as perms
+from archive.access.roles import EDITOR
 from cms.minipdf import make_pdf
 from cms.models import (
     FaqPage,
@@ -51,7 +51,7 @@ from cms.models import (
 from cms.seed import SEED_FILE, seed_documents
 from cms.visibility import ACTIVE, VALID
 
-EDITORS_GROUP = EDITOR  # the 编辑 role (archive.roles), given the page tree here
+EDITORS_GROUP = EDITOR  # the 编辑 role (archive.access.roles), given the page tree here
 APPROVERS_GROUP = "审核发布"
 WORKFLOW_NAME = "政策发布审核"
 TASK_NAME = "审核发布"
@@ -397,7 +397,7 @@ def ensure_training(index: TrainingIndexPage, report: DemoReport) -> TrainingPag
 
 
 def _permissions(*names: str) -> list[Permission]:
-    """The `Permission` rows of permission names (`archive.permissions`)."""
+    """The `Permission` rows of permission names (`archive.access.permissions`)."""
     return [
         Permission.objects.get(content_type__app_label=app_label, codename=codename)
         for app_label, codename in map(perms.split, names)

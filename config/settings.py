@@ -118,7 +118,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "archive.middleware.AuditRefusalsMiddleware",  # after messages: sees Wagtail's refusal
+    "archive.access.middleware.AuditRefusalsMiddleware",  # after messages: sees Wagtail's refusal
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a lockout into the Chinese lockout page
@@ -183,8 +183,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Login throttling (django-axes): after LOGIN_FAILURE_LIMIT wrong passwords a username, and
 # separately a client address, is locked out for LOGIN_LOCKOUT_MINUTES. Failures and lockouts
-# are audited (archive.logins). Behind reverse proxies the client address is the one the
-# outermost of TRUSTED_PROXY_COUNT proxies saw (archive.audit.client_ip).
+# are audited (archive.access.logins). Behind reverse proxies the client address is the one the
+# outermost of TRUSTED_PROXY_COUNT proxies saw (archive.access.audit.client_ip).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -194,7 +194,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(env("LOGIN_LOCKOUT_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "archive/lockout.html"
-AXES_CLIENT_IP_CALLABLE = "archive.audit.client_ip"
+AXES_CLIENT_IP_CALLABLE = "archive.access.audit.client_ip"
 AXES_VERBOSE = False
 TRUSTED_PROXY_COUNT = int(
     env("TRUSTED_PROXY_COUNT", "1" if PRODUCTION and env_bool("BEHIND_TLS_PROXY", True) else "0")
@@ -255,7 +255,7 @@ ARCHIVE_FONDS = env("ARCHIVE_FONDS", "J014")
 ARCHIVE_CATEGORY = env("ARCHIVE_CATEGORY", "MZ")
 ARCHIVE_ORG = env("ARCHIVE_ORG", "LX")
 # Years each 保管期限 runs after a case file's enrolments stopped; "Y" (永久) never ends. The
-# 到期鉴定 page lists what has run out; nothing is ever destroyed by the system (archive.appraisal).
+# 到期鉴定 page lists what has run out; nothing is ever destroyed by the system (archive.casefiles.appraisal).
 ARCHIVE_RETENTION_YEARS = dict(RETENTION_YEARS)
 # One set of scan limits for upload and OCR (core/scans.py explains the numbers; ocr/pages.py,
 # the one scan reader, applies them).
@@ -354,7 +354,7 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
-    # Re-hash every stored original and report missing or altered files (archive.integrity).
+    # Re-hash every stored original and report missing or altered files (archive.casefiles.integrity).
     "archive-integrity-check": {
         "task": "archive.integrity_check",
         "schedule": crontab(hour=2, minute=30),

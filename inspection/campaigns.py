@@ -2,8 +2,8 @@
 enrolment, and the reviewer's outcome.
 
 Recording an outcome files a review record (`review_record`, core/doctypes.py) into the
-person's case file through the upload path (`archive.docs.ingest`), and a 停发 or 暂停 outcome
-changes the enrolment through `archive.enrolments` — the same actions, with a reason from
+person's case file through the upload path (`archive.documents.ingest`), and a 停发 or 暂停 outcome
+changes the enrolment through `archive.people.enrolments` — the same actions, with a reason from
 ``STOP_REASONS`` and the month, that a verified comparison finding takes
 (`review.services.verify`) — with ``年度复核 #<task>`` as the change's source. All in one
 transaction: a refused stop files nothing.
@@ -23,11 +23,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from archive import access, case_files, enrolments
-from archive import permissions as perms
-from archive.audit import record
-from archive.docs import ingest
+from archive import access, casefiles
+from archive.access import permissions as perms
+from archive.access.audit import record
+from archive.documents import ingest
 from archive.models import CaseFile, Division, Document, Enrolment
+from archive.people import enrolments
 from core.divisions import division_prefix
 from inspection.models import ReviewCampaign, ReviewTask
 from inspection.population import township_of
@@ -225,7 +226,7 @@ def record_outcome(
             f"复核人：{user.get_username()}　登记时间：{timezone.localtime(now):%Y-%m-%d %H:%M}"
             f"　任务编号：{locked.pk}",
         )
-        case_file = case_files.case_file_for(locked.person, locked.county_id)
+        case_file = casefiles.case_file_for(locked.person, locked.county_id)
         filed = ingest.ingest_stream(
             io.BytesIO(pdf),
             f"年度复核记录_{locked.campaign.year}_{locked.pk}.pdf",

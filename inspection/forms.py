@@ -7,9 +7,9 @@ from decimal import Decimal
 from django import forms
 
 from archive import access
-from archive.enrolments import STOP_REASONS
 from archive.forms import ANY
 from archive.models import Division
+from archive.people.enrolments import STOP_REASONS
 from archive.widgets import DateInput, MonthInput
 from inspection import sampling
 from inspection.models import ReviewTask, SpotCheckItem

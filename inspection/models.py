@@ -8,7 +8,7 @@
 * :class:`ReviewCampaign` — the annual review of a division for a year.
 * :class:`ReviewTask` — one active enrolment to review; its outcome files a review record
   (``review_record``) into the case file and, for 停发 / 暂停, changes the enrolment through
-  ``archive.enrolments``.
+  ``archive.people.enrolments``.
 """
 
 from __future__ import annotations

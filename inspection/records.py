@@ -1,6 +1,6 @@
 """The annual review record (年度复核记录) as a one-page A4 PDF, drawn with Pillow in the CJK
 font the OCR package finds, so that it can be filed into the case file through the same
-upload path as a scan (`archive.docs.ingest`) and gets its 档号 like any other document."""
+upload path as a scan (`archive.documents.ingest`) and gets its 档号 like any other document."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ MARGIN = 110
 
 @cache
 def _font(size: int) -> ImageFont.FreeTypeFont:
-    from archive.case_files import _font as archive_font
+    from archive.casefiles import _font as archive_font
 
     return archive_font(size)
 

@@ -2,7 +2,7 @@
 
 The draw is `inspection.sampling` on the population of `inspection.population.select`; this
 module stores it and everything people do with it afterwards. Every step is audited
-(`archive.audit.record`).
+(`archive.access.audit.record`).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from archive import access
-from archive.audit import record
-from archive.docs import ingest
+from archive.access.audit import record
+from archive.documents import ingest
 from archive.models import Division
 from inspection import population as populations
 from inspection import sampling
@@ -174,7 +174,7 @@ def assignable_inspectors(user, division: Division):
     """Active users of the inspector role whose jurisdiction covers the division."""
     from django.contrib.auth import get_user_model
 
-    from archive.roles import INSPECTOR
+    from archive.access.roles import INSPECTOR
 
     users = get_user_model().objects.filter(is_active=True, groups__name=INSPECTOR).distinct()
     return [u for u in users.order_by("username") if access.covers(u, division.code)]
@@ -220,7 +220,7 @@ def record_result(
     request=None,
 ) -> SpotCheckItem:
     """Records the checklist and the result of one item. An evidence scan (a file object) is
-    filed into the person's case file through the upload path (`archive.docs.ingest`); a
+    filed into the person's case file through the upload path (`archive.documents.ingest`); a
     rejected scan rejects the whole result. 不合格 needs a note saying why."""
     if result not in SpotCheckItem.Result.values:
         raise SpotCheckError("请选择检查结果（合格或不合格）。")

@@ -20,11 +20,11 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from archive import permissions as perms
-from archive.audit import record
-from archive.enrolments import STOP_REASONS
+from archive.access import permissions as perms
+from archive.access.audit import record
 from archive.exports import xlsx_download
 from archive.paging import paginate, query_without_page
+from archive.people.enrolments import STOP_REASONS
 from inspection import campaigns, spot_checks
 from inspection.forms import (
     AssignForm,

@@ -4,7 +4,7 @@ from django.urls import include, path
 from wagtail import hooks
 from wagtail.admin.menu import Menu, SubmenuMenuItem
 
-from archive import permissions as perms
+from archive.access import permissions as perms
 from archive.menu import Entry, register_menu_entries
 
 

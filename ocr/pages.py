@@ -1,5 +1,5 @@
 """The one scan reader: a scanned file → its page images, recognised by content, never by
-file name. Upload (``archive/docs/scans.py``, page images for viewing) and OCR (page images
+file name. Upload (``archive/documents/scans.py``, page images for viewing) and OCR (page images
 for Tesseract) both read through it, with the one set of limits of ``core/scans.py``, so a
 file accepted at upload is never refused by OCR.
 

@@ -32,9 +32,10 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 from wagtail.admin.auth import permission_denied, require_admin_access
 
-from archive import access, storage
-from archive import permissions as perms
-from archive.audit import record
+from archive import access
+from archive.access import permissions as perms
+from archive.access.audit import record
+from archive.documents import storage
 from archive.exports import xlsx_download
 from archive.job_views import follow, visible_jobs
 from archive.models import Division

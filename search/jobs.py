@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from archive import case_files
+from archive import casefiles
 from archive.exports import write_xlsx
 from archive.models import CaseFile
 from jobs.kinds import BULK, JobFailed, register
@@ -54,7 +54,7 @@ def export_search(context: Context) -> dict[str, Any]:
 
     rows = CaseFile.objects.filter(pk__in=pks).order_by("county_id", "person__name", "id")
     with (context.directory / FILE).open("wb") as out:
-        write_xlsx(out, "检索结果", case_files.export_rows(rows, masked=True, progress=report))
+        write_xlsx(out, "检索结果", casefiles.export_rows(rows, masked=True, progress=report))
     (context.directory / FILE).chmod(0o600)
     context.progress(total, total, f"已导出 {total} 份档案")
     described = f"“{query}”" if query else "全部"

@@ -14,7 +14,7 @@ from datetime import date
 from django.utils import timezone
 
 from archive import access
-from archive.audit import record
+from archive.access.audit import record
 from core.divisions import division_prefix
 from search.backends import SearchUnavailable, get_backend
 from search.query import Dates, Request, Result, parse, validate_filters

@@ -18,8 +18,8 @@ from django.urls import path
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 
-from archive import permissions as perms
-from archive.audit import record
+from archive.access import permissions as perms
+from archive.access.audit import record
 from archive.job_views import submit_and_follow
 from archive.models import Division
 from archive.paging import PAGE_PARAM, paginate, query_without_page

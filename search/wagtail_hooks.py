@@ -3,7 +3,7 @@
 from django.urls import include, path
 from wagtail import hooks
 
-from archive import permissions as perms
+from archive.access import permissions as perms
 from archive.menu import Entry, register_menu_entries
 
 

@@ -18,7 +18,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 
 from archive import access
-from archive import permissions as perms
+from archive.access import permissions as perms
 from archive.models import CaseFile, Certificate, Document
 from core.codes import VERIFIED_ACTIONS
 from inspection.models import ReviewCampaign, ReviewTask, SpotCheck, SpotCheckItem

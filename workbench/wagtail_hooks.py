@@ -9,7 +9,7 @@ from django.utils import timezone
 from wagtail import hooks
 from wagtail.admin.ui.components import Component
 
-from archive import permissions as perms
+from archive.access import permissions as perms
 from workbench.items import items_for
 
 

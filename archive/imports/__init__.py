@@ -34,7 +34,7 @@ What a row means for the records (history is never overwritten, see ``archive.mo
 * 享受…补贴 = 是 creates, amends or resumes the enrolment in the current county, = 否 stops an
   enrolment that is not stopped; every such change writes one ``EnrolmentChange`` whose
   ``source`` is ``导入 #<ImportRecord id>``.  The transitions are those of
-  :mod:`archive.enrolments` (stop from active or suspended, with a reason code — ``OTHER``,
+  :mod:`archive.people.enrolments` (stop from active or suspended, with a reason code — ``OTHER``,
   as a roster gives none; resume from suspended or stopped, with a note), done in bulk
   because its functions lock and write one enrolment at a time.
 

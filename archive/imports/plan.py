@@ -44,7 +44,7 @@ from core.cells import (
 #: stay far below PostgreSQL's 65 535 bind parameters and to keep each result set modest.
 CHUNK = 5000
 
-#: A roster saying 否 gives no reason; ``archive.enrolments.STOP_REASONS`` has 其他原因 for
+#: A roster saying 否 gives no reason; ``archive.people.enrolments.STOP_REASONS`` has 其他原因 for
 #: that, and the change's note names the row and column.
 _STOP_REASON = "OTHER"
 T = TypeVar("T")

@@ -12,8 +12,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from archive import audit
-from archive.access import covers
+from archive.access import audit, covers
 from archive.imports.counties import load_counties
 from archive.imports.flags import sync_flags
 from archive.imports.headers import match_headers

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import connection
 
-from archive import case_files
+from archive import casefiles
 from archive.imports.plan import CHUNK, EnrolmentKey, PersonKey, _chunks, _member_of, _Plan
 from archive.imports.results import Progress
 from archive.models import (
@@ -232,7 +232,7 @@ def _write(
     )
     # Every enrolled person has a case file from the moment they are enrolled (bulk writes
     # send no post_save, so the import opens them, set-wise, in its own transaction).
-    case_files.open_case_files(
+    casefiles.open_case_files(
         (row["person_id"], row["county_id"]) for row in new_enrolments if row.get("county_id")
     )
     return person_pk, {**plan.enrolment_pks, **enrolment_pk}

@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from django.conf import settings
 
-from archive.audit import record
+from archive.access.audit import record
 from archive.models import Division
 from core.divisions import covering_codes
 from core.tabular import read_table

@@ -1,6 +1,6 @@
 """Verification (核查) of findings and its reversal, bulk verification, evidence scans and
 the outcome of a notice. A verified finding changes an enrolment only through
-:mod:`archive.enrolments`; every change is audited."""
+:mod:`archive.people.enrolments`; every change is audited."""
 
 from __future__ import annotations
 
@@ -14,17 +14,17 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from archive import enrolments as enrolment_actions
-from archive import storage
-from archive.audit import record
+from archive.access.audit import record
+from archive.documents import storage
 from archive.models import Enrolment
+from archive.people import enrolments as enrolment_actions
 from core.codes import VERIFIED_ACTIONS
 from core.eligibility import stop_month
 from review.models import Finding, NotifyOutcome, Verification
 from review.services.base import ReviewError
 from review.services.runs import rules_of
 
-#: Evidence scans accepted for a verification (recognised by content, ``archive.docs.scans``).
+#: Evidence scans accepted for a verification (recognised by content, ``archive.documents.scans``).
 EVIDENCE_KINDS = ("jpeg", "png", "tiff", "pdf")
 
 
@@ -52,9 +52,9 @@ def effective_month(finding: Finding) -> date:
 def store_evidence(upload) -> tuple[str, str, int]:
     """Keeps an evidence scan like any scan of the archive: checked completely (a broken or
     disguised file is refused), stored privately and content-addressed with its page images
-    (``archive.storage``), and registered as a :class:`~archive.models.StoredFile` so that
+    (``archive.documents.storage``), and registered as a :class:`~archive.models.StoredFile` so that
     the nightly integrity check re-hashes it. Returns (sha256, file name, size)."""
-    from archive.docs import scans
+    from archive.documents import scans
     from archive.models import StoredFile
 
     name = Path(getattr(upload, "name", "") or "scan").name[:255]
@@ -170,14 +170,14 @@ def file_evidence(verification: Verification, *, user, request=None) -> None:
     through the same ingest as any upload (档号, page images, OCR): a confirmed stop's approval
     as 变更 / 停发 / 恢复审批材料, other evidence as 其他, so the case file holds what the
     decision rests on (docs/archive.md)."""
-    from archive import case_files
-    from archive.docs import ingest
+    from archive import casefiles
+    from archive.documents import ingest
 
     finding = verification.finding
     doc_type = (
         "change_approval" if verification.outcome == Verification.Outcome.CONFIRMED else "other"
     )
-    case_file = case_files.case_file_for(finding.person, finding.county_id)
+    case_file = casefiles.case_file_for(finding.person, finding.county_id)
     with storage.original_path(verification.evidence_sha256).open("rb") as original:
         ingest.ingest_stream(
             original,

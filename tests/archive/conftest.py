@@ -1,6 +1,6 @@
 """Fixtures for the archive: users of each role in a division, demo people, and for case
 files and scanned documents a private media root per test, people with enrolments in a
-county, and uploading helpers. The roles' permissions are archive.roles', synced on migrate."""
+county, and uploading helpers. The roles' permissions are archive.access.roles', synced on migrate."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 
-from archive import case_files
-from archive.docs import ingest
+from archive import casefiles
+from archive.access.roles import ADMINISTRATOR, ARCHIVIST, INSPECTOR
+from archive.documents import ingest
 from archive.management.commands.demo_data import load_demo
 from archive.models import Division, Enrolment, Person, UserProfile
-from archive.roles import ADMINISTRATOR, ARCHIVIST, INSPECTOR
 from core.numbers import id_check_char
 
 COUNTY = "140425"  # 平顺县
@@ -24,7 +24,7 @@ OTHER_COUNTY = "140426"  # 黎城县
 
 @pytest.fixture
 def private_media(settings, tmp_path: Path) -> Path:
-    """A private media root of the test's own (autouse in tests/archive/docs; modules that
+    """A private media root of the test's own (autouse in tests/archive/documents; modules that
     store scans ask for it with ``pytestmark``)."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     return settings.PRIVATE_MEDIA_ROOT
@@ -70,7 +70,7 @@ def person(db) -> Person:
 
 @pytest.fixture
 def case_file(person):
-    return case_files.case_file_for(person)
+    return casefiles.case_file_for(person)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 
 from archive import import_views, job_views
 from archive.models import EnrolmentChange, ImportRecord, Person
-from tests.archive.test_import import (
+from tests.archive.imports.test_import import (
     COUNTY,
     ID_B,
     ID_C,
@@ -165,7 +165,7 @@ def test_county_user_sees_other_county_rows_rejected(client, make_user) -> None:
 
 
 def test_user_without_the_import_permission_is_turned_away(client, make_user) -> None:
-    from archive.roles import INSPECTOR
+    from archive.access.roles import INSPECTOR
 
     inspector = make_user("inspector", COUNTY, role=INSPECTOR)
     client.force_login(inspector)

@@ -9,12 +9,12 @@ import json
 import pytest
 from django.urls import reverse
 
+from archive.access.roles import ADMINISTRATOR, INSPECTOR
 from archive.models import AuditLog
-from archive.roles import ADMINISTRATOR, INSPECTOR
 from jobs import services
 from jobs.models import Job
 from jobs.runner import execute, job_dir
-from tests.archive.test_import import COUNTY, OTHER_COUNTY
+from tests.archive.imports.test_import import COUNTY, OTHER_COUNTY
 from tests.jobs import kinds
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from archive.access.roles import ADMINISTRATOR, ARCHIVIST
 from archive.models import AuditLog, RuleSetVersion
-from archive.roles import ADMINISTRATOR, ARCHIVIST
 from archive.rulesets import RuleSetForm, rule_set_on
 from core.eligibility import SHANXI_2023
 

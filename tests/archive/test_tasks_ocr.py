@@ -12,10 +12,10 @@ import pytest
 from django.conf import settings as django_settings
 
 from archive import tasks
-from archive.docs.ingest import INBOX, UNTYPED, Target, inbox_target
+from archive.documents.ingest import INBOX, UNTYPED, Target, inbox_target
 from archive.models import Document, DocumentVersion
 from tests.archive.conftest import OTHER_COUNTY, make_person
-from tests.archive.docs import samples
+from tests.archive.documents import samples
 
 pytestmark = pytest.mark.usefixtures("private_media")
 
@@ -84,7 +84,7 @@ def test_ocr_proposes_nobody_from_another_county(upload, archivist):
 def test_ocr_of_a_replaced_version_does_not_touch_the_document(upload, case_file, archivist):
     import io
 
-    from archive.docs import operations
+    from archive.documents import operations
 
     upload(samples.jpeg(1), "scan.jpg", Target(case_file, ""), archivist)
     document = Document.objects.get()

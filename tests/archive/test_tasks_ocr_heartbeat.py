@@ -14,9 +14,9 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from archive import tasks
-from archive.docs.ingest import Target
+from archive.documents.ingest import Target
 from archive.models import DocumentVersion
-from tests.archive.docs import samples
+from tests.archive.documents import samples
 from tests.conftest import start_celery_worker, stop_celery_worker
 from tests.helpers import wait_until
 
@@ -40,7 +40,7 @@ def test_the_sweep_resends_only_abandoned_or_undelivered_ocr(
     upload, case_file, archivist, settings, monkeypatch
 ):
     sent: list[int] = []
-    monkeypatch.setattr("archive.docs.ingest.queue_ocr", sent.append)
+    monkeypatch.setattr("archive.documents.ingest.queue_ocr", sent.append)
     for seed in range(3):
         upload(samples.jpeg(seed), f"{seed}.jpg", Target(case_file, "id_card"), archivist)
     working, abandoned, waiting = DocumentVersion.objects.order_by("pk")
@@ -64,7 +64,7 @@ def test_ocr_killed_mid_way_is_redone_within_a_minute_by_another_worker(
 ):
     settings.PRIVATE_MEDIA_ROOT = ORIGINAL_PRIVATE_ROOT  # where worker processes look
     settings.WORKER_DEAD_AFTER_SECONDS = float(BEATS["WORKER_DEAD_AFTER_SECONDS"])
-    monkeypatch.setattr("archive.docs.ingest.queue_ocr", lambda pk: None)  # sent by hand below
+    monkeypatch.setattr("archive.documents.ingest.queue_ocr", lambda pk: None)  # sent by hand below
     upload(samples.tiff(pages=40), "scans.tif", Target(case_file, "application_form"), archivist)
     version = DocumentVersion.objects.get()
     log = tmp_path / "workers.log"

@@ -8,7 +8,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from archive import permissions as perms
+from archive.access import permissions as perms
 from cms.demo import APPROVERS_GROUP, EDITORS_GROUP, TASK_NAME, WORKFLOW_NAME
 
 pytestmark = pytest.mark.django_db

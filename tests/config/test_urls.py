@@ -20,12 +20,12 @@ from django.apps import apps
 from django.db import connection
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from archive import case_files
-from archive.docs import ingest
+from archive import casefiles
+from archive.access.roles import ADMINISTRATOR, ARCHIVIST, EDITOR, INSPECTOR
+from archive.documents import ingest
 from archive.models import AuditLog, Division, ImportRecord
-from archive.roles import ADMINISTRATOR, ARCHIVIST, EDITOR, INSPECTOR
 from tests.archive.conftest import make_person, make_user
-from tests.archive.docs import samples
+from tests.archive.documents import samples
 
 __all__ = ["make_user"]  # the archive's fixture, used here
 pytestmark = pytest.mark.django_db
@@ -110,7 +110,7 @@ def other_county(settings, tmp_path, make_user):
     _restart_sequences()
     owner = make_user("b-archivist", OTHER)
     person = make_person(1, county=OTHER, name="冯斌")
-    case_file = case_files.case_file_for(person)
+    case_file = casefiles.case_file_for(person)
     ingest.ingest_stream(
         io.BytesIO(samples.jpeg(1)), "scan.jpg", ingest.Target(case_file, ""), owner
     )

@@ -22,9 +22,9 @@ from playwright.sync_api import expect
 from wagtail.admin.menu import SubmenuMenuItem, admin_menu
 from wagtail.models import Page
 
+from archive.access.roles import ADMINISTRATOR, ARCHIVIST, EDITOR, INSPECTOR
 from archive.management.commands.demo_data import load_demo
 from archive.models import Person, UserProfile
-from archive.roles import ADMINISTRATOR, ARCHIVIST, EDITOR, INSPECTOR
 from cms.models import HomePage, PolicyPage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -218,7 +218,11 @@ def test_wagtails_welcome_page_reads_in_chinese_even_in_its_history(db):
     from django.contrib.contenttypes.models import ContentType
     from wagtail.models import PageLogEntry
 
-    from archive.roles import WAGTAIL_WELCOME_TITLE, WELCOME_PAGE_TITLE, retire_wagtail_defaults
+    from archive.access.roles import (
+        WAGTAIL_WELCOME_TITLE,
+        WELCOME_PAGE_TITLE,
+        retire_wagtail_defaults,
+    )
 
     welcome = Page.objects.get(depth=2)
     assert welcome.title == WELCOME_PAGE_TITLE  # renamed after the migrations that made it

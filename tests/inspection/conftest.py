@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 
-from archive import case_files
+from archive import casefiles
+from archive.access.roles import INSPECTOR
 from archive.models import Division, Enrolment, Person, UserProfile
-from archive.roles import INSPECTOR
 from core.numbers import id_check_char
 
 COUNTY = "140425"  # 平顺县
@@ -78,7 +78,7 @@ def make_person(
             status=status,
             start_month=date(2024, 1, 1),
         )
-    case_files.case_file_for(person, county)
+    casefiles.case_file_for(person, county)
     return person
 
 

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from archive.access.roles import ARCHIVIST, INSPECTOR
 from archive.models import AuditLog, CaseFile, Division, Document, Enrolment, EnrolmentChange
-from archive.roles import ARCHIVIST, INSPECTOR
 from inspection import campaigns
 from inspection.models import ReviewTask
 from tests.inspection.conftest import COUNTY, OTHER_COUNTY, TOWN_A, TOWN_B, make_person

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from archive.case_files import case_file_for
+from archive.casefiles import case_file_for
 from archive.management.commands.demo_data import load_demo, remove_demo
 from archive.models import Division, Person
 from inspection import campaigns, spot_checks

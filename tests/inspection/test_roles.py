@@ -1,11 +1,11 @@
-"""The inspection permissions are declared once, in archive.roles, and reach the role groups."""
+"""The inspection permissions are declared once, in archive.access.roles, and reach the role groups."""
 
 from __future__ import annotations
 
 import pytest
 
-from archive import permissions as perms
-from archive.roles import ADMINISTRATOR, ARCHIVIST, EDITOR, INSPECTOR
+from archive.access import permissions as perms
+from archive.access.roles import ADMINISTRATOR, ARCHIVIST, EDITOR, INSPECTOR
 from inspection.population import township_of
 from tests.inspection.conftest import COUNTY
 

@@ -11,7 +11,7 @@ from archive.models import AuditLog, CaseFile, Division, Document
 from inspection import population, sampling, spot_checks
 from inspection.models import SpotCheck, SpotCheckItem
 from inspection.sampling import FIXED, PERCENT, SamplePlan
-from tests.archive.docs import samples
+from tests.archive.documents import samples
 from tests.inspection.conftest import COUNTY, OTHER_COUNTY, TOWN_A, TOWN_B, make_person
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from archive.access.roles import ARCHIVIST, EDITOR
 from archive.models import AuditLog, Division, Enrolment
-from archive.roles import ARCHIVIST, EDITOR
 from inspection import campaigns, spot_checks
 from inspection.models import ReviewCampaign, SpotCheck, SpotCheckItem
 from inspection.sampling import FIXED, SamplePlan

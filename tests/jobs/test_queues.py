@@ -18,8 +18,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import transaction
 
-from archive import case_files, tasks
-from archive.docs.ingest import Target, ingest_stream
+from archive import casefiles, tasks
+from archive.documents.ingest import Target, ingest_stream
 from archive.models import Division, DocumentVersion
 from config.celery import app
 from jobs.kinds import BULK, INTERACTIVE, get
@@ -27,7 +27,7 @@ from jobs.models import Job
 from review import services
 from review.jobs import COMPARISON, submit_run
 from tests.archive.conftest import make_person
-from tests.archive.docs import samples
+from tests.archive.documents import samples
 from tests.conftest import start_celery_worker, stop_celery_worker
 from tests.helpers import wait_until
 
@@ -52,8 +52,8 @@ def test_a_comparison_behind_100_queued_ocr_pages_finishes_while_the_ocr_still_w
     settings, tmp_path, monkeypatch, admin_user
 ):
     settings.PRIVATE_MEDIA_ROOT = ORIGINAL_PRIVATE_ROOT  # where worker processes look
-    monkeypatch.setattr("archive.docs.ingest.queue_ocr", lambda pk: None)  # sent by hand below
-    case_file = case_files.case_file_for(make_person())
+    monkeypatch.setattr("archive.documents.ingest.queue_ocr", lambda pk: None)  # sent by hand below
+    case_file = casefiles.case_file_for(make_person())
     for seed in range(DOCUMENTS):
         scan = io.BytesIO(samples.tiff(pages=PAGES, seed=seed))
         ingest_stream(scan, f"{seed}.tif", Target(case_file, "application_form"), admin_user)

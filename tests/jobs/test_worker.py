@@ -23,7 +23,7 @@ from archive.jobs import ROSTER_IMPORT, ROSTER_PREVIEW
 from archive.models import ImportRecord, Person
 from jobs import services
 from jobs.models import Job
-from tests.archive.test_import import csv_bytes, make_id, roster_row
+from tests.archive.imports.test_import import csv_bytes, make_id, roster_row
 from tests.conftest import start_celery_worker, stop_celery_worker
 from tests.helpers import wait_until
 

@@ -136,7 +136,7 @@ def test_a_reassessed_certificate_in_the_base_is_a_data_fix_and_its_grade_is_use
 
 
 def test_suspended_enrolment_is_still_checked(upload, run_comparison, django_user_model):
-    from archive.enrolments import suspend
+    from archive.people.enrolments import suspend
 
     person = _person(10, subsidies=("living",))
     user = django_user_model.objects.create_user("u")

@@ -203,7 +203,7 @@ def test_finished_runs_and_findings_are_immutable(demo_people, run_comparison):
 def test_stopped_enrolment_is_not_a_beneficiary_any_more(
     demo_people, planted, django_user_model, run_comparison
 ):
-    from archive.enrolments import stop
+    from archive.people.enrolments import stop
 
     person = planted["GRADE3_PHYSICAL_WITH_NURSING"]
     user = django_user_model.objects.create_user("stopper")

@@ -10,7 +10,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from archive import storage
+from archive.access.roles import ADMINISTRATOR, ARCHIVIST, INSPECTOR
+from archive.documents import storage
 from archive.models import (
     AuditLog,
     Division,
@@ -19,7 +20,6 @@ from archive.models import (
     RuleSetVersion,
     StoredFile,
 )
-from archive.roles import ADMINISTRATOR, ARCHIVIST, INSPECTOR
 from review import services
 from review.models import NotifyOutcome, Verification
 from tests.review.conftest import cert_base_rows
@@ -157,7 +157,7 @@ def test_reversal_needs_a_reason_and_the_permission(client, clerk, deceased):
 
 
 def test_reversal_is_refused_when_the_enrolment_changed_since(clerk, dead, deceased):
-    from archive.enrolments import resume
+    from archive.people.enrolments import resume
 
     verification = services.verify(deceased, outcome="confirmed", note="属实", user=clerk)
     enrolment = Enrolment.objects.get(person=dead, subsidy="living")
@@ -505,7 +505,7 @@ def test_bulk_verification_without_a_note_or_a_tick_saves_nothing(client, clerk,
 def test_a_manual_stop_for_the_findings_reason_closes_it_with_a_confirmed_verdict(
     clerk, dead, deceased
 ):
-    from archive import enrolments
+    from archive.people import enrolments
 
     enrolment = Enrolment.objects.filter(person=dead, county_id="140425").first()
     change = enrolments.stop(
@@ -521,7 +521,7 @@ def test_a_manual_stop_for_the_findings_reason_closes_it_with_a_confirmed_verdic
 def test_a_manual_stop_for_another_reason_or_by_a_verdict_closes_nothing_more(
     clerk, dead, deceased
 ):
-    from archive import enrolments
+    from archive.people import enrolments
 
     enrolment = Enrolment.objects.filter(person=dead, county_id="140425").first()
     enrolments.suspend(enrolment, month=date(2026, 11, 1), reason="IMPRISONED", user=clerk)

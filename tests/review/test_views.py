@@ -11,9 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from archive import permissions as perms
+from archive.access import permissions as perms
+from archive.access.roles import ADMINISTRATOR, INSPECTOR
 from archive.models import AuditLog, Division
-from archive.roles import ADMINISTRATOR, INSPECTOR
 from review import services
 from review.models import ComparisonRun, RosterUpload
 from tests.core import bombs

@@ -15,7 +15,8 @@ from datetime import date
 import pytest
 from django.contrib.auth.models import Group
 
-from archive import case_files
+from archive import casefiles
+from archive.access.roles import INSPECTOR
 from archive.models import (
     Certificate,
     Division,
@@ -27,7 +28,6 @@ from archive.models import (
     StoredFile,
     UserProfile,
 )
-from archive.roles import INSPECTOR
 from core.numbers import id_check_char
 from search import sync
 from tests.conftest import require_env
@@ -140,7 +140,7 @@ def person(
             expiry_date=expiry,
         )
     FamilyStatus.objects.create(person=row, family_type=family, start_date=date(2024, 1, 1))
-    case_files.case_file_for(row, county)
+    casefiles.case_file_for(row, county)
     return row
 
 

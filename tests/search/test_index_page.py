@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from archive.access.roles import ADMINISTRATOR
 from archive.models import AuditLog
-from archive.roles import ADMINISTRATOR
 from jobs.models import Job
 from search.backends import get_backend
 from search.jobs import SEARCH_REBUILD

@@ -115,11 +115,11 @@ def test_the_database_backend_writes_no_outbox(settings, db):
 
 
 def test_a_roster_import_reaches_the_index_in_one_drain(es, db):
-    from archive import case_files
-    from tests.archive.test_import import ID_A, csv_bytes, roster_row, run
+    from archive import casefiles
+    from tests.archive.imports.test_import import ID_A, csv_bytes, roster_row, run
 
     run(csv_bytes([roster_row(ID_A)]))
-    case_files.case_file_for(Person.objects.get(id_number=ID_A))
+    casefiles.case_file_for(Person.objects.get(id_number=ID_A))
     es.index_now()
     assert service.search(ID_A, today=TODAY).facets["status"] == {"active": 1}
     result = run(csv_bytes([roster_row(ID_A, 姓名="张三强", 享受生活补贴="否")]))

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from archive.access.roles import ARCHIVIST, EDITOR
 from archive.models import AuditLog
-from archive.roles import ARCHIVIST, EDITOR
 from core.numbers import mask_id
 from tests.search.conftest import COUNTY
 

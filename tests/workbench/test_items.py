@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import pytest
 from django.urls import reverse
 
+from archive.access.roles import ARCHIVIST, INSPECTOR
 from archive.models import CaseFile, Certificate, Document
-from archive.roles import ARCHIVIST, INSPECTOR
 from search.query import EXPIRING_DAYS
 from workbench.items import items_for
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from archive.integrity import run_check
+from archive.casefiles.integrity import run_check
 
 
 class Command(BaseCommand):

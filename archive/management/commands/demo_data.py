@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from archive.case_files import open_case_files_of
+from archive.casefiles import open_case_files_of
 from archive.demo import DemoPerson, demo_township_names, generate
 from archive.imports import ALL_HEADERS, Counties, validate_rows
 from archive.models import (
@@ -202,8 +202,8 @@ def file_demo_scans(count: int, seed: int) -> int:
     """Generates scans of the first `count` enrolled demo people's documents and files them to their
     case files through the same ingest path as a browser upload (so 档号, page images and
     OCR are all real). People who already have documents are skipped, so it is idempotent."""
-    from archive.case_files import case_file_for
-    from archive.docs.ingest import Target, ingest_path
+    from archive.casefiles import case_file_for
+    from archive.documents.ingest import Target, ingest_path
     from ocr.samples import SamplePerson, document_scans
 
     filed = 0

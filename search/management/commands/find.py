@@ -20,7 +20,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from archive import permissions as perms
+from archive.access import permissions as perms
 from archive.models import Division
 from search import service
 from search.management.arguments import filter_type, positive_int
