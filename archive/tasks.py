@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from archive import access
 from archive.documents import storage
+from archive.documents.ingest import OCR_TASK
 from archive.heartbeats import beating, dead_before
 from archive.models import Document, DocumentVersion
 from core.doctypes import BY_CODE
@@ -38,7 +39,7 @@ def auto_file_confidence() -> float:
     return settings.ARCHIVE_OCR_AUTO_FILE_CONFIDENCE
 
 
-@shared_task(name="archive.ocr_document", acks_late=True)
+@shared_task(name=OCR_TASK, acks_late=True)
 def ocr_document(version_id: int) -> str:
     # Claim the version: queued, and nobody beating on it (a redelivered copy of a task that
     # another worker is still running, or that the reaper already sent again, is skipped).

@@ -42,14 +42,25 @@ def content_version() -> str:
     return f"{cache.get(GENERATION_KEY, 0)}.{page_log or 0}.{model_log or 0}"
 
 
+LARGE_TEXT_COOKIE = "cms_large"
+
+
+def wants_large_text(request) -> bool:
+    """Large-text / easy-read mode: ``?large=1|0`` for this view, else the cookie."""
+    if request is None:
+        return False
+    value = request.GET.get("large")
+    if value in {"0", "1"}:
+        return value == "1"
+    return request.COOKIES.get(LARGE_TEXT_COOKIE) == "1"
+
+
 def _is_anonymous(request) -> bool:
     user = getattr(request, "user", None)
     return user is None or not user.is_authenticated
 
 
 def cache_key(request) -> str:
-    from cms.models import wants_large_text
-
     raw = "|".join(
         [
             request.get_host(),

@@ -1,13 +1,12 @@
 """RSS 2.0 and Atom feeds of new policy documents (主动公开 only), served by the policy index
-at ``feed/`` and ``feed/atom/``."""
+at ``feed/`` and ``feed/atom/``. The index page hands over its items (``feed_items``) and each
+policy its text (``feed_text``), so this module never imports the page models back."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
-
-from cms.models import PolicyPage, html_to_text, with_listing_data
 
 FEED_SIZE = 20
 
@@ -37,15 +36,13 @@ class PolicyRssFeed(Feed):
         return obj.get_url(request=self.request)
 
     def items(self, obj):
-        pages = PolicyPage.public_objects().descendant_of(obj)
-        return with_listing_data(pages).order_by("-first_published_at", "-pk")[:FEED_SIZE]
+        return obj.feed_items(FEED_SIZE)
 
     def item_title(self, item):
         return f"{item.title}（{item.doc_number}）"
 
     def item_description(self, item):
-        text = item.summary or html_to_text(item.body)
-        return f"{item.issuer_names}　{text[:300]}"
+        return f"{item.issuer_names}　{item.feed_text()[:300]}"
 
     def item_link(self, item):
         return item.get_url(request=self.request)

@@ -34,6 +34,7 @@ from wagtail.models import Orderable, Page
 from wagtail.search import index
 
 from cms.blocks import FAQ_CATEGORIES, RICH_TEXT_FEATURES, FaqItemBlock, MaterialBlock
+from cms.caching import LARGE_TEXT_COOKIE, wants_large_text
 from cms.cjk import index_text
 from cms.doc_numbers import DocNumberError, normalize_doc_number, parse_doc_number
 from cms.filters import SHANXI_CITIES, PolicyFilters, summarize_training_sessions
@@ -45,18 +46,7 @@ from cms.visibility import (
     is_publicly_visible,
 )
 
-LARGE_TEXT_COOKIE = "cms_large"
 PAGE_SIZE = 20
-
-
-def wants_large_text(request) -> bool:
-    """Large-text / easy-read mode: ``?large=1|0`` for this view, else the cookie."""
-    if request is None:
-        return False
-    value = request.GET.get("large")
-    if value in {"0", "1"}:
-        return value == "1"
-    return request.COOKIES.get(LARGE_TEXT_COOKIE) == "1"
 
 
 def html_to_text(html: str) -> str:
@@ -270,7 +260,7 @@ class HomePage(RoutablePageMixin, BasePage):
         from cms.search import search_site
 
         query = (request.GET.get("q") or "").strip()[:100]
-        outcome = search_site(query, root=self)
+        outcome = search_site(query, root=self, policies=PolicyPage)
         results = paginate(request, outcome.results, per_page=10)
         return self.render(
             request,
@@ -325,6 +315,11 @@ class PolicyIndexPage(RoutablePageMixin, BasePage):
         context["policies"] = paginate(request, policies)
         context["filter_options"] = policy_filter_options(base)
         return context
+
+    def feed_items(self, limit: int):
+        """The newest 主动公开 policies under this index, for its feeds (cms/feeds.py)."""
+        pages = PolicyPage.public_objects().descendant_of(self)
+        return with_listing_data(pages).order_by("-first_published_at", "-pk")[:limit]
 
     @path("feed/", name="feed")
     def rss_feed(self, request):
@@ -482,6 +477,10 @@ class PolicyPage(AttachmentTextMixin, BasePage):
 
     def get_attached_documents(self) -> list:
         return [a.document for a in self.attachments.all() if a.document_id]
+
+    def feed_text(self) -> str:
+        """What a feed item says of the policy: its summary, else its text."""
+        return self.summary or html_to_text(self.body)
 
     def search_plaintext_parts(self) -> list[str]:
         issuers = " ".join(i.name for i in self.issuers.all())

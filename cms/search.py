@@ -45,39 +45,37 @@ class SearchOutcome:
         return out
 
 
-def hidden_policy_ids() -> list[int]:
-    from cms.models import PolicyPage
-
-    return list(PolicyPage.objects.exclude(disclosure=ACTIVE).values_list("pk", flat=True))
+def hidden_policy_ids(policies: type[Page]) -> list[int]:
+    return list(policies.objects.exclude(disclosure=ACTIVE).values_list("pk", flat=True))
 
 
-def search_site(query: str, *, root: Page) -> SearchOutcome:
+def search_site(query: str, *, root: Page, policies: type[Page]) -> SearchOutcome:
+    """``policies`` is the policy page model (cms.models.PolicyPage), passed in by the page
+    that searches so that this module never imports the page models back."""
     phrases = query_phrases(query)
     terms = [unicodedata.normalize("NFKC", t) for t in (query or "").split()][: len(phrases)]
     if not phrases:
         return SearchOutcome(query=query)
     pages = Page.objects.live().public().descendant_of(root, inclusive=True)
-    hidden = hidden_policy_ids()
+    hidden = hidden_policy_ids(policies)
     if hidden:
         pages = pages.exclude(id__in=hidden)
     search_query = Phrase(phrases[0]) if len(phrases) == 1 else And([Phrase(p) for p in phrases])
     results = list(pages.specific().search(search_query)[:MAX_RESULTS])
     # A query that is a 文号 (in any bracket style) puts that document first.
-    exact = exact_doc_number_matches(query, root)
+    exact = exact_doc_number_matches(query, root, policies)
     if exact:
         exact_ids = {p.pk for p in exact}
         results = exact + [r for r in results if r.pk not in exact_ids]
     return SearchOutcome(query=query, terms=terms, results=results)
 
 
-def exact_doc_number_matches(query: str, root: Page) -> list:
-    from cms.models import PolicyPage
-
+def exact_doc_number_matches(query: str, root: Page, policies: type[Page]) -> list:
     try:
         number = normalize_doc_number(query)
     except DocNumberError:
         return []
-    return list(PolicyPage.public_objects().descendant_of(root).filter(doc_number=number))
+    return list(policies.public_objects().descendant_of(root).filter(doc_number=number))
 
 
 def make_excerpt(page, terms: list[str]) -> Excerpt | None:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import BinaryIO
 from zipfile import BadZipFile
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
@@ -125,13 +126,16 @@ def ingest_path(path: Path, target: Target, user, request=None) -> list[Outcome]
         return ingest_stream(fh, path.name, target, user, request)
 
 
+#: The Celery task that reads a version (archive/tasks.py), sent by name so that filing never
+#: imports the tasks module that imports it.
+OCR_TASK = "archive.ocr_document"
+
+
 def queue_ocr(version_id: int) -> None:
     """Sends a stored version to OCR. Never fails the caller: a message that does not reach
     the broker is sent again by the beat task `archive.requeue_stale_ocr`."""
     try:
-        from archive.tasks import ocr_document
-
-        ocr_document.delay(version_id)
+        current_app.send_task(OCR_TASK, args=[version_id])
     except Exception:  # the broker is down: the version stays "queued" and is retried
         logger.warning("OCR of document version %s not queued; will be retried", version_id)
 

@@ -7,7 +7,8 @@ from urllib.parse import urlencode
 from django import template
 from wagtail.models import Site
 
-from cms.models import HomePage, PolicyIndexPage, wants_large_text
+from cms.caching import wants_large_text
+from cms.models import HomePage, PolicyIndexPage
 
 register = template.Library()
 
