@@ -1,6 +1,8 @@
 """Opening an uploaded ZIP of scans safely, and reading the filing rule from member names.
 
-Refused whole (nothing stored, one clear reason): a damaged ZIP, more than
+Refused whole (nothing stored, one clear reason): a Word, Excel, PowerPoint or OpenDocument
+file (each is a ZIP inside, but a file to print or export to PDF, not scans to unpack), a
+damaged ZIP, more than
 ``ARCHIVE_ZIP_MAX_ENTRIES`` entries (default 2 000), a member whose path leaves the ZIP
 (``..``, absolute paths, drive letters), a ZIP inside the ZIP, or more than
 ``ARCHIVE_ZIP_MAX_BYTES`` (default 4 GB) once unpacked. Members are then read one by one,
@@ -27,6 +29,9 @@ from core.numbers import NumberError, parse_id
 JUNK = {".ds_store", "thumbs.db", "desktop.ini"}
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _ID_PREFIX = re.compile(r"^([0-9]{17}[0-9Xx])(?:[_\-－—\s.]|$)")
+#: Office Open XML parts by the folder of their main part (``[Content_Types].xml`` marks the
+#: format), and OpenDocument (a ``mimetype`` member first).
+OFFICE_PARTS = {"word/": "Word 文档", "xl/": "Excel 工作簿", "ppt/": "PowerPoint 演示文稿"}
 
 
 def max_entries() -> int:
@@ -97,6 +102,13 @@ def open_zip(path: Path) -> tuple[zipfile.ZipFile, list[Member]]:
         raise Rejected("corrupt", "ZIP 文件已损坏，无法打开") from None
     try:
         infos = archive.infolist()
+        office = _office_kind(infos)
+        if office:
+            raise Rejected(
+                "office",
+                f"这是{office}，不是扫描件的 ZIP 压缩包：档案只收扫描件（JPEG、PNG、TIFF、PDF），"
+                "请将文件打印后扫描，或导出为 PDF 后上传",
+            )
         if len(infos) > max_entries():
             raise Rejected(
                 "zip_entries",
@@ -128,6 +140,19 @@ def open_zip(path: Path) -> tuple[zipfile.ZipFile, list[Member]]:
         archive.close()
         raise
     return archive, members
+
+
+def _office_kind(infos: list[zipfile.ZipInfo]) -> str | None:
+    """What kind of office document a ZIP is, or None for an ordinary ZIP."""
+    names = {info.filename for info in infos}
+    if infos and infos[0].filename == "mimetype" and "META-INF/manifest.xml" in names:
+        return "OpenDocument 文档"
+    if "[Content_Types].xml" not in names:
+        return None
+    for folder, kind in OFFICE_PARTS.items():
+        if any(name.startswith(folder) for name in names):
+            return kind
+    return "Office 文档"
 
 
 def _is_nested(archive: zipfile.ZipFile, member: Member) -> bool:

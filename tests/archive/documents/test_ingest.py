@@ -3,6 +3,7 @@ stored), duplicates, and the naming rule of ZIPs."""
 
 from __future__ import annotations
 
+import io
 import zipfile
 
 import pytest
@@ -209,6 +210,40 @@ def test_dangerous_zip_is_rejected_whole(
     outcomes = upload(samples.zip_of(members), "scans.zip", Target(case_file, "id_card"), archivist)
     assert [o.status for o in outcomes] == [REJECTED]
     assert reason in outcomes[0].message
+    _assert_nothing_stored(private_media)
+
+
+def _workbook() -> bytes:
+    from openpyxl import Workbook
+
+    out = io.BytesIO()
+    book = Workbook()
+    book.active.append(["姓名", "公民身份号码"])
+    book.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "kind"),
+    [
+        (_workbook, "花名册.xlsx", "Excel 工作簿"),
+        (
+            lambda: samples.zip_of(
+                {"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"}
+            ),
+            "申请表.docx",
+            "Word 文档",
+        ),
+        (_workbook, "scans.zip", "Excel 工作簿"),  # by content, whatever the name says
+    ],
+    ids=["xlsx", "docx", "xlsx-named-zip"],
+)
+def test_an_office_file_is_refused_as_a_file_not_unpacked(
+    upload, case_file, archivist, private_media, data, name, kind
+):
+    outcomes = upload(data(), name, Target(case_file, "application_form"), archivist)
+    assert [o.status for o in outcomes] == [REJECTED]
+    assert kind in outcomes[0].message and "PDF" in outcomes[0].message
     _assert_nothing_stored(private_media)
 
 
