@@ -1,5 +1,6 @@
 """One scanned document's page (the viewer: pages, versions, history) and its changes: move to
-another type or case file, file it from the inbox, correct 题名/日期, withdraw (作废).
+another type or case file, file it from the inbox, correct 题名/日期, split it by page ranges,
+withdraw (作废).
 
 The document is fetched inside the user's jurisdiction (`archive.access.scoped`); every view is
 audited, every change goes through `archive.documents.operations`, which logs it. Replacing the file
@@ -23,7 +24,11 @@ from archive.access import scoped
 from archive.access.audit import record
 from archive.documents import operations, scans
 from archive.models import AuditLog, Document
+from core import page_ranges
 from core.numbers import NumberError, parse_id
+
+#: How many parts the split form offers (a certificate, a form and a letter scanned together).
+SPLIT_ROWS = 6
 
 
 @permission_required(perms.VIEW_DOCUMENT, raise_exception=True)
@@ -64,6 +69,10 @@ def document_view(request: HttpRequest, pk: int) -> TemplateResponse:
             "document": document,
             "case_file": document.case_file,
             "type_name": casefiles.type_name(document.doc_type, checklist.items),
+            "proposed_type_name": casefiles.type_name(document.proposed_type, checklist.items)
+            if document.proposed_type
+            else "",
+            "split_rows": range(1, min(pages, SPLIT_ROWS) + 1) if pages > 1 else (),
             "title": (
                 casefiles.document_title(document, document.case_file.person, checklist.items)
                 if document.case_file_id
@@ -149,6 +158,40 @@ def document_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@permission_required(perms.CHANGE_DOCUMENT, raise_exception=True)
+def document_split(request: HttpRequest, pk: int) -> HttpResponse:
+    """Splits a multi-page scan by the page ranges of the form's rows (``pages_N``, with
+    ``type_N``); rows left empty are ignored. Nothing changes unless every page is placed."""
+    document = scoped.document(request, pk)
+    if document.current is None:
+        raise Http404("文件没有版本")
+    codes = {item["code"] for item in casefiles.current_checklist().items}
+    parts = []
+    try:
+        for row in range(1, SPLIT_ROWS + 1):
+            written = request.POST.get(f"pages_{row}", "").strip()
+            if not written:
+                continue
+            doc_type = request.POST.get(f"type_{row}", "")
+            if doc_type and doc_type not in codes:
+                raise operations.OperationError("未知的材料类型")
+            first, last = page_ranges.parse_range(written, document.current.blob.page_count)
+            parts.append((first, last, doc_type))
+        outcomes = operations.split(document, parts, request.user, request)
+    except page_ranges.PageRangeError as error:
+        messages.error(request, f"未拆分：{error.message}")
+    except operations.OperationError as error:
+        messages.error(request, f"未拆分：{error}")
+    else:
+        messages.success(
+            request,
+            f"已拆分为 {len(outcomes)} 份文件，原文件已作废（原件保留），操作已记入日志。",
+        )
+        return redirect("archive_document_view", pk=outcomes[0].document_id)
+    return redirect(_back(document))
+
+
+@require_POST
 @permission_required(perms.SOFT_DELETE_DOCUMENT, raise_exception=True)
 def document_delete(request: HttpRequest, pk: int) -> HttpResponse:
     document = scoped.document(request, pk)
@@ -166,5 +209,6 @@ def document_delete(request: HttpRequest, pk: int) -> HttpResponse:
 urlpatterns = [
     path("documents/<int:pk>/", document_view, name="archive_document_view"),
     path("documents/<int:pk>/edit/", document_edit, name="archive_document_edit"),
+    path("documents/<int:pk>/split/", document_split, name="archive_document_split"),
     path("documents/<int:pk>/delete/", document_delete, name="archive_document_delete"),
 ]

@@ -1,18 +1,22 @@
 """Changing a filed document: replace it (a new version; the old one is kept), move it to
-another type or case file (or file it from the inbox), withdraw it (soft delete, with a
-reason). Each is one transaction that recomputes the completeness of the case files involved
+another type or case file (or file it from the inbox), split a multi-page scan into documents
+by page ranges, withdraw it (soft delete, with a reason). Each is one transaction that recomputes the completeness of the case files involved
 and writes the audit log. The 档号 stays with the document once given.
 """
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from functools import partial
+from pathlib import Path, PurePath
 from typing import BinaryIO
 
+import pypdfium2
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from PIL import Image
 
 from archive import casefiles
 from archive.access.audit import record
@@ -23,11 +27,14 @@ from archive.documents.ingest import (
     FILED,
     REJECTED,
     Outcome,
+    Target,
     _too_large,
+    ingest_stream,
     queue_ocr,
     store,
 )
 from archive.models import CaseFile, Document, DocumentVersion, StoredFile
+from core import page_ranges
 
 
 class OperationError(ValueError):
@@ -194,4 +201,75 @@ def soft_delete(document: Document, reason: str, user, request=None) -> Document
     return locked
 
 
-__all__ = ["DUPLICATE", "OperationError", "move", "replace", "soft_delete"]
+def split(
+    document: Document, parts: list[tuple[int, int, str]], user, request=None
+) -> list[Outcome]:
+    """Splits the current version of a multi-page scan into one document per page range
+    (``(first, last, doc_type)``; "" leaves the type to OCR) in the same case file or inbox,
+    each filed through the upload path (档号, OCR, checklist), then withdraws the source with
+    the ranges as its reason. All or nothing: every page must be in exactly one part
+    (core/page_ranges.py), and a part that cannot be filed undoes the whole split.
+
+    The source keeps its original and versions, as any withdrawn document does; each part's
+    original is the pages cut from it (a PDF's own pages, a TIFF's frames, as PDF)."""
+    if document.deleted_at:
+        raise OperationError("已作废的文件不能拆分")
+    version = document.current
+    blob = version.blob
+    if blob.page_count < 2:
+        raise OperationError("只有一页的文件无法拆分")
+    try:
+        page_ranges.check_cover([(first, last) for first, last, _ in parts], blob.page_count)
+    except page_ranges.PageRangeError as error:
+        raise OperationError(error.message) from None
+    stem = PurePath(version.original_name).stem[:80] or "拆分"
+    described = "、".join(page_ranges.label(first, last) for first, last, _ in parts)
+    with transaction.atomic():
+        locked = _locked(document)
+        if locked.deleted_at:
+            raise OperationError("已作废的文件不能拆分")
+        outcomes = []
+        for first, last, doc_type in parts:
+            label = page_ranges.label(first, last)
+            target = Target(locked.case_file, doc_type, locked.county_id)
+            content = _pages_as_pdf(storage.original_path(blob.sha256), blob.kind, first, last)
+            [outcome] = ingest_stream(io.BytesIO(content), f"{stem}_{label}.pdf", target, user)
+            if not outcome.ok:
+                raise OperationError(f"{label}未能归档：{outcome.message}")
+            outcomes.append(outcome)
+        soft_delete(locked, f"已按页拆分为 {len(parts)} 份文件：{described}", user, request)
+        record(
+            request,
+            "split_document",
+            obj_type="archive.Document",
+            obj_id=str(locked.pk),
+            detail=f"拆分 {locked}：{described} → "
+            + "、".join(f"#{o.document_id}" for o in outcomes),
+            user=user,
+        )
+    return outcomes
+
+
+def _pages_as_pdf(path: Path, kind: str, first: int, last: int) -> bytes:
+    """Pages ``first``..``last`` (1-based) of a stored original, as a PDF."""
+    out = io.BytesIO()
+    if kind == StoredFile.Kind.PDF:
+        source = pypdfium2.PdfDocument(path)
+        try:
+            part = pypdfium2.PdfDocument.new()
+            part.import_pages(source, list(range(first - 1, last)))
+            part.save(out)
+            part.close()
+        finally:
+            source.close()
+        return out.getvalue()
+    with Image.open(path) as image:
+        frames = []
+        for index in range(first - 1, last):
+            image.seek(index)
+            frames.append(image.convert("RGB") if image.mode not in ("L", "RGB") else image.copy())
+    frames[0].save(out, "PDF", save_all=True, append_images=frames[1:], resolution=200)
+    return out.getvalue()
+
+
+__all__ = ["DUPLICATE", "OperationError", "move", "replace", "soft_delete", "split"]

@@ -143,3 +143,94 @@ def test_soft_delete_keeps_everything_and_is_logged(client, make_user, document,
     # a withdrawn document cannot be changed any more
     with pytest.raises(operations.OperationError):
         operations.replace(document, io.BytesIO(samples.jpeg(7)), "x.jpg", admin)
+
+
+# --- Splitting by page ranges -------------------------------------------------------------------
+
+
+@pytest.fixture
+def bundle(upload, case_file, archivist) -> Document:
+    """A certificate (pages 1-2) and an application form (pages 3-5) scanned as one PDF."""
+    [outcome] = upload(
+        samples.scanned_pdf(5, seed=70), "一起扫的.pdf", Target(case_file, "other"), archivist
+    )
+    return Document.objects.get(pk=outcome.document_id)
+
+
+def test_splitting_files_each_range_as_its_own_document_and_withdraws_the_source(
+    bundle, case_file, archivist
+):
+    outcomes = operations.split(
+        bundle, [(1, 2, "disability_certificate"), (3, 5, "application_form")], archivist
+    )
+    parts = [Document.objects.get(pk=o.document_id) for o in outcomes]
+    assert [p.doc_type for p in parts] == ["disability_certificate", "application_form"]
+    assert [p.current.blob.page_count for p in parts] == [2, 3]
+    assert all(p.case_file_id == case_file.pk and p.archival_code for p in parts)
+    bundle.refresh_from_db()
+    assert bundle.deleted_at and "第1-2页、第3-5页" in bundle.delete_reason
+    assert storage.original_path(bundle.current.blob.sha256).exists()  # the source stays
+    log = AuditLog.objects.get(action="split_document", object_id=str(bundle.pk))
+    assert f"#{parts[0].pk}" in log.detail
+
+
+def test_a_split_part_left_untyped_waits_for_ocr_to_propose_its_type(bundle, archivist):
+    outcomes = operations.split(bundle, [(1, 1, ""), (2, 5, "application_form")], archivist)
+    assert Document.objects.get(pk=outcomes[0].document_id).doc_type == ""
+
+
+@pytest.mark.parametrize(
+    ("parts", "reason"),
+    [
+        ([(1, 5, "id_card")], "至少要分成两份"),
+        ([(1, 3, "id_card"), (3, 5, "bank_card")], "第 3 页被分到了两份中"),
+        ([(1, 2, "id_card"), (4, 5, "bank_card")], "第 3 页没有分到任何一份"),
+    ],
+)
+def test_a_split_that_would_lose_or_double_a_page_changes_nothing(bundle, archivist, parts, reason):
+    with pytest.raises(operations.OperationError, match=reason):
+        operations.split(bundle, parts, archivist)
+    bundle.refresh_from_db()
+    assert bundle.deleted_at is None and Document.objects.count() == 1
+
+
+def test_a_one_page_scan_cannot_be_split(document, archivist):
+    with pytest.raises(operations.OperationError, match="只有一页"):
+        operations.split(document, [(1, 1, "id_card"), (1, 1, "id_card")], archivist)
+
+
+def test_the_split_form_splits_and_opens_the_first_part(client, bundle, archivist):
+    client.force_login(archivist)
+    page = client.get(reverse("archive_document_view", args=[bundle.pk]))
+    assert "按页拆分" in page.text and 'name="pages_5"' in page.text
+    response = client.post(
+        reverse("archive_document_split", args=[bundle.pk]),
+        {"pages_1": "第1～2页", "type_1": "id_card", "pages_2": "3-5", "type_2": ""},
+    )
+    first = Document.objects.filter(deleted_at__isnull=True).order_by("pk").first()
+    assert response["Location"] == reverse("archive_document_view", args=[first.pk])
+    assert first.doc_type == "id_card" and first.current.blob.page_count == 2
+
+
+def test_the_split_form_explains_a_bad_range_in_chinese_and_changes_nothing(
+    client, bundle, archivist
+):
+    client.force_login(archivist)
+    response = client.post(
+        reverse("archive_document_split", args=[bundle.pk]),
+        {"pages_1": "1-2", "pages_2": "3-9"},
+        follow=True,
+    )
+    assert "未拆分：页码“3-9”超出范围：该文件共 5 页" in response.text
+    assert Document.objects.filter(deleted_at__isnull=True).count() == 1
+
+
+def test_a_multi_page_tiff_is_split_into_pdfs_of_its_frames(upload, case_file, archivist):
+    [outcome] = upload(samples.tiff(3, seed=71), "扫描.tif", Target(case_file, "other"), archivist)
+    source = Document.objects.get(pk=outcome.document_id)
+    outcomes = operations.split(source, [(1, 1, "id_card"), (2, 3, "bank_card")], archivist)
+    parts = [Document.objects.get(pk=o.document_id) for o in outcomes]
+    assert [(p.current.blob.kind, p.current.blob.page_count) for p in parts] == [
+        ("pdf", 1),
+        ("pdf", 2),
+    ]
