@@ -148,7 +148,9 @@ def test_progress_inside_a_kinds_transaction_leaves_the_job_row_unlocked_for_the
     stall the heartbeat and let the reaper take a live job for dead; the heartbeat writes that
     progress from its own connection instead."""
     settings.WORKER_HEARTBEAT_SECONDS = 0.2
-    job = _job(kinds.REPORT_IN_TRANSACTION)
+    # Not sent to the broker: in a transaction=True test submit's on_commit sends at once, and
+    # a worker left running by an earlier test would claim it (with its own heartbeat interval).
+    job = Job.objects.create(kind=kinds.REPORT_IN_TRANSACTION, queue="interactive", params={})
 
     def run() -> None:
         execute(job.pk)
