@@ -36,16 +36,21 @@ from archive import access
 from archive.access import permissions as perms
 from archive.access.audit import record
 from archive.documents import storage
-from archive.exports import xlsx_download
-from archive.job_views import follow, visible_jobs
+from archive.documents.upload_limits import too_large_message
+from archive.job_views import follow, submit_and_follow, visible_jobs
 from archive.models import Division
 from archive.paging import paginate, query_without_page
-from core.codes import SUBSIDY_LABELS, SUBSIDY_NAMES, VERIFIED_ACTIONS
+from core.codes import SUBSIDY_NAMES, VERIFIED_ACTIONS
 from core.eligibility import RuleSet
 from core.numbers import mask_id
-from core.tabular import TableError
 from review import jobs as review_jobs
 from review import services
+from review.finding_list import (
+    filter_findings,
+    township_names,
+    visible_findings,
+    visible_runs,
+)
 from review.findings import CODE_LABELS
 from review.forms import (
     BulkVerificationForm,
@@ -57,7 +62,6 @@ from review.forms import (
     VerificationForm,
 )
 from review.models import (
-    ACTION_LABELS,
     ComparisonRun,
     Finding,
     RosterUpload,
@@ -88,16 +92,8 @@ def guarded(permission: str) -> Callable:
 # Jurisdiction (the rule itself is archive.access's)
 
 
-def visible_runs(user) -> QuerySet:
-    return access.scope_within_or_above(ComparisonRun.objects.all(), user, "division")
-
-
 def visible_uploads(user) -> QuerySet:
     return access.scope_within_or_above(RosterUpload.objects.all(), user, "division")
-
-
-def visible_findings(user) -> QuerySet:
-    return access.scope(Finding.objects.all(), user, "county").filter(run__in=visible_runs(user))
 
 
 def _denied(request: HttpRequest, obj_type: str, pk: Any) -> Http404:
@@ -137,34 +133,6 @@ def _audit(request: HttpRequest, action: str, obj_type: str, obj_id: Any, detail
 # Status of findings
 
 
-def filter_findings(findings: QuerySet, data: dict) -> QuerySet:
-    findings = findings.with_status()
-    if data.get("code"):
-        findings = findings.filter(code=data["code"])
-    if data.get("action"):
-        findings = findings.filter(action=data["action"])
-    if data.get("township"):
-        findings = findings.filter(township_code__startswith=data["township"].strip())
-    if data.get("diff"):
-        findings = findings.filter(diff=data["diff"])
-    if data.get("q"):
-        q = data["q"].strip()
-        findings = findings.filter(Q(name__contains=q) | Q(id_number=q.upper()))
-    status = data.get("status")
-    if status == "open":
-        findings = findings.open()
-    elif status in ("confirmed", "not_confirmed"):
-        findings = findings.filter(verdict=status)
-    elif status == "notified":
-        findings = findings.filter(notified__isnull=False)
-    return findings
-
-
-def evidence_text(evidence: dict) -> str:
-    values = evidence.get("values") or {}
-    return "；".join(f"{k}：{v}" for k, v in values.items())
-
-
 # --------------------------------------------------------------------------------------------
 # Rosters
 
@@ -181,23 +149,25 @@ def roster_list(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                upload, created = services.store_roster(
+                # Stored here, parsed by a background job (review/jobs.py).
+                submitted = review_jobs.submit_roster_upload(
                     data["file"],
                     data["file"].name,
                     kind=data["kind"],
                     division=data["division"],
                     period=data["period"],
                     user=request.user,
-                    request=request,
                 )
-            except TableError as error:
-                form.add_error("file", error.message)
-                for detail in error.details[:20]:
-                    form.add_error("file", detail)
+            except storage.TooLarge:
+                form.add_error("file", too_large_message(int(settings.UPLOAD_MAX_BYTES)))
             else:
-                if not created:
+                if isinstance(submitted, RosterUpload):
                     messages.info(request, "同一文件已上传过，沿用原记录。")
-                return redirect("review_roster_detail", pk=upload.pk)
+                    return redirect("review_roster_detail", pk=submitted.pk)
+                messages.success(
+                    request, "文件已收到，正在校验；本页显示进度，完成后转到校验结果。"
+                )
+                return follow(submitted)
     uploads = visible_uploads(request.user).select_related("division", "uploaded_by")
     page = paginate(request, uploads, 50)
     return TemplateResponse(
@@ -362,9 +332,10 @@ def run_status(request: HttpRequest, pk: int) -> JsonResponse:
 def finding_list(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_run_or_404(request, pk)
     visible = access.scope(run.findings.all(), request.user, "county")
-    townships = _township_names(visible)
+    townships = township_names(visible)
     form = FindingFilterForm(request.GET or None, townships=townships)
-    if form.is_bound and not form.is_valid():
+    selects_nothing = form.is_bound and not form.is_valid()
+    if selects_nothing:
         # A value not offered (a township with no finding here) selects nothing, not everything.
         visible, data = visible.none(), {}
     else:
@@ -372,14 +343,12 @@ def finding_list(request: HttpRequest, pk: int) -> HttpResponse:
     findings = filter_findings(visible, data).select_related("county")
     described = " ".join(f"{k}={v}" for k, v in data.items() if v)
     if request.GET.get("format") == "xlsx":
+        # Every finding of the filtered list, as a background job (review/jobs.py).
         if not request.user.has_perm(perms.EXPORT_FINDING):
             return permission_denied(request)
         _audit(request, "export", "review.ComparisonRun", pk, f"导出比对发现 {described}")
-        return xlsx_download(
-            "比对发现",
-            _finding_export_rows(run, findings.order_by("id"), townships),
-            f"比对发现-{run.division_id}-{run.as_of}-{run.pk}.xlsx",
-        )
+        filters = None if selects_nothing else data
+        return submit_and_follow(request, review_jobs.FINDING_EXPORT, run=run.pk, filters=filters)
     _audit(request, "view", "review.ComparisonRun", pk, f"查看比对发现列表 {described}")
     page = paginate(request, findings.order_by("id"), PAGE_SIZE)
     return TemplateResponse(
@@ -432,61 +401,6 @@ def finding_verify_bulk(request: HttpRequest, pk: int) -> HttpResponse:
         message += f"，跳过 {skipped} 条（已有结论、无需核查或不在本辖区）"
     messages.success(request, message + "。")
     return redirect(back)
-
-
-XLSX_HEADERS = [
-    "编号",
-    "县（区）",
-    "乡镇代码",
-    "乡镇（街道）",
-    "姓名",
-    "公民身份号码",
-    "问题代码",
-    "问题类型",
-    "补贴",
-    "处理方式",
-    "事件日期",
-    "证据来源",
-    "证据行号",
-    "证据内容",
-    "备注",
-    "与上次比较",
-    "状态",
-]
-
-
-def _township_names(findings: QuerySet) -> dict[str, str]:
-    """code → name of the townships the findings lie in (a code with no division keeps its
-    code as its name, so that it can still be chosen and read)."""
-    codes = findings.exclude(township_code="").values_list("township_code", flat=True).distinct()
-    codes = list(codes.order_by())
-    names = Division.objects.names(codes)
-    return {code: names.get(code, code) for code in codes}
-
-
-def _finding_export_rows(run: ComparisonRun, findings: QuerySet, townships: dict[str, str]):
-    yield [f"比对批次 #{run.pk} {run.division.name}（{run.division_id}） 基准日 {run.as_of}"]
-    yield XLSX_HEADERS
-    for f in findings.iterator(chunk_size=2000):
-        yield [
-            f.pk,
-            f.county.name,
-            f.township_code,
-            townships.get(f.township_code, ""),
-            f.name,
-            f.id_number,
-            f.code,
-            CODE_LABELS.get(f.code, f.code),
-            SUBSIDY_LABELS.get(f.subsidy or "", ""),
-            ACTION_LABELS.get(f.action, f.action),
-            f.event_date,
-            f.roster_label,
-            (f.evidence or {}).get("row"),
-            evidence_text(f.evidence or {}),
-            f.note,
-            Finding.Diff(f.diff).label,
-            f.status_label,
-        ]
 
 
 @guarded(perms.VIEW_FINDING)
