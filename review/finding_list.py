@@ -1,6 +1,6 @@
 """The findings of a run as the findings list (比对发现列表) shows and exports them: which runs
 and findings a user may see, the list's filters, and the XLSX sheet — one definition for the
-page (review/views.py) and its export job (review/jobs.py), so the file holds exactly what
+page (review/views/findings.py) and its export job (review/jobs.py), so the file holds exactly what
 the list shows.
 """
 

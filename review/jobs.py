@@ -13,7 +13,7 @@ and period are the same upload.
 **Comparisons.**
 
 A run (比对批次) is created first, with its inputs fixed (``review.services.create_run``); its
-job then executes it (``review.services.execute_run``). The admin page (review/views.py) and
+job then executes it (``review.services.execute_run``). The admin page (review/views/runs.py) and
 the schedule (review/schedule.py) submit the job to a worker; the ``compare`` command runs it
 in its own process and waits (:func:`run_now`).
 

@@ -174,7 +174,7 @@ def test_a_cancelled_run_says_so_on_its_page(client, make_user):
 def test_new_run_form_renders_its_default_date_in_iso_and_preselects_division_and_rosters(
     client, make_user, upload
 ):
-    from review.views import _default_as_of
+    from review.views.runs import _default_as_of
 
     as_of = _default_as_of()
     death = upload("death", [], division="140425", period=as_of)
