@@ -1,5 +1,6 @@
 """The archive's kinds of long work (``jobs.kinds``): parsing and previewing an uploaded roster,
-and importing it. The views only store the upload and submit the job (archive/import_views.py).
+and importing it (the views only store the upload and submit the job, archive/import_views.py);
+exporting the case-file list to XLSX (archive/casefiles/casefile_views.py).
 """
 
 from __future__ import annotations
@@ -8,15 +9,20 @@ from typing import Any
 
 from django.db import IntegrityError
 from django.urls import reverse
+from django.utils import timezone
 
-from archive import imports
+from archive import access, casefiles, imports
+from archive.exports import write_xlsx
 from archive.imports import uploads
+from archive.models import CaseFile
 from core.tabular import TableError, read_table
 from jobs.kinds import INTERACTIVE, JobFailed, register
 from jobs.runner import Context
 
 ROSTER_PREVIEW = "roster_preview"
 ROSTER_IMPORT = "roster_import"
+CASE_FILE_EXPORT = "case_file_export"
+CASE_FILE_FILE = "casefiles.xlsx"
 
 #: What each step of archive.imports reports, as the progress bar says it.
 _STAGES = {"validate": "正在逐行校验", "write": "正在写入档案"}
@@ -89,4 +95,34 @@ def import_roster(context: Context) -> dict[str, Any]:
         "url": reverse("archive_import:result", kwargs={"pk": result.record_id}),
         "summary": f"已导入「{filename}」：新增 {result.created}，更新 {result.updated}，"
         f"未变 {result.unchanged}，拒绝 {len(result.rejected_rows)}",
+    }
+
+
+@register(CASE_FILE_EXPORT, "补贴档案清单导出", queue=INTERACTIVE, retry_safe=True)
+def export_case_files(context: Context) -> dict[str, Any]:
+    """The case-file list (its filters, the user's jurisdiction), every page of it, into the
+    job's private directory: the sheet of ``casefiles.export_rows``, ID numbers masked as in
+    the list. ``filters`` None is a filter the list refused: it selects nothing."""
+    user = context.user
+    if user is None:  # no user is not "everyone": no jurisdiction would apply
+        raise JobFailed("提交导出的用户已不存在，未导出任何数据。")
+    filters = context.params["filters"]
+    context.progress(0, 0, "正在查询档案", force=True)
+    rows = access.scope(CaseFile.objects.all(), user, "county")
+    rows = rows.none() if filters is None else casefiles.filter_case_files(rows, filters)
+    rows = rows.order_by("county_id", "person__name", "id")
+    total = rows.count()
+
+    def report(done: int) -> None:
+        context.progress(done, total, f"正在导出：{done}/{total} 份档案")
+
+    target = context.directory / CASE_FILE_FILE
+    with target.open("wb") as out:
+        write_xlsx(out, "补贴档案", casefiles.export_rows(rows, masked=True, progress=report))
+    target.chmod(0o600)
+    context.progress(total, total, f"已导出 {total} 份档案")
+    return {
+        "file": CASE_FILE_FILE,
+        "filename": f"补贴档案清单_{timezone.localdate():%Y%m%d}.xlsx",
+        "summary": f"导出 {total} 份档案",
     }

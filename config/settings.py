@@ -278,7 +278,7 @@ WORKER_DEAD_AFTER_SECONDS = float(env("WORKER_DEAD_AFTER_SECONDS", "90"))
 # Files a background job leaves for download (exports, rejected rows) are removed this long
 # after the job finished (jobs.services.clean_files, hourly from beat).
 JOB_FILES_MAX_AGE_SECONDS = int(env("JOB_FILES_MAX_AGE_SECONDS", str(7 * 24 * 3600)))
-# The county civil-affairs offices' phones printed on 政策告知书 (review/views.py), as
+# The county civil-affairs offices' phones printed on 政策告知书 (review/views/notices.py), as
 # "140425:0355-6228001,140403:0355-2022001"; a county without one prints none.
 NOTICE_OFFICE_PHONES: dict[str, str] = dict(
     item.split(":", 1) for item in env_list("NOTICE_OFFICE_PHONES") if ":" in item

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from archive.access import permissions as perms
 from archive.access.audit import record
+from archive.access.guards import guarded
 from archive.exports import xlsx_download
 from archive.paging import paginate, query_without_page
 from archive.people.enrolments import STOP_REASONS
@@ -37,7 +38,6 @@ from inspection.forms import (
 )
 from inspection.models import ReviewCampaign, ReviewTask, SpotCheck, SpotCheckItem
 from inspection.population import FILTERS
-from review.views import guarded
 
 PAGE_SIZE = 50
 

@@ -1,7 +1,19 @@
-"""Data comparison as a kind of long work (``jobs.kinds``).
+"""The comparison's kinds of long work (``jobs.kinds``): parsing an uploaded roster (比对数据上传,
+:func:`submit_roster_upload`), a comparison run (数据比对) and the export of its findings
+(比对发现导出, :func:`export_findings`).
+
+**Roster uploads.** The page only stores the file, privately in the job's directory, and
+submits the job; the job parses it with ``review.services.store_roster`` (progress by rows)
+and sends the user on to the roster's page. Whatever the outcome — stored, refused (the
+message of ``core.tabular.TableError``), cancelled, its worker dead twice — the file it was
+given is removed (:func:`_forget_roster_input`): what stays of a roster is only what
+``store_roster`` kept. Running it again is safe: the same bytes for the same kind, division
+and period are the same upload.
+
+**Comparisons.**
 
 A run (比对批次) is created first, with its inputs fixed (``review.services.create_run``); its
-job then executes it (``review.services.execute_run``). The admin page (review/views.py) and
+job then executes it (``review.services.execute_run``). The admin page (review/views/runs.py) and
 the schedule (review/schedule.py) submit the job to a worker; the ``compare`` command runs it
 in its own process and waits (:func:`run_now`).
 
@@ -15,22 +27,38 @@ attempt stored none.
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any, BinaryIO
 
+from django.conf import settings
+from django.db import transaction
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
+from archive import access
+from archive.documents import storage
+from archive.exports import write_xlsx
+from archive.models import Division
 from core.divisions import division_prefix
 from jobs import services as jobs
 from jobs.kinds import INTERACTIVE, JobFailed, register
 from jobs.models import Job
-from jobs.runner import Context, OnProgress
+from jobs.runner import Context, OnProgress, job_dir
 from jobs.signals import job_finished
-from review import services
-from review.models import ComparisonRun
+from review import finding_list, services
+from review.models import ComparisonRun, RosterUpload
+from review.rosters import ROSTERS
 
+ROSTER_UPLOAD = "roster_upload"
+#: The uploaded file, in the job's directory, until the job has parsed it.
+ROSTER_INPUT = "roster.upload"
 COMPARISON = "comparison"
+FINDING_EXPORT = "finding_export"
+FINDING_FILE = "findings.xlsx"
 
 
 def _run_url(run_id: int) -> str:
@@ -111,3 +139,125 @@ def _settle_run(sender: type[Job], job: Job, **kwargs: Any) -> None:
         error="" if cancelled else job.error,
         finished_at=timezone.now(),
     )
+
+
+@register(FINDING_EXPORT, "比对发现导出", queue=INTERACTIVE, retry_safe=True)
+def export_findings(context: Context) -> dict[str, Any]:
+    """The run's findings list (its filters, the user's jurisdiction), every page of it, as
+    the list shows it (``review.finding_list``), into the job's private directory. ``filters``
+    None is a filter the list refused: it selects nothing, and so does the file."""
+    user = context.user
+    if user is None:  # no user is not "everyone": no jurisdiction would apply
+        raise JobFailed("提交导出的用户已不存在，未导出任何数据。")
+    run = (
+        finding_list.visible_runs(user)
+        .select_related("division")
+        .filter(pk=context.params["run"])
+        .first()
+    )
+    if run is None:
+        raise JobFailed("比对批次不存在或不在您的辖区内，未导出任何数据。")
+    context.progress(0, 0, "正在查询比对发现", force=True)
+    visible = access.scope(run.findings.all(), user, "county")
+    townships = finding_list.township_names(visible)
+    filters = context.params["filters"]
+    if filters is None:
+        visible, filters = visible.none(), {}
+    findings = finding_list.filter_findings(visible, filters).select_related("county")
+    findings = findings.order_by("id")
+    total = findings.count()
+
+    def report(done: int) -> None:
+        context.progress(done, total, f"正在导出：{done}/{total} 条发现")
+
+    target = context.directory / FINDING_FILE
+    with target.open("wb") as out:
+        write_xlsx(
+            out, "比对发现", finding_list.export_rows(run, findings, townships, progress=report)
+        )
+    target.chmod(0o600)
+    context.progress(total, total, f"已导出 {total} 条发现")
+    return {
+        "file": FINDING_FILE,
+        "filename": f"比对发现-{run.division_id}-{run.as_of}-{run.pk}.xlsx",
+        "summary": f"比对批次 #{run.pk}：导出 {total} 条发现",
+    }
+
+
+def submit_roster_upload(
+    stream: BinaryIO, filename: str, *, kind: str, division: Division, period: date, user: Any
+) -> Job | RosterUpload:
+    """Stores an uploaded roster for its job to parse, and submits the job (sent when the
+    transaction commits, the file already in place). The same bytes already uploaded for
+    this kind, division and period are not parsed again: their upload is returned."""
+    tmp, sha, _size = storage.spool(stream, int(settings.UPLOAD_MAX_BYTES))
+    try:
+        existing = services.same_upload(kind, division, period, sha)
+        if existing is not None:
+            return existing
+        with transaction.atomic():
+            job = jobs.submit(
+                ROSTER_UPLOAD,
+                user=user,
+                division_code=access.user_prefix(user) or "",
+                filename=filename[:255],
+                roster=kind,
+                division=division.code,
+                period=period.replace(day=1).isoformat(),
+                sha=sha,
+            )
+            os.replace(tmp, job_dir(job) / ROSTER_INPUT)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return job
+
+
+@register(ROSTER_UPLOAD, "比对数据上传", queue=INTERACTIVE, retry_safe=True)
+def parse_roster(context: Context) -> dict[str, Any]:
+    params = context.params
+    back = reverse("review_rosters")
+    source = context.directory / ROSTER_INPUT
+    if not source.exists():
+        raise JobFailed("上传的文件已过期或已被处理，请重新上传。", url=back)
+    division = Division.objects.get(code=params["division"])
+    label = ROSTERS[params["roster"]].label
+
+    def report(done: int, total: int) -> None:
+        context.progress(done, total, f"正在校验{label}：{done}/{total} 行")
+
+    context.progress(0, 0, "正在读取文件", force=True)
+    try:
+        with source.open("rb") as stream:
+            upload, created = services.store_roster(
+                stream,
+                params["filename"],
+                kind=params["roster"],
+                division=division,
+                period=date.fromisoformat(params["period"]),
+                user=context.user,
+                progress=report,
+            )
+    except services.TableError as error:
+        raise JobFailed(error.message, url=back, details=error.details[:20]) from None
+    finally:
+        _remove_roster_input(context.directory)
+    described = f"有效 {upload.row_count} 行，错误 {upload.error_count} 行"
+    return {
+        "url": reverse("review_roster_detail", args=[upload.pk]),
+        "summary": f"已校验「{upload.filename}」：{described}"
+        if created
+        else f"同一文件已上传过，沿用原记录：{described}",
+    }
+
+
+@receiver(job_finished, dispatch_uid="review.forget_roster_input")
+def _forget_roster_input(sender: type[Job], job: Job, **kwargs: Any) -> None:
+    """A roster upload's job ended, however: the file it was given goes."""
+    if job.kind == ROSTER_UPLOAD:
+        _remove_roster_input(job_dir(job))
+
+
+def _remove_roster_input(directory: Path) -> None:
+    (directory / ROSTER_INPUT).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        directory.rmdir()  # nothing else of a roster upload lives there

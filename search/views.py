@@ -20,12 +20,12 @@ from django.utils.safestring import mark_safe
 
 from archive.access import permissions as perms
 from archive.access.audit import record
+from archive.access.guards import guarded
 from archive.job_views import submit_and_follow
 from archive.models import Division
 from archive.paging import PAGE_PARAM, paginate, query_without_page
 from core.numbers import mask_id
 from jobs.models import Job
-from review.views import guarded
 from search import rebuild, service
 from search.jobs import SEARCH_EXPORT, SEARCH_REBUILD
 from search.models import OutboxEntry

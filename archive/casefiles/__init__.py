@@ -314,11 +314,21 @@ def case_file_for(person: Person, county_id: str | None = None) -> CaseFile:
 class CatalogueRow:
     number: int  # 序号
     code: str  # 档号
+    responsible: str  # 责任者
     title: str  # 题名
-    date: date | None  # 日期
+    date: date | None  # 日期 (the document's own: entered, or read by OCR)
     pages: int  # 页数
+    page_range: str  # 页号: where it starts and ends in the file, counted over the catalogue
     note: str  # 备注
     document: Document
+
+
+def responsible(document: Document, person: Person, county_name: str) -> str:
+    """The 责任者 of a document (core.doctypes ``responsible``): the person themself unless
+    its type names the office that made it."""
+    kind = BY_CODE.get(document.doc_type)
+    template = kind.responsible if kind else ""
+    return template.format(county=county_name) if template else person.name
 
 
 def ordered_documents(case_file: CaseFile, checklist: ChecklistVersion | None = None):
@@ -340,24 +350,43 @@ def document_title(document: Document, person: Person, items: Iterable[dict] | N
 
 
 def catalogue(case_file: CaseFile, checklist: ChecklistVersion | None = None) -> list[CatalogueRow]:
+    """The 卷内目录: the filed documents in checklist order, then those whose type is still to
+    be recognised (listed, never silently left out, with no 档号 until they are typed)."""
     checklist = checklist or current_checklist()
-    rows = []
-    for number, document in enumerate(ordered_documents(case_file, checklist), start=1):
+    person, county_name = case_file.person, case_file.county.name
+    untyped = list(
+        live_documents(case_file)
+        .filter(doc_type=UNTYPED)
+        .select_related("current__blob")
+        .order_by("created_at", "id")
+    )
+    rows, first_page = [], 1
+    documents = ordered_documents(case_file, checklist) + untyped
+    for number, document in enumerate(documents, start=1):
         version = document.current
-        notes = []
+        pages = version.blob.page_count if version else 0
+        notes = [UNTYPED_LABEL] if document.doc_type == UNTYPED else []
         if version and version.number > 1:
             notes.append(f"第{version.number}版")
+        last_page = first_page + max(pages, 1) - 1
         rows.append(
             CatalogueRow(
                 number=number,
                 code=document.archival_code or "",
-                title=document_title(document, case_file.person, checklist.items),
+                responsible=responsible(document, person, county_name),
+                title=document.title or "待识别类型的材料"
+                if document.doc_type == UNTYPED
+                else document_title(document, person, checklist.items),
                 date=document.doc_date,
-                pages=version.blob.page_count if version else 0,
+                pages=pages,
+                page_range=str(first_page)
+                if last_page == first_page
+                else f"{first_page}-{last_page}",
                 note="；".join(notes),
                 document=document,
             )
         )
+        first_page = last_page + 1
     return rows
 
 
@@ -365,7 +394,15 @@ def catalogue(case_file: CaseFile, checklist: ChecklistVersion | None = None) ->
 DPI = 150
 PAGE_SIZE = (1240, 1754)
 MARGIN = 90
-COLUMNS = (("序号", 70), ("档号", 330), ("题名", 390), ("日期", 140), ("页数", 70), ("备注", 60))
+COLUMNS = (
+    ("序号", 56),
+    ("档号", 290),
+    ("责任者", 150),
+    ("题名", 290),
+    ("日期", 124),
+    ("页号", 70),
+    ("备注", 80),
+)
 
 
 @cache
@@ -423,13 +460,14 @@ def catalogue_pdf(case_file: CaseFile, rows: list[CatalogueRow]) -> bytes:
             [
                 str(row.number),
                 row.code,
+                row.responsible,
                 row.title,
                 row.date.strftime("%Y-%m-%d") if row.date else "",
-                str(row.pages),
+                row.page_range,
                 row.note,
             ]
             if row
-            else ["", "", "（无已归档文件）", "", "", ""]
+            else ["", "", "", "（无已归档文件）", "", "", ""]
         )
         height = _row_height(cells, body, line_height, padding)
         if y + height > PAGE_SIZE[1] - MARGIN - 40:

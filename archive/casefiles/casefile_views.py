@@ -28,7 +28,8 @@ from archive.access import permissions as perms
 from archive.access import scoped
 from archive.access.audit import record
 from archive.documents import scans, storage
-from archive.exports import xlsx_download
+from archive.job_views import submit_and_follow
+from archive.jobs import CASE_FILE_EXPORT
 from archive.models import CaseFile, Division, Document, Enrolment, Person
 from archive.paging import PAGE_SIZE, paginate, query_without_page
 from core.eligibility import SUBSIDIES
@@ -245,6 +246,18 @@ class CaseFileFilterForm(forms.Form):
         self.fields["division"].queryset = offered
 
 
+def _export_filters(form: CaseFileFilterForm) -> dict[str, str] | None:
+    """The list's filters as the export job applies them (``archive.jobs``); None when the
+    list selects nothing (a division not offered)."""
+    if not form.is_bound:
+        return {}
+    if not form.is_valid():
+        return None
+    data = dict(form.cleaned_data)
+    data["division"] = data["division"].code if data["division"] else ""
+    return data
+
+
 def _case_file_rows(request: HttpRequest, form: CaseFileFilterForm):
     queryset = access.scope(CaseFile.objects.all(), request.user, "county")
     if form.is_bound and not form.is_valid():
@@ -261,17 +274,14 @@ def casefile_list(request: HttpRequest) -> HttpResponse:
     form = CaseFileFilterForm(request.GET or None, user=request.user)
     rows = _case_file_rows(request, form)
     if request.GET.get("format") == "xlsx":
+        # Every case file of the filtered list, as a background job (archive/jobs.py).
         record(
             request,
             "export",
             obj_type="archive.CaseFile",
             detail=f"导出补贴档案清单 {request.GET.urlencode()[:300]}",
         )
-        return xlsx_download(
-            "补贴档案",
-            casefiles.export_rows(rows),
-            f"补贴档案清单_{timezone.localdate():%Y%m%d}.xlsx",
-        )
+        return submit_and_follow(request, CASE_FILE_EXPORT, filters=_export_filters(form))
     page = paginate(request, rows, PAGE_SIZE)
     people = [cf.person_id for cf in page]
     enrolments: dict[tuple[int, str], list[Enrolment]] = {}

@@ -29,6 +29,7 @@ from review.services.uploads import (
     normalised_path,
     roster_dir,
     roster_path,
+    same_upload,
     store_roster,
 )
 from review.services.verification import (
@@ -67,6 +68,7 @@ __all__ = [
     "roster_path",
     "rules_of",
     "run_json",
+    "same_upload",
     "store_roster",
     "target_enrolments",
     "verify",

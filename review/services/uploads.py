@@ -1,11 +1,13 @@
 """Comparison rosters (比对数据) as uploaded: stored privately by their hash, parsed once on
-upload, their normalised rows kept beside the original for every later run."""
+upload (in a background job, review/jobs.py, when uploaded on the page), their normalised rows
+kept beside the original for every later run."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,7 +18,7 @@ from django.conf import settings
 from archive.access.audit import record
 from archive.models import Division
 from core.divisions import covering_codes
-from core.tabular import read_table
+from core.tabular import Table, read_table
 from review import engine
 from review.models import RosterUpload
 from review.rosters import ROSTERS, header_spec
@@ -59,6 +61,39 @@ def _copy_hashing(stream: BinaryIO) -> tuple[Path, str, int]:
     return Path(name), digest.hexdigest(), size
 
 
+def same_upload(kind: str, division: Division, period: date, sha256: str) -> RosterUpload | None:
+    """The upload these bytes already are for this kind, division and period, if any."""
+    return RosterUpload.objects.filter(
+        kind=kind, division=division, period=period.replace(day=1), sha256=sha256
+    ).first()
+
+
+#: ``progress(done, total)``: rows parsed so far, of the table's rows.
+RowProgress = Callable[[int, int], None]
+#: Rows between two progress reports.
+PROGRESS_EVERY = 200
+
+
+class _CountedTable:
+    """The table as the engine reads it, reporting the rows as they are parsed; every other
+    attribute is the table's own."""
+
+    def __init__(self, table: Table, progress: RowProgress) -> None:
+        self._table, self._progress = table, progress
+
+    @property
+    def rows(self) -> Iterator:
+        total = self._table.row_count
+        for done, row in enumerate(self._table.rows, 1):
+            if done % PROGRESS_EVERY == 0:
+                self._progress(done, total)
+            yield row
+        self._progress(total, total)
+
+    def __getattr__(self, name: str):
+        return getattr(self._table, name)
+
+
 def store_roster(
     stream: BinaryIO,
     filename: str,
@@ -68,25 +103,27 @@ def store_roster(
     period: date,
     user=None,
     request=None,
+    progress: RowProgress | None = None,
 ) -> tuple[RosterUpload, bool]:
     """Keeps a roster file and its parse report; returns ``(upload, created)``.
 
     A file that cannot be read as this roster at all (wrong headers, not a table, formula
     cells) raises :class:`~core.tabular.TableError` and nothing is kept. Bad rows are
     reported on the upload and never stop a comparison. The same file uploaded again for the
-    same kind, division and period is the same upload (``created`` is False).
+    same kind, division and period is the same upload (``created`` is False). ``progress``
+    is told of the rows parsed; an exception it raises (a cancelled job) keeps nothing either.
     """
     if kind not in ROSTERS:
         raise ReviewError(f"未知的比对数据类别：{kind}")
     period = period.replace(day=1)
     tmp, sha, size = _copy_hashing(stream)
     try:
-        existing = RosterUpload.objects.filter(
-            kind=kind, division=division, period=period, sha256=sha
-        ).first()
+        existing = same_upload(kind, division, period, sha)
         if existing is not None:
             return existing, False
         table = read_table(tmp, filename, spec=header_spec(kind))
+        if progress is not None:
+            table = _CountedTable(table, progress)
         with tempfile.TemporaryDirectory(dir=_work_dir()) as work:
             spooled = engine.spool_roster(kind, table, Path(work) / "parsed.csv")
             os.replace(tmp, roster_path(sha))

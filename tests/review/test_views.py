@@ -8,15 +8,18 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import reverse
+from django.urls import resolve, reverse
 from openpyxl import load_workbook
 
 from archive.access import permissions as perms
 from archive.access.roles import ADMINISTRATOR, INSPECTOR
 from archive.models import AuditLog, Division
+from core.numbers import mask_id
+from jobs.models import Job
 from review import services
 from review.models import ComparisonRun, RosterUpload
 from tests.core import bombs
+from tests.helpers import run_submitted_job
 from tests.review.conftest import CITY, cert_base_rows
 
 pytestmark = pytest.mark.django_db
@@ -50,18 +53,48 @@ def test_roster_upload_shows_parse_report_and_is_stored_privately(
             reverse("review_rosters"),
             {"kind": "death", "division": "140425", "period": "2026-11", "file": fh},
         )
+    assert not RosterUpload.objects.exists()  # the request only stored the file
+    job = run_submitted_job(response)
     upload = RosterUpload.objects.get()
-    assert response.status_code == 302
-    assert response["Location"] == reverse("review_roster_detail", args=[upload.pk])
+    assert (job.kind, job.state, job.percent, job.user) == ("roster_upload", "done", 100, user)
+    assert job.result["url"] == reverse("review_roster_detail", args=[upload.pk])
+    assert "有效 1 行，错误 1 行" in job.result["summary"]
     assert upload.uploaded_by == user and upload.row_count == 1 and upload.error_count == 1
     stored = settings.PRIVATE_MEDIA_ROOT / "rosters" / f"{upload.sha256}.roster"
     assert stored.read_bytes() == path.read_bytes()
-    body = client.get(response["Location"]).content.decode()
+    assert not (settings.PRIVATE_MEDIA_ROOT / "jobs").exists() or not any(
+        (settings.PRIVATE_MEDIA_ROOT / "jobs").iterdir()
+    )  # the job's copy of the upload is gone
+    body = client.get(job.result["url"]).content.decode()
     assert "第2行" in body and upload.sha256 in body
     assert AuditLog.objects.filter(action="roster_upload", object_id=str(upload.pk)).exists()
 
 
-def test_roster_with_wrong_headers_is_refused_and_nothing_kept(client, make_user, tmp_path):
+def test_the_same_roster_uploaded_again_is_the_same_upload_at_once(
+    client, make_user, demo_people, roster_file
+):
+    client.force_login(make_user("clerk", "140425"))
+    path = roster_file("death", [])
+    form = {"kind": "death", "division": "140425", "period": "2026-11"}
+    with path.open("rb") as fh:
+        run_submitted_job(client.post(reverse("review_rosters"), {**form, "file": fh}))
+    upload = RosterUpload.objects.get()
+    with path.open("rb") as fh:
+        response = client.post(reverse("review_rosters"), {**form, "file": fh})
+    assert response["Location"] == reverse("review_roster_detail", args=[upload.pk])
+    assert RosterUpload.objects.count() == 1 and Job.objects.count() == 1
+
+
+def _nothing_kept(settings) -> None:
+    assert not RosterUpload.objects.exists()
+    root = settings.PRIVATE_MEDIA_ROOT
+    left = [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+    assert left == []
+
+
+def test_roster_with_wrong_headers_fails_its_job_and_nothing_is_kept(
+    client, make_user, tmp_path, settings
+):
     client.force_login(make_user("clerk", "140425"))
     bad = tmp_path / "bad.csv"
     bad.write_text("姓名,公民身份号码\n甲,140425190001011111\n", encoding="utf-8")
@@ -70,9 +103,12 @@ def test_roster_with_wrong_headers_is_refused_and_nothing_kept(client, make_user
             reverse("review_rosters"),
             {"kind": "death", "division": "140425", "period": "2026-11", "file": fh},
         )
-    assert response.status_code == 200
-    assert "死亡日期" in response.content.decode()
-    assert not RosterUpload.objects.exists()
+    job = run_submitted_job(response)
+    assert job.state == "failed" and "缺少必需的列：死亡日期" in job.error
+    assert job.result["url"] == reverse("review_rosters")
+    page = client.get(reverse("archive_job_detail", args=[job.pk])).content.decode()
+    assert "死亡日期" in page and "返回修改" in page
+    _nothing_kept(settings)
 
 
 def test_roster_upload_for_another_county_is_not_offered(client, make_user, roster_file):
@@ -138,7 +174,7 @@ def test_a_cancelled_run_says_so_on_its_page(client, make_user):
 def test_new_run_form_renders_its_default_date_in_iso_and_preselects_division_and_rosters(
     client, make_user, upload
 ):
-    from review.views import _default_as_of
+    from review.views.runs import _default_as_of
 
     as_of = _default_as_of()
     death = upload("death", [], division="140425", period=as_of)
@@ -199,28 +235,54 @@ def test_findings_list_filters_by_code_action_township_and_status(
     assert ids(status="confirmed") == set()
 
 
-def test_xlsx_export_contains_every_filtered_finding_as_text(
+def _export(client, run, **params):
+    """Submits the findings list's export and runs its job here (tests/helpers.py)."""
+    response = client.get(reverse("review_findings", args=[run.pk]), {**params, "format": "xlsx"})
+    job = run_submitted_job(response)
+    assert (job.kind, job.state, job.percent) == ("finding_export", "done", 100), job.error
+    download = client.get(reverse("archive_job_download", args=[job.pk]))
+    assert download["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(b"".join(download.streaming_content))).active
+    return job, list(sheet.iter_rows(values_only=True))
+
+
+def test_xlsx_export_is_a_job_holding_every_filtered_finding_as_text_ids_masked(
     client, make_user, county_run, planted
 ):
     client.force_login(make_user("clerk", "140425"))
-    response = client.get(
-        reverse("review_findings", args=[county_run.pk]), {"code": "DECEASED", "format": "xlsx"}
-    )
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
-    rows = list(sheet.iter_rows(values_only=True))
+    job, rows = _export(client, county_run, code="DECEASED")
     assert rows[1][:6] == ("编号", "县（区）", "乡镇代码", "乡镇（街道）", "姓名", "公民身份号码")
     dead = planted["GRADE3_PHYSICAL_WITH_NURSING"]
     data = rows[2:]
-    assert len(data) == 1
+    assert len(data) == 1 and "导出 1 条发现" in job.result["summary"]
     row = dict(zip(rows[1], data[0], strict=True))
-    assert row["公民身份号码"] == dead.id_number
+    assert row["公民身份号码"] == mask_id(dead.id_number)
     assert row["问题类型"] == "死亡" and row["补贴"] == "两项补贴" and row["处理方式"] == "停发"
     assert row["证据来源"] == "死亡人员" and row["证据行号"] == 2
     assert row["证据内容"] == "死亡日期：2026-10-15"
     assert row["状态"] == "待核查"
     assert AuditLog.objects.filter(action="export", object_id=str(county_run.pk)).exists()
+    assert AuditLog.objects.filter(action="download", object_id=str(job.pk)).exists()
+
+
+def test_an_export_with_a_township_not_offered_holds_no_finding(client, make_user, county_run):
+    client.force_login(make_user("clerk", "140425"))
+    _job, rows = _export(client, county_run, township="140425999")
+    assert len(rows) == 2  # the title and the headers
+
+
+def test_an_export_of_a_run_outside_the_jurisdiction_exports_nothing(client, make_user, county_run):
+    from jobs.runner import execute
+
+    clerk = make_user("clerk", "140425")
+    client.force_login(clerk)
+    response = client.get(reverse("review_findings", args=[county_run.pk]), {"format": "xlsx"})
+    pk = resolve(response["Location"].split("?")[0]).kwargs["pk"]
+    clerk.subsidy_profile.division_id = "140426"
+    clerk.subsidy_profile.save()
+    execute(pk)
+    job = Job.objects.get(pk=pk)
+    assert job.state == "failed" and "未导出任何数据" in job.error
 
 
 def test_export_needs_the_export_permission(client, make_user, county_run):
@@ -367,7 +429,7 @@ def test_admin_menu_offers_data_comparison(client, make_user):
     "make_bomb", [bombs.shared_strings_bomb, bombs.malformed_sheet], ids=["bomb", "malformed"]
 )
 def test_a_hostile_roster_workbook_gets_a_chinese_message_and_leaves_no_file(
-    client, make_user, make_bomb
+    client, make_user, make_bomb, settings
 ):
     client.force_login(make_user("clerk", "140425"))
     upload = SimpleUploadedFile("死亡名单.xlsx", make_bomb())
@@ -375,11 +437,10 @@ def test_a_hostile_roster_workbook_gets_a_chinese_message_and_leaves_no_file(
         reverse("review_rosters"),
         {"kind": "death", "division": "140425", "period": "2026-11", "file": upload},
     )
-    assert response.status_code == 200
-    body = response.content.decode()
-    assert "请在 Excel 中打开后另存为 .xlsx" in body and "TABLE_" not in body
-    assert not RosterUpload.objects.exists()
-    assert list(services.roster_dir().rglob("*")) == []
+    job = run_submitted_job(response)
+    assert job.state == "failed"
+    assert "请在 Excel 中打开后另存为 .xlsx" in job.error and "TABLE_" not in job.error
+    _nothing_kept(settings)
 
 
 def test_findings_are_filtered_and_shown_by_township_name_not_code(
@@ -411,10 +472,13 @@ def test_a_run_started_on_its_page_runs_in_a_real_worker_and_its_progress_reache
     )
     client.force_login(make_user("clerk", "140425"))
     with death.open("rb") as fh:
-        client.post(
+        response = client.post(
             reverse("review_rosters"),
             {"kind": "death", "division": "140425", "period": "2026-11", "file": fh},
         )
+    parsing = resolve(response["Location"].split("?")[0]).kwargs["pk"]
+    assert wait_until(lambda: Job.objects.get(pk=parsing).is_finished, 120)
+    assert Job.objects.get(pk=parsing).state == "done"
     response = client.post(
         reverse("review_run_new"),
         {

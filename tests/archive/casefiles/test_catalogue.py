@@ -30,22 +30,43 @@ def filed_case_file(upload, case_file, archivist):
         Target(case_file, "household_register"),
         archivist,
     )
-    upload(samples.jpeg(60), "unknown.jpg", Target(case_file, ""), archivist)  # untyped: not listed
+    upload(samples.jpeg(60), "unknown.jpg", Target(case_file, ""), archivist)  # untyped: listed last
     return case_file
 
 
-def test_catalogue_lists_filed_documents_in_checklist_order(filed_case_file):
+def test_catalogue_lists_filed_documents_in_checklist_order_then_the_untyped(filed_case_file):
     rows = casefiles.catalogue(filed_case_file)
-    assert [r.number for r in rows] == [1, 2, 3, 4]
+    assert [r.number for r in rows] == [1, 2, 3, 4, 5]
     assert [r.document.doc_type for r in rows] == [
         "application_form",
         "id_card",
         "household_register",
         "bank_card",
+        "",
     ]
     assert rows[0].title == "张三残疾人两项补贴申请审批表"
     assert rows[2].pages == 3
-    assert all(r.code and r.date for r in rows)
+    assert all(r.code and r.date for r in rows[:4])
+    assert rows[4].code == "" and rows[4].note == "待识别类型"
+
+
+def test_catalogue_names_who_made_each_document(filed_case_file):
+    rows = casefiles.catalogue(filed_case_file)
+    county = filed_case_file.county.name
+    assert [r.responsible for r in rows[:4]] == ["张三", "公安机关", "公安机关", "发卡银行"]
+    certificate = Document(doc_type="disability_certificate")
+    person = filed_case_file.person
+    assert casefiles.responsible(certificate, person, county) == f"{county}残疾人联合会"
+
+
+def test_catalogue_page_numbers_run_on_through_the_file(filed_case_file):
+    rows = casefiles.catalogue(filed_case_file)
+    first = 1
+    for row in rows:
+        last = first + max(row.pages, 1) - 1
+        assert row.page_range == (str(first) if first == last else f"{first}-{last}")
+        first = last + 1
+    assert rows[2].page_range == "3-5"  # the three-page household register
 
 
 def test_catalogue_page_is_printable_html(client, archivist, filed_case_file):

@@ -13,8 +13,10 @@ from openpyxl import load_workbook
 from archive import casefiles
 from archive.documents.ingest import Target
 from archive.models import AuditLog, Division
+from core.numbers import mask_id
 from tests.archive.conftest import make_person
 from tests.archive.documents import samples
+from tests.helpers import run_submitted_job
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("private_media")]
 
@@ -90,15 +92,37 @@ def test_list_is_limited_to_the_jurisdiction(client, other_archivist, several):
     assert response.context["total"] == 0
 
 
-def test_xlsx_export(client, archivist, several):
+def _downloaded_rows(client, job) -> list[tuple]:
+    response = client.get(reverse("archive_job_download", args=[job.pk]))
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
+    return list(sheet.iter_rows(values_only=True))
+
+
+def test_the_xlsx_export_is_a_job_holding_the_filtered_list_with_ids_masked(
+    client, archivist, several
+):
     client.force_login(archivist)
     response = client.get(
         reverse("archive_casefile_list"), {"format": "xlsx", "missing": "id_card"}
     )
-    assert response.status_code == 200
-    sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
-    rows = list(sheet.iter_rows(values_only=True))
+    job = run_submitted_job(response)
+    assert (job.kind, job.state, job.percent) == ("case_file_export", "done", 100)
+    assert "导出 4 份档案" in job.result["summary"]
+    rows = _downloaded_rows(client, job)
     assert rows[0][:5] == ("县（区）", "姓名", "公民身份号码", "补贴", "完整度（%）")
     assert len(rows) == 1 + 4
     assert all("居民身份证（复印件）" in row[5] for row in rows[1:])
+    people = {cf.person.name: cf.person.id_number for cf in several}
+    assert {row[2] for row in rows[1:]} == {mask_id(people[row[1]]) for row in rows[1:]}
     assert AuditLog.objects.filter(action="export", object_type="archive.CaseFile").exists()
+    assert AuditLog.objects.filter(action="download", object_id=str(job.pk)).exists()
+
+
+def test_an_export_with_a_division_not_offered_holds_no_case_file(client, archivist, several):
+    client.force_login(archivist)
+    response = client.get(
+        reverse("archive_casefile_list"), {"format": "xlsx", "division": "140426"}
+    )
+    job = run_submitted_job(response)
+    assert job.state == "done" and len(_downloaded_rows(client, job)) == 1
