@@ -30,7 +30,8 @@ def filed_case_file(upload, case_file, archivist):
         Target(case_file, "household_register"),
         archivist,
     )
-    upload(samples.jpeg(60), "unknown.jpg", Target(case_file, ""), archivist)  # untyped: listed last
+    # untyped: listed last
+    upload(samples.jpeg(60), "unknown.jpg", Target(case_file, ""), archivist)
     return case_file
 
 
