@@ -300,3 +300,19 @@ def test_a_file_name_too_long_or_not_utf8_is_answered_in_chinese(client, archivi
     body = response.content.decode()
     assert expected in body and "Bad Request" not in body
     assert not Document.objects.exists()
+
+
+def test_the_inbox_and_the_viewer_name_the_proposed_type_not_its_code(client, archivist):
+    client.force_login(archivist)
+    client.post(
+        reverse("archive_inbox_upload"), {"files": SimpleUploadedFile("c.jpg", samples.jpeg(32))}
+    )
+    document = Document.objects.get()
+    Document.objects.filter(pk=document.pk).update(
+        proposed_type="disability_certificate", proposal_confidence=0.7
+    )
+    for url in (reverse("archive_inbox"), reverse("archive_document_view", args=[document.pk])):
+        page = client.get(url).content.decode()
+        assert "残疾人证（复印件）" in page
+        assert ">disability_certificate<" not in page and "；disability_certificate" not in page
+        assert "建议类型 disability_certificate" not in page
