@@ -33,12 +33,13 @@ def register_admin_urls():
 def register_document_urls():
     """Case files and scanned documents (their views import the OCR and imaging stack)."""
     from archive.casefiles import appraisal_views, casefile_views, checklist_views, integrity_views
-    from archive.documents import document_views, file_views, upload_views
+    from archive.documents import bulk_views, document_views, file_views, upload_views
 
     return [
         *casefile_views.urlpatterns,
         *upload_views.urlpatterns,
         *document_views.urlpatterns,
+        *bulk_views.urlpatterns,
         *file_views.urlpatterns,
         *integrity_views.urlpatterns,
         *checklist_views.urlpatterns,

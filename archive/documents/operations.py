@@ -201,6 +201,34 @@ def soft_delete(document: Document, reason: str, user, request=None) -> Document
     return locked
 
 
+@transaction.atomic
+def rerun_ocr(document: Document, user, request=None) -> bool:
+    """Reads the current version again (after a better scan setting, a new engine, or a page
+    OCR got wrong): queued like a new upload, its earlier result kept until the new one lands.
+    False when it is already waiting or being read."""
+    if document.deleted_at:
+        raise OperationError("已作废的文件不能重新识别")
+    queued = DocumentVersion.objects.filter(pk=document.current_id).exclude(
+        ocr_status=DocumentVersion.Ocr.QUEUED
+    )
+    now = timezone.now()
+    if not queued.update(
+        ocr_status=DocumentVersion.Ocr.QUEUED, ocr_queued_at=now, ocr_heartbeat_at=None
+    ):
+        return False
+    version_id = document.current_id
+    transaction.on_commit(lambda: queue_ocr(version_id))
+    record(
+        request,
+        "rerun_ocr",
+        obj_type="archive.Document",
+        obj_id=str(document.pk),
+        detail=f"重新识别 {document}",
+        user=user,
+    )
+    return True
+
+
 def split(
     document: Document, parts: list[tuple[int, int, str]], user, request=None
 ) -> list[Outcome]:
@@ -272,4 +300,4 @@ def _pages_as_pdf(path: Path, kind: str, first: int, last: int) -> bytes:
     return out.getvalue()
 
 
-__all__ = ["DUPLICATE", "OperationError", "move", "replace", "soft_delete", "split"]
+__all__ = ["DUPLICATE", "OperationError", "move", "replace", "rerun_ocr", "soft_delete", "split"]
