@@ -537,7 +537,9 @@ def export_zip(case_file: CaseFile, out: Path) -> int:
         for row in rows:
             version = row.document.current
             current_ids.add(version.pk)
-            name = f"原件/{row.number:03d}_{row.code}_{_safe(type_name(row.document.doc_type))}.{EXTENSIONS[version.blob.kind]}"
+            parts = [f"{row.number:03d}", row.code, _safe(type_name(row.document.doc_type))]
+            stem = "_".join(part for part in parts if part)
+            name = f"原件/{stem}.{EXTENSIONS[version.blob.kind]}"
             _add_original(zf, name, version, manifest, row.code, row.title)
         older = (
             DocumentVersion.objects.filter(document__case_file=case_file)

@@ -75,7 +75,7 @@ def test_catalogue_page_is_printable_html(client, archivist, filed_case_file):
     response = client.get(reverse("archive_casefile_catalogue", args=[filed_case_file.pk]))
     body = response.content.decode()
     assert response.status_code == 200
-    for heading in ("序号", "档号", "题名", "日期", "页数", "备注"):
+    for heading in ("序号", "档号", "责任者", "题名", "日期", "页号", "备注"):
         assert heading in body
     assert "window.print()" in body and "catalogue.css" in body
     assert AuditLog.objects.filter(action="print_catalogue").exists()
@@ -108,7 +108,8 @@ def test_export_zip_has_originals_catalogue_and_manifest(client, archivist, file
     names = archive.namelist()
     assert "卷内目录.pdf" in names and "manifest.csv" in names and "SHA256SUMS" in names
     originals = [n for n in names if n.startswith("原件/")]
-    assert len(originals) == 4 and originals[0].startswith("原件/001_J014-MZ·")
+    assert len(originals) == 5 and originals[0].startswith("原件/001_J014-MZ·")
+    assert originals[4].startswith("原件/005_待识别类型.")  # untyped: exported, no 档号
     assert any(n.startswith("历史版本/") for n in names)  # the replaced version is kept
     manifest = list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode("utf-8-sig"))))
     listed = {row["文件"]: row["SHA-256"] for row in manifest}
