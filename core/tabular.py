@@ -48,11 +48,13 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 __all__ = [
+    "BLANK_CHARS",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_ROWS",
     "DEFAULT_MAX_SHARED_STRINGS",
     "DEFAULT_MAX_UNPACKED_BYTES",
     "MAX_CELL_CHARS",
+    "CsvLayout",
     "HeaderSpec",
     "Row",
     "Table",
@@ -91,7 +93,7 @@ _CHUNK = 1024 * 1024
 
 #: Characters stripped around header text: ordinary whitespace plus the ideographic space,
 #: no-break space and a stray BOM, all of which Chinese spreadsheets routinely carry.
-_HEADER_STRIP = " \t\r\n\u3000\u00a0\ufeff"
+BLANK_CHARS = " \t\r\n\u3000\u00a0\ufeff"
 _SNIFF_BYTES = 64 * 1024
 _MAX_FORMULA_REPORTS = 10
 
@@ -136,6 +138,32 @@ class HeaderSpec:
         return frozenset(self.required) | frozenset(self.optional)
 
 
+@dataclass(frozen=True)
+class CsvLayout:
+    """What the validation pass learnt about a CSV file, for a reader other than Python's.
+
+    A set-wise parser (``review.rosters``) may hand the file itself to a vectorised CSV reader
+    instead of iterating :attr:`Table.rows`, but only when that reader must see the same
+    records with the same numbers: ``simple`` holds when the header is the first record, no
+    record spans lines, and no empty line lies between the header and the last data row.
+    ``data_rows``, ``last_row`` and ``chars`` (the characters of every cell of every non-blank
+    record) let it check that it did.  ``path`` or ``data`` is the source; ``columns`` maps
+    each header to its 0-based column, ``width`` is the header record's number of fields.
+    """
+
+    path: Path | None
+    data: bytes | None
+    encoding: str
+    delimiter: str
+    header_row: int
+    width: int
+    columns: dict[str, int]
+    simple: bool
+    data_rows: int
+    last_row: int
+    chars: int
+
+
 @dataclass
 class Table:
     """A validated spreadsheet: its headers, and its rows read lazily from the source.
@@ -152,6 +180,8 @@ class Table:
     row_count: int
     encoding: str | None = None
     _reopen: Any = field(default=None, repr=False)
+    #: Set for CSV read from a path or bytes (see :class:`CsvLayout`); ``None`` for xlsx.
+    csv_layout: CsvLayout | None = field(default=None, repr=False)
 
     @property
     def rows(self) -> Iterator[Row]:
@@ -192,6 +222,14 @@ class _Source:
             self._path = Path(source)
         else:
             self._file = source
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def data(self) -> bytes | None:
+        return self._data
 
     def size(self) -> int:
         if self._data is not None:
@@ -316,12 +354,12 @@ def _detect(head: bytes, label: str, src: _Source) -> Literal["xlsx", "csv"]:
 
 
 def _clean_header(value: Any) -> str:
-    return "" if value is None else str(value).strip(_HEADER_STRIP)
+    return "" if value is None else str(value).strip(BLANK_CHARS)
 
 
 def _clean_cell(value: Any) -> Any:
     """Empty strings become ``None`` so that 'empty' means one thing for every parser."""
-    if isinstance(value, str) and not value.strip(_HEADER_STRIP):
+    if isinstance(value, str) and not value.strip(BLANK_CHARS):
         return None
     return value
 
@@ -438,9 +476,9 @@ def _read_csv(
         sample = head.decode(encoding, errors="ignore")
     except LookupError:  # pragma: no cover - both codecs are built in
         sample = ""
-    if not sample.strip(_HEADER_STRIP):
+    if not sample.strip(BLANK_CHARS):
         raise TableError("TABLE_EMPTY", f"{label}是空的。")
-    delimiter = _sniff_delimiter(sample.lstrip(_HEADER_STRIP).split("\n", 1)[0])
+    delimiter = _sniff_delimiter(sample.lstrip(BLANK_CHARS).split("\n", 1)[0])
 
     def records() -> Iterator[tuple[int, list[str]]]:
         return _csv_records(src, encoding, delimiter)
@@ -451,22 +489,34 @@ def _read_csv(
     unknown: list[str] = []
     count = 0
     formulas: list[str] = []
+    width = 0
+    # Facts for CsvLayout: characters of the non-blank records, the last one's number, and
+    # whether an empty record or a record spanning lines came before it.
+    chars = last = 0
+    simple = True
+    empty_seen = False
     try:
         for number, record in records():
             if not header_number:
                 if _is_blank(record):
                     continue
                 header_number = number
+                width = len(record)
                 header, indexes, unknown = _check_headers(record, label, spec)
                 continue
             # Whole-record string operations first: they run in C, and the per-cell loop only
             # runs for the rare record that can hold a formula.
             joined = "\x00".join(record)
-            if not joined.replace("\x00", "").strip(_HEADER_STRIP):
+            if not joined.replace("\x00", "").strip(BLANK_CHARS):
+                empty_seen = empty_seen or not record
                 continue
             count += 1
             if count > max_rows:
                 raise _too_many_rows(label, max_rows)
+            chars += len(joined) - len(record) + 1
+            last = number
+            if empty_seen or "\n" in joined or "\r" in joined:
+                simple = False
             if "=" not in joined:
                 continue
             for name, i in zip(header, indexes, strict=True):
@@ -489,7 +539,7 @@ def _read_csv(
 
     def rows() -> Iterator[Row]:
         started = False
-        strip = _HEADER_STRIP
+        strip = BLANK_CHARS
         for number, record in records():
             if not started:
                 started = number == header_number
@@ -504,6 +554,21 @@ def _read_csv(
                 {name: (record[i].strip(strip) and record[i]) or None for name, i in pairs},
             )
 
+    layout = None
+    if src.path is not None or src.data is not None:
+        layout = CsvLayout(
+            path=src.path,
+            data=src.data,
+            encoding="utf-8" if encoding == "utf-8-sig" else encoding,
+            delimiter=delimiter,
+            header_row=header_number,
+            width=width,
+            columns=dict(pairs),
+            simple=simple and header_number == 1,
+            data_rows=count,
+            last_row=last,
+            chars=chars,
+        )
     return Table(
         format="csv",
         headers=header,
@@ -511,6 +576,7 @@ def _read_csv(
         row_count=count,
         encoding="utf-8" if encoding == "utf-8-sig" else encoding,
         _reopen=rows,
+        csv_layout=layout,
     )
 
 
