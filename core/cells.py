@@ -39,6 +39,7 @@ from core.numbers import CATEGORIES, GRADES, to_halfwidth
 
 __all__ = [
     "CATEGORY_WORDS",
+    "DIVISION_LENGTHS",
     "FAMILY_ALIASES",
     "FAMILY_TYPES",
     "GRADE_NUMERALS",
@@ -130,7 +131,8 @@ _SEXES: dict[str, str] = {"男": "男", "男性": "男", "女": "女", "女性":
 _AMOUNT_PLAIN = re.compile(r"\d+(?:\.\d+)?")
 _AMOUNT_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _AMOUNT_UNITS = ("元/月", "元每月", "元")
-_DIVISION_LENGTHS = (6, 9, 12)
+#: Digits of a county, township and village code (户籍区划代码).
+DIVISION_LENGTHS = (6, 9, 12)
 _CENT = Decimal("0.01")
 
 
@@ -366,6 +368,6 @@ def parse_division_code(raw: object) -> str:
         raise CellError("DIVISION", "区划代码为空")
     numeric = _number_as_text(raw)
     text = numeric if numeric is not None else "".join(_text(raw).split())
-    if not (text.isascii() and text.isdigit() and len(text) in _DIVISION_LENGTHS):
+    if not (text.isascii() and text.isdigit() and len(text) in DIVISION_LENGTHS):
         raise CellError("DIVISION", f"区划代码「{text}」应为6位（县）、9位（乡镇）或12位（村）数字")
     return text

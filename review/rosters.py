@@ -37,6 +37,7 @@ import duckdb
 
 from core.cells import (
     CATEGORY_WORDS,
+    DIVISION_LENGTHS,
     FAMILY_ALIASES,
     GRADE_NUMERALS,
     LONG_TERM,
@@ -54,6 +55,7 @@ from core.divisions import county_of
 from core.eligibility import CERT_STATUSES
 from core.numbers import (
     CATEGORIES,
+    GRADES,
     ID_CHECK_CHARS,
     ID_WEIGHTS,
     INVISIBLE_CHARS,
@@ -624,10 +626,12 @@ def _macros(today: date) -> list[str]:
     trimmed_from = _FULLWIDTH + INVISIBLE_CHARS
     space = _class(_WHITESPACE)
     edges = _sql(f"^{space}|{space}$")
+    # The check character from the 17 digits as one BIGINT n: digit i is n // 10^(17-i) % 10.
     weights = " + ".join(
-        f"(ascii(substr(v, {i}, 1)) - 48) * {w}" for i, w in enumerate(ID_WEIGHTS, start=1)
+        f"(n // {10 ** (len(ID_WEIGHTS) - i)} % 10) * {w}"
+        for i, w in enumerate(ID_WEIGHTS, start=1)
     )
-    reissue = REISSUE_SUFFIX.pattern
+    first, last = (int(f"{day:%Y%m%d}") for day in (MIN_BIRTH_DATE, today))
     return [
         f"CREATE MACRO compact(s) AS CASE WHEN regexp_matches(s, {_sql(_class(compact_from))}) "
         f"THEN translate(s, {_sql(compact_from)}, {_sql(compact_to)}) ELSE s END",
@@ -640,27 +644,21 @@ def _macros(today: date) -> list[str]:
         f"THEN translate(s, {_sql(_WHITESPACE)}, '') ELSE s END",
         f"CREATE MACRO blank(s) AS s IS NULL OR regexp_full_match(s, "
         f"{_sql(_class(BLANK_CHARS) + '*')})",
-        "CREATE MACRO real_date(y, m, d) AS CASE WHEN y >= 1 AND m BETWEEN 1 AND 12 THEN "
-        "CASE WHEN d BETWEEN 1 AND day(last_day(make_date(y, m, 1))) THEN make_date(y, m, d) "
-        "END END",
+        # A real calendar date (what datetime.date accepts for a 4-digit year).
+        "CREATE MACRO real_ymd(y, m, d) AS y >= 1 AND m BETWEEN 1 AND 12 AND d BETWEEN 1 AND "
+        "CASE WHEN m = 2 THEN CASE WHEN y % 4 = 0 AND (y % 100 <> 0 OR y % 400 = 0) THEN 29 "
+        "ELSE 28 END ELSE 30 + (m + m // 8) % 2 END",
         f"CREATE MACRO ymd(t) AS regexp_extract(t, {_sql(_DATE_RE)}, "
         "['y', 'm1', 'd1', 's1', 'm2', 's2', 'd2', 'm3', 'd3'])",
-        "CREATE MACRO date_of(r) AS CASE WHEN r.y = '' THEN NULL "
-        "WHEN r.m1 <> '' THEN real_date(r.y::INTEGER, r.m1::INTEGER, r.d1::INTEGER) "
-        "WHEN r.s1 <> '' THEN CASE WHEN r.s1 = r.s2 "
-        "THEN real_date(r.y::INTEGER, r.m2::INTEGER, r.d2::INTEGER) END "
-        "ELSE real_date(r.y::INTEGER, r.m3::INTEGER, r.d3::INTEGER) END",
-        # An 18-character ID as parse_id accepts it: digits, a real birth date from 1900 to
-        # today, the ISO 7064 MOD 11-2 check character.
-        "CREATE MACRO id_ok(v) AS CASE WHEN regexp_full_match(v, '[0-9]{17}[0-9X]') THEN "
-        "coalesce(real_date(substr(v, 7, 4)::INTEGER, substr(v, 11, 2)::INTEGER, "
-        f"substr(v, 13, 2)::INTEGER) BETWEEN {_sql(MIN_BIRTH_DATE.isoformat())}::DATE "
-        f"AND {_sql(today.isoformat())}::DATE, false) "
-        f"AND substr({_sql(ID_CHECK_CHARS)}, (({weights}) % 11) + 1, 1) = substr(v, 18, 1) "
-        "ELSE false END",
-        "CREATE MACRO cert_ok(v) AS CASE WHEN regexp_full_match(v, "
-        f"{_sql('[0-9]{17}[0-9X][1-7][1-4](?:' + reissue + ')?')}) "
-        "THEN id_ok(substr(v, 1, 18)) ELSE false END",
+        # The first 17 digits of an ID-shaped text as a BIGINT (NULL: not that shape).
+        "CREATE MACRO id_digits(v, shape) AS CASE WHEN regexp_full_match(v, shape) "
+        "THEN substr(v, 1, 17)::BIGINT END",
+        # An 18-character ID as parse_id accepts it, from its 17 digits n and its 18th
+        # character c: a real birth date from 1900 to today, the ISO 7064 MOD 11-2 check.
+        f"CREATE MACRO birth_ok(b) AS b BETWEEN {first} AND {last} "
+        "AND real_ymd(b // 10000, b // 100 % 100, b % 100)",
+        "CREATE MACRO id_valid(n, c) AS coalesce(birth_ok(n // 1000 % 100000000) "
+        f"AND substr({_sql(ID_CHECK_CHARS)}, (({weights}) % 11) + 1, 1) = c, false)",
     ]
 
 
@@ -679,11 +677,36 @@ def _column_fields(column: Column) -> tuple[str, ...]:
     return tuple(column.blank) or ()
 
 
+def _shape(digits: Iterable[int]) -> str:
+    """A character class of single digits, e.g. ``[1-7]`` for the categories."""
+    return f"[{min(digits)}-{max(digits)}]"
+
+
+#: What a normalised ID and certificate number must look like before their digits are judged.
+_ID_SHAPE = "[0-9]{17}[0-9X]"
+_CERT_SHAPE = f"{_ID_SHAPE}{_shape(CATEGORIES)}{_shape(GRADES)}(?:{REISSUE_SUFFIX.pattern})?"
+_DIVISION_SHAPE = "(?:" + "|".join(f"[0-9]{{{n}}}" for n in DIVISION_LENGTHS) + ")"
+
+
+def _date_layers(r: str, v: str) -> tuple[dict[str, str], dict[str, str]]:
+    """From ``r`` (the parts ``ymd`` found) to ``v``, the date, or NULL when not one."""
+    y, m, d = f"{v}_y", f"{v}_m", f"{v}_d"
+    parts = {
+        y: f"nullif({r}.y, '')::INTEGER",
+        m: f"coalesce(nullif({r}.m1, ''), nullif({r}.m2, ''), nullif({r}.m3, ''))::INTEGER",
+        d: f"coalesce(nullif({r}.d1, ''), nullif({r}.d2, ''), nullif({r}.d3, ''))::INTEGER",
+    }
+    real = f"{r}.s1 = {r}.s2 AND real_ymd({y}, {m}, {d})"
+    return parts, {v: f"CASE WHEN {real} THEN make_date({y}, {m}, {d}) END"}
+
+
 @dataclass(frozen=True)
 class _Sql:
-    """One column's SQL: inner (normalised text), outer (its fields and whether it is ok)."""
+    """One column's SQL: ``layers`` of named expressions (each may use the names of the
+    layers before it), then its ``fields`` and ``ok`` (the cell is accepted), which may use
+    every layer's names."""
 
-    inner: dict[str, str]
+    layers: tuple[dict[str, str], ...]
     fields: dict[str, str]
     ok: str
 
@@ -693,30 +716,30 @@ def _column_sql(column: Column, cell: str, n: int) -> _Sql | None:
     vector = column.vector
     if vector is None:
         return None
-    t, r = f"t{n}", f"r{n}"
+    t, r, v = f"t{n}", f"r{n}", f"v{n}"
     blank_ok = "false" if column.required else f"{cell} IS NULL"
     fields = vector.fields
     if vector.form == "date":
         return _Sql(
-            {t: f"ymd(compact({cell}))"},
-            {fields[0]: f"date_of({t})"},
-            f"({blank_ok} OR date_of({t}) IS NOT NULL)",
+            ({r: f"ymd(compact({cell}))"}, *_date_layers(r, v)),
+            {fields[0]: v},
+            f"({blank_ok} OR {v} IS NOT NULL)",
         )
     if vector.form == "expiry":
         words = ", ".join(map(_sql, sorted(LONG_TERM_WORDS)))
         return _Sql(
-            {t: f"compact({cell})", r: f"ymd(compact({cell}))"},
+            ({t: f"compact({cell})"}, {r: f"ymd({t})"}, *_date_layers(r, v)),
             {
-                fields[0]: f"CASE WHEN {t} IN ({words}) THEN NULL ELSE date_of({r}) END",
+                fields[0]: f"CASE WHEN {t} IN ({words}) THEN NULL ELSE {v} END",
                 fields[1]: f"coalesce({t} IN ({words}), false)",
             },
-            f"({blank_ok} OR {t} IN ({words}) OR date_of({r}) IS NOT NULL)",
+            f"({blank_ok} OR {t} IN ({words}) OR {v} IS NOT NULL)",
         )
     if vector.form == "division":
         return _Sql(
-            {t: f"compact({cell})"},
+            ({t: f"compact({cell})"},),
             {fields[0]: t, fields[1]: f"substr({t}, 1, 6)"},
-            f"coalesce(regexp_full_match({t}, '(?:[0-9]{{6}}|[0-9]{{9}}|[0-9]{{12}})'), false)",
+            f"coalesce(regexp_full_match({t}, {_sql(_DIVISION_SHAPE)}), false)",
         )
     if vector.form == "category":
         words = {word: number for word, number in CATEGORY_WORDS.items()}
@@ -726,28 +749,34 @@ def _column_sql(column: Column, cell: str, n: int) -> _Sql | None:
             f"ELSE {_lookup(t, words)} END"
         )
         return _Sql(
-            {t: f"trimmed({cell})"},
-            {fields[0]: number},
-            f"coalesce({number} BETWEEN 1 AND {max(CATEGORIES)}, false)",
+            ({t: f"trimmed({cell})"}, {v: number}),
+            {fields[0]: v},
+            f"coalesce({v} BETWEEN {min(CATEGORIES)} AND {max(CATEGORIES)}, false)",
         )
     if vector.form == "grade":
         unsuffixed = f"stripped(CASE WHEN suffix({t}, '级') THEN {t}[:-2] ELSE {t} END)"
-        number = _lookup(unsuffixed, GRADE_NUMERALS)
-        return _Sql({t: f"trimmed({cell})"}, {fields[0]: number}, f"({number} IS NOT NULL)")
+        return _Sql(
+            ({t: f"trimmed({cell})"}, {v: _lookup(unsuffixed, GRADE_NUMERALS)}),
+            {fields[0]: v},
+            f"({v} IS NOT NULL)",
+        )
     if vector.form == "choice":
         allowed = ", ".join(map(_sql, vector.allowed))
         return _Sql(
-            {t: f"unspaced({cell})"},
+            ({t: f"unspaced({cell})"},),
             {fields[0]: t},
             f"coalesce({t} IN ({allowed}), false)",
         )
     if vector.form == "family":
-        aliases = {k: v for k, v in FAMILY_ALIASES.items() if v in vector.allowed}
-        value = _lookup(t, aliases)
-        return _Sql({t: f"trimmed({cell})"}, {fields[0]: value}, f"({value} IS NOT NULL)")
+        aliases = {word: value for word, value in FAMILY_ALIASES.items() if value in vector.allowed}
+        return _Sql(
+            ({t: f"trimmed({cell})"}, {v: _lookup(t, aliases)}),
+            {fields[0]: v},
+            f"({v} IS NOT NULL)",
+        )
     if vector.form == "certificate":
         return _Sql(
-            {t: f"compact({cell})"},
+            ({t: f"compact({cell})"}, {v: f"id_digits({t}, {_sql(_CERT_SHAPE)})"}),
             {
                 fields[0]: f"substr({t}, 1, 20)",
                 fields[1]: t,
@@ -755,7 +784,7 @@ def _column_sql(column: Column, cell: str, n: int) -> _Sql | None:
                 fields[3]: f"ascii(substr({t}, 19, 1)) - 48",
                 fields[4]: f"ascii(substr({t}, 20, 1)) - 48",
             },
-            f"coalesce(cert_ok({t}), false)",
+            f"id_valid({v}, substr({t}, 18, 1))",
         )
     raise ValueError(f"unknown vector form {vector.form!r}")
 
@@ -763,16 +792,22 @@ def _column_sql(column: Column, cell: str, n: int) -> _Sql | None:
 def _parse_sql(spec: RosterSpec, cells: Mapping[str, str]) -> str:
     """``CREATE TABLE parsed``: every row of ``cells`` with its fields and ``ok``."""
     id_cell, name_cell = cells[ID_HEADER], cells[NAME_HEADER]
-    inner = {"v_id": f"compact({id_cell})"}
+    layers: list[dict[str, str]] = [
+        {"v_id": f"compact({id_cell})"},
+        {"n_id": f"id_digits(v_id, {_sql(_ID_SHAPE)})"},
+    ]
     fields: dict[str, str] = {}
-    oks = ["NOT py", "id_ok(v_id)"]
+    oks = ["NOT py", "id_valid(n_id, substr(v_id, 18, 1))"]
     for n, column in enumerate(spec.columns):
         sql = _column_sql(column, cells[column.header], n)
         if sql is None:
             oks.append("false")
             fields |= {f: "NULL" for f in _column_fields(column)}
             continue
-        inner |= sql.inner
+        for depth, layer in enumerate(sql.layers):
+            if depth == len(layers):
+                layers.append({})
+            layers[depth] |= layer
         fields |= sql.fields
         oks.append(sql.ok)
     if spec.period:
@@ -781,13 +816,23 @@ def _parse_sql(spec: RosterSpec, cells: Mapping[str, str]) -> str:
     evidence = [
         f"coalesce(stripped({cells[h]}), '') AS ev{i}" for i, h in enumerate(spec.evidence_headers)
     ]
-    inner_cols = ", ".join(f"{expr} AS {name}" for name, expr in inner.items())
+    source = "cells"
+    for layer in layers:
+        named = ", ".join(f"{expr} AS {name}" for name, expr in layer.items())
+        source = f"(SELECT *, {named} FROM {source})"
     field_cols = ", ".join(f'{expr} AS "{name}"' for name, expr in fields.items())
     return (
         f"CREATE TABLE parsed AS SELECT rn, ({' AND '.join(oks)}) AS ok, v_id AS id_number, "
         f"nullif(stripped({name_cell}), '') AS name, {field_cols}, {', '.join(evidence)} "
-        f"FROM (SELECT *, {inner_cols} FROM cells)"
+        f"FROM {source}"
     )
+
+
+def _accepted_columns(spec: RosterSpec) -> list[str]:
+    """The columns of :data:`ACCEPTED`, in order."""
+    fields = [f for column in spec.columns for f in _column_fields(column)]
+    evidence = [f"ev{i}" for i in range(len(spec.evidence_headers))]
+    return [*COMMON_FIELDS, *fields, *evidence]
 
 
 @dataclass
@@ -803,6 +848,41 @@ class RosterSet:
     con: duckdb.DuckDBPyConnection
     fallback: list[tuple[int, dict[str, Any] | list[RowError]]]
     directory: Path
+
+    @property
+    def errors(self) -> list[RowError]:
+        """Every rejected cell, in row order."""
+        return [error for _, item in self.fallback if isinstance(item, list) for error in item]
+
+    def copy_to(self, path: Path, columns: Sequence[str]) -> int:
+        """Write every accepted row (SQL-accepted and fallback-accepted, in row order) as CSV.
+
+        ``columns`` names the output columns: ``row``, ``id_number``, ``name``, the kind's
+        fields and ``ev0``, ``ev1``, … (any order, as the engine reads them).  Dates are
+        written in ISO form, empty values as empty fields.  Returns the number of rows.
+        """
+        spec = _spec(self.kind)
+        names = _accepted_columns(spec)
+        extra = [item for _, item in self.fallback if isinstance(item, dict)]
+        picked = ", ".join(f'"{name}"' for name in columns)
+        query = f"SELECT {picked} FROM {ACCEPTED}"
+        if extra:
+            self.con.execute(f"CREATE TEMP TABLE accepted_rows AS FROM {ACCEPTED} LIMIT 0")
+            headers = spec.evidence_headers
+            self.con.executemany(
+                f"INSERT INTO accepted_rows VALUES ({', '.join('?' * len(names))})",
+                [
+                    [*(row.get(name) for name in names[: -len(headers)]), *row["raw"].values()]
+                    for row in extra
+                ],
+            )
+            query = f'{query} UNION ALL SELECT {picked} FROM accepted_rows ORDER BY "row"'
+        self.con.execute(
+            f"COPY ({query}) TO $path (FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"')",
+            {"path": str(path)},
+        )
+        row = self.con.execute(f"SELECT count(*) FROM {ACCEPTED}").fetchone()
+        return (row[0] if row else 0) + len(extra)
 
 
 @contextmanager
@@ -829,9 +909,7 @@ def parse_set(
             if kept is None:
                 kept = _load_rows(con, table, spec, directory)
             con.execute(_parse_sql(spec, {h: f"c{i}" for i, h in enumerate(headers)}))
-            out = [*COMMON_FIELDS, *(f for c in spec.columns for f in _column_fields(c))]
-            evidence = [f"ev{i}" for i in range(len(spec.evidence_headers))]
-            picked = ", ".join(f'"{name}"' for name in out[1:] + evidence)
+            picked = ", ".join(f'"{name}"' for name in _accepted_columns(spec)[1:])
             con.execute(
                 f'CREATE VIEW {ACCEPTED} AS SELECT rn AS "row", {picked} FROM parsed WHERE ok'
             )
@@ -900,10 +978,9 @@ def _load_csv(
         f"{_blank_sql(f'f{layout.columns[h]}')} AS c{i}" for i, h in enumerate(headers)
     )
     con.execute(
-        f"CREATE TABLE cells AS SELECT (rowid + 2)::INTEGER AS rn, false AS py, {picked} "
+        f"CREATE VIEW cells AS SELECT (rowid + 2)::INTEGER AS rn, false AS py, {picked} "
         "FROM src WHERE kept"
     )
-    con.execute("DROP TABLE src")
     return []
 
 

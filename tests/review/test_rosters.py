@@ -326,7 +326,7 @@ _POOLS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def _hostile_rows(kind: str, count: int, seed: int) -> list[dict[str, str]]:
+def hostile_rows(kind: str, count: int, seed: int) -> list[dict[str, str]]:
     """Rows mostly valid (so the set-wise path accepts many) with hostile cells mixed in."""
     import random
 
@@ -341,7 +341,7 @@ def _hostile_rows(kind: str, count: int, seed: int) -> list[dict[str, str]]:
     return rows
 
 
-def _csv_bytes(
+def roster_csv(
     kind: str, rows: list[dict[str, str]], *, encoding: str = "utf-8", delimiter: str = ","
 ) -> bytes:
     headers = ("备注", *reversed(ROSTERS[kind].headers))  # any order, an unknown column
@@ -355,7 +355,7 @@ def _csv_bytes(
     return buf.getvalue().encode(encoding)
 
 
-def _xlsx_bytes(kind: str, rows: list[dict[str, str]]) -> bytes:
+def roster_xlsx(kind: str, rows: list[dict[str, str]]) -> bytes:
     """The rows with typed cells where Excel would type them: dates, numbers."""
     wb = Workbook()
     ws = wb.active
@@ -398,8 +398,8 @@ def _assert_same(kind: str, table) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_setwise_parse_equals_the_per_row_parse_on_hostile_csv(kind: str) -> None:
-    rows = _hostile_rows(kind, 600, seed=KINDS.index(kind))
-    _assert_same(kind, read_table(_csv_bytes(kind, rows), "r.csv", spec=header_spec(kind)))
+    rows = hostile_rows(kind, 600, seed=KINDS.index(kind))
+    _assert_same(kind, read_table(roster_csv(kind, rows), "r.csv", spec=header_spec(kind)))
 
 
 @pytest.mark.parametrize(
@@ -410,9 +410,7 @@ def test_setwise_parse_equals_the_per_row_parse_whatever_the_csv_dialect(
     encoding: str, delimiter: str, bom: bool
 ) -> None:
     kind = "cert_base"
-    data = _csv_bytes(
-        kind, _hostile_rows(kind, 300, seed=7), encoding=encoding, delimiter=delimiter
-    )
+    data = roster_csv(kind, hostile_rows(kind, 300, seed=7), encoding=encoding, delimiter=delimiter)
     table = read_table((b"\xef\xbb\xbf" if bom else b"") + data, "r.csv", spec=header_spec(kind))
     assert table.encoding == ("gb18030" if encoding == "gb18030" else "utf-8")
     _assert_same(kind, table)
@@ -422,10 +420,10 @@ def test_setwise_parse_equals_the_per_row_parse_from_a_path_with_a_multiline_cel
     tmp_path,
 ) -> None:
     kind = "assistance"
-    rows = _hostile_rows(kind, 300, seed=11)
+    rows = hostile_rows(kind, 300, seed=11)
     rows[40]["姓名"] = "张\n三"
     path = tmp_path / "r.csv"
-    path.write_bytes(_csv_bytes(kind, rows))
+    path.write_bytes(roster_csv(kind, rows))
     table = read_table(path, "r.csv", spec=header_spec(kind))
     assert table.csv_layout is not None and not table.csv_layout.simple
     _assert_same(kind, table)
@@ -433,8 +431,8 @@ def test_setwise_parse_equals_the_per_row_parse_from_a_path_with_a_multiline_cel
 
 @pytest.mark.parametrize("kind", ["death", "cert_base", "prison"])
 def test_setwise_parse_equals_the_per_row_parse_on_xlsx_with_typed_cells(kind: str) -> None:
-    rows = _hostile_rows(kind, 300, seed=100 + KINDS.index(kind))
-    _assert_same(kind, read_table(_xlsx_bytes(kind, rows), "r.xlsx", spec=header_spec(kind)))
+    rows = hostile_rows(kind, 300, seed=100 + KINDS.index(kind))
+    _assert_same(kind, read_table(roster_xlsx(kind, rows), "r.xlsx", spec=header_spec(kind)))
 
 
 def test_setwise_parse_keeps_row_numbers_column_and_chinese_reason() -> None:
@@ -442,7 +440,7 @@ def test_setwise_parse_keeps_row_numbers_column_and_chinese_reason() -> None:
         {"姓名": "张三", "公民身份号码": X_ID.lower(), "死亡日期": "２０２６年１月２日"},
         {"姓名": "李四", "公民身份号码": ID[:-1] + "0", "死亡日期": "2026-02-29"},
     ]
-    parsed = parse_roster("death", read_table(_csv_bytes("death", rows), "d.csv"))
+    parsed = parse_roster("death", read_table(roster_csv("death", rows), "d.csv"))
     assert [(r["row"], r["id_number"], r["event_date"]) for r in parsed.rows] == [
         (2, X_ID, date(2026, 1, 2))
     ]
