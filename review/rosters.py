@@ -15,7 +15,9 @@ Rules that come from the spec:
 * the name is kept as written, because names are spelt differently across departments and a
   difference is reported as a note, never as a miss;
 * every cell is parsed by the shared parsers of :mod:`core.cells` and
-  :mod:`core.numbers`, so a date or grade means the same here as in every other import.
+  :mod:`core.numbers`, so a date or grade means the same here as in every other import —
+  set-wise in DuckDB for the cells whose form the SQL is sure of, row by row
+  (:func:`iter_roster`) for all others ("Set-wise parsing" below).
 
 Normalised rows are plain dicts (``row``, ``id_number``, ``name``, the kind's fields and
 ``raw`` — the cells as read, for the evidence of a finding) so that the engine can spool them
@@ -581,7 +583,7 @@ def _collect(
 # know, a cell that is not text — goes through :func:`iter_roster`, the per-row reference,
 # which gives its fields or its errors (row, column, Chinese reason) exactly as before.  The
 # SQL's word lists, weights and check characters are read from those modules, never spelt
-# again; ``tests/review/test_rosters_setwise.py`` runs both paths over generated rosters of
+# again; ``tests/review/test_rosters.py`` runs both paths over generated rosters of
 # every kind with hostile cells and asserts equal output.
 
 #: The relation of accepted rows :func:`parse_set` leaves: ``row``, ``id_number``, ``name``,
