@@ -102,6 +102,8 @@ _CHUNK = 1024 * 1024
 #: no-break space and a stray BOM, all of which Chinese spreadsheets routinely carry.
 BLANK_CHARS = " \t\r\n\u3000\u00a0\ufeff"
 _SNIFF_BYTES = 64 * 1024
+#: A record is blank when nothing but these is left of its cells joined by NUL.
+_BLANK_OR_SEPARATOR = BLANK_CHARS + "\x00"
 _MAX_FORMULA_REPORTS = 10
 
 SourceType = str | os.PathLike[str] | bytes | bytearray | IO[bytes]
@@ -503,18 +505,18 @@ def _read_csv(
     simple = True
     empty_seen = False
     try:
-        for number, record in records():
-            if not header_number:
-                if _is_blank(record):
-                    continue
+        stream = records()
+        for number, record in stream:
+            if not _is_blank(record):
                 header_number = number
                 width = len(record)
                 header, indexes, unknown = _check_headers(record, label, spec)
-                continue
+                break
+        for number, record in stream:
             # Whole-record string operations first: they run in C, and the per-cell loop only
             # runs for the rare record that can hold a formula.
             joined = "\x00".join(record)
-            if not joined.replace("\x00", "").strip(BLANK_CHARS):
+            if not joined.strip(_BLANK_OR_SEPARATOR):
                 empty_seen = empty_seen or not record
                 continue
             count += 1
@@ -522,7 +524,7 @@ def _read_csv(
                 raise _too_many_rows(label, max_rows)
             chars += len(joined) - len(record) + 1
             last = number
-            if empty_seen or "\n" in joined or "\r" in joined:
+            if simple and (empty_seen or "\n" in joined or "\r" in joined):
                 simple = False
             if "=" not in joined:
                 continue
