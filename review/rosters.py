@@ -823,10 +823,14 @@ def _parse_sql(spec: RosterSpec, cells: Mapping[str, str]) -> str:
         named = ", ".join(f"{expr} AS {name}" for name, expr in layer.items())
         source = f"(SELECT *, {named} FROM {source})"
     field_cols = ", ".join(f'{expr} AS "{name}"' for name, expr in fields.items())
+    # The cells of a row the SQL does not accept, for iter_roster (NULL for the others).
+    kept = ", ".join(
+        f"CASE WHEN ok THEN NULL ELSE {cell} END AS raw_{cell}" for cell in cells.values()
+    )
     return (
-        f"CREATE TABLE parsed AS SELECT rn, ({' AND '.join(oks)}) AS ok, v_id AS id_number, "
-        f"nullif(stripped({name_cell}), '') AS name, {field_cols}, {', '.join(evidence)} "
-        f"FROM {source}"
+        f"CREATE TABLE parsed AS SELECT rn, py, ok, v_id AS id_number, "
+        f"nullif(stripped({name_cell}), '') AS name, {field_cols}, {', '.join(evidence)}, {kept} "
+        f"FROM (SELECT *, ({' AND '.join(oks)}) AS ok FROM {source})"
     )
 
 
@@ -917,9 +921,8 @@ def parse_set(
             )
             rejected = con.execute(
                 "SELECT rn, "
-                + ", ".join(f"c{i}" for i in range(len(headers)))
-                + " FROM cells WHERE rn IN (SELECT rn FROM parsed WHERE NOT ok) AND NOT py "
-                "ORDER BY rn"
+                + ", ".join(f"raw_c{i}" for i in range(len(headers)))
+                + " FROM parsed WHERE NOT ok AND NOT py ORDER BY rn"
             ).fetchall()
             rows = sorted(
                 [(r[0], dict(zip(headers, r[1:], strict=True))) for r in rejected] + kept,
