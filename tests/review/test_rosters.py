@@ -449,3 +449,20 @@ def test_setwise_parse_keeps_row_numbers_column_and_chinese_reason() -> None:
         (3, "死亡日期", "DATE_INVALID"),
     ]
     assert "校验位" in parsed.errors[0].message
+
+
+@pytest.mark.parametrize(
+    "shape", ["long_and_short_records", "empty_line", "cr_line_ends", "lf_line_ends"]
+)
+def test_setwise_parse_equals_the_per_row_parse_on_irregular_csv(shape: str) -> None:
+    kind = "hukou_out"
+    lines = roster_csv(kind, hostile_rows(kind, 200, seed=5)).decode().split("\r\n")
+    if shape == "long_and_short_records":
+        lines[10] += ",surplus"
+        lines[20] = lines[20].rsplit(",", 2)[0]
+    elif shape == "empty_line":
+        lines.insert(30, "")
+    data = ("\r" if shape == "cr_line_ends" else "\n" if shape == "lf_line_ends" else "\r\n").join(
+        lines
+    )
+    _assert_same(kind, read_table(data.encode(), "r.csv", spec=header_spec(kind)))
