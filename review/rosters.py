@@ -582,9 +582,12 @@ def _collect(
 # yield.  Every other row — a bad check character, a 2023-02-29, a character the SQL does not
 # know, a cell that is not text — goes through :func:`iter_roster`, the per-row reference,
 # which gives its fields or its errors (row, column, Chinese reason) exactly as before.  The
-# SQL's word lists, weights and check characters are read from those modules, never spelt
-# again; ``tests/review/test_rosters.py`` runs both paths over generated rosters of
-# every kind with hostile cells and asserts equal output.
+# SQL's word lists, weights, check characters, reissue suffix and division lengths are read
+# from those modules, never spelt again; the one exception is the date forms' regular
+# expression (``_DATE_RE``: RE2 has no back-references, so ``core.cells``' patterns cannot be
+# reused as they are).  ``tests/review/test_rosters.py`` runs both paths over generated
+# rosters of every kind with hostile cells (every date form of ``docs/numbers.md`` among
+# them) and asserts equal output.
 
 #: The relation of accepted rows :func:`parse_set` leaves: ``row``, ``id_number``, ``name``,
 #: the kind's fields in :func:`_column_fields` order, then ``ev0``, ``ev1``, … (the evidence
@@ -853,7 +856,6 @@ class RosterSet:
     kind: str
     con: duckdb.DuckDBPyConnection
     fallback: list[tuple[int, dict[str, Any] | list[RowError]]]
-    directory: Path
 
     @property
     def errors(self) -> list[RowError]:
@@ -932,7 +934,7 @@ def parse_set(
                 (number, item)
                 for (number, _), item in zip(rows, iter_roster(kind, rows), strict=True)
             ]
-            yield RosterSet(kind=kind, con=con, fallback=fallback, directory=directory)
+            yield RosterSet(kind=kind, con=con, fallback=fallback)
         finally:
             con.close()
 
