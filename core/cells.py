@@ -38,8 +38,13 @@ from typing import Any, Final, Literal
 from core.numbers import CATEGORIES, GRADES, to_halfwidth
 
 __all__ = [
+    "CATEGORY_WORDS",
+    "DIVISION_LENGTHS",
+    "FAMILY_ALIASES",
     "FAMILY_TYPES",
+    "GRADE_NUMERALS",
     "LONG_TERM",
+    "LONG_TERM_WORDS",
     "PAYEES",
     "CellError",
     "Expiry",
@@ -100,11 +105,11 @@ _DATE_SEP = re.compile(r"(\d{4})([./-])(\d{1,2})\2(\d{1,2})")
 _DATE_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _MONTH_ISO = re.compile(r"(\d{4})-(\d{1,2})")
 _MONTH_CN = re.compile(r"(\d{4})年(\d{1,2})月")
-_LONG_TERM_WORDS = frozenset({"长期", "长期有效"})
-_CATEGORY_WORDS: dict[str, int] = {
+LONG_TERM_WORDS = frozenset({"长期", "长期有效"})
+CATEGORY_WORDS: dict[str, int] = {
     name.removesuffix("残疾"): number for number, name in CATEGORIES.items()
 }
-_GRADE_NUMERALS: dict[str, int] = {
+GRADE_NUMERALS: dict[str, int] = {
     "1": 1, "一": 1, "壹": 1, "Ⅰ": 1, "I": 1,
     "2": 2, "二": 2, "贰": 2, "Ⅱ": 2, "II": 2,
     "3": 3, "三": 3, "叁": 3, "Ⅲ": 3, "III": 3,
@@ -112,7 +117,7 @@ _GRADE_NUMERALS: dict[str, int] = {
 }  # fmt: skip
 _YES = frozenset({"是", "Y", "1", "TRUE"})
 _NO = frozenset({"否", "N", "0", "FALSE"})
-_FAMILY_ALIASES: dict[str, str] = {
+FAMILY_ALIASES: dict[str, str] = {
     "低保": "低保",
     "低保家庭": "低保",
     "低保边缘": "低保边缘",
@@ -126,7 +131,8 @@ _SEXES: dict[str, str] = {"男": "男", "男性": "男", "女": "女", "女性":
 _AMOUNT_PLAIN = re.compile(r"\d+(?:\.\d+)?")
 _AMOUNT_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _AMOUNT_UNITS = ("元/月", "元每月", "元")
-_DIVISION_LENGTHS = (6, 9, 12)
+#: Digits of a county, township and village code (户籍区划代码).
+DIVISION_LENGTHS = (6, 9, 12)
 _CENT = Decimal("0.01")
 
 
@@ -178,7 +184,7 @@ def parse_date(raw: object) -> date | None:
         raise CellError("DATE_FORMAT", f"无法识别的日期「{raw}」，可用格式：{_DATE_FORMS}")
     numeric = _number_as_text(raw)
     text = numeric if numeric is not None else "".join(_text(raw).split())
-    if text in _LONG_TERM_WORDS:
+    if text in LONG_TERM_WORDS:
         raise CellError("DATE_FORMAT", "此栏须填写具体日期，不接受「长期」")
     for pattern in (_DATE_CN, _DATE_SEP, _DATE_COMPACT):
         match = pattern.fullmatch(text)
@@ -198,7 +204,7 @@ def parse_expiry(raw: object) -> Expiry:
     长期 (also 长期有效) is a distinct value, not "no date": an open-ended certificate never
     expires, whereas an empty cell means the expiry is unknown.
     """
-    if isinstance(raw, str) and "".join(_text(raw).split()) in _LONG_TERM_WORDS:
+    if isinstance(raw, str) and "".join(_text(raw).split()) in LONG_TERM_WORDS:
         return LONG_TERM
     if raw is LONG_TERM:
         return LONG_TERM
@@ -226,7 +232,7 @@ def parse_category(raw: object) -> int:
     if text.isascii() and text.isdigit():
         number = int(text)
     else:
-        number = _CATEGORY_WORDS.get(text.removesuffix("残疾"))
+        number = CATEGORY_WORDS.get(text.removesuffix("残疾"))
     if number is None or number not in CATEGORIES:
         raise CellError(
             "CATEGORY",
@@ -244,7 +250,7 @@ def parse_grade(raw: object) -> int:
         raise CellError("GRADE", f"无法识别的残疾等级「{raw}」")
     numeric = _number_as_text(raw)
     text = numeric if numeric is not None else _text(raw)
-    number = _GRADE_NUMERALS.get(text.removesuffix("级").strip())
+    number = GRADE_NUMERALS.get(text.removesuffix("级").strip())
     if number is None or number not in GRADES:
         raise CellError(
             "GRADE", f"无法识别的残疾等级「{text}」，应为一级至四级（或1–4、壹–肆、Ⅰ–Ⅳ）"
@@ -294,8 +300,8 @@ def parse_family_type(raw: object) -> str:
     if is_blank(raw):
         raise CellError("FAMILY_TYPE", "家庭类别为空，应为低保、低保边缘、特困或一般")
     text = _text(raw)
-    if text in _FAMILY_ALIASES:
-        return _FAMILY_ALIASES[text]
+    if text in FAMILY_ALIASES:
+        return FAMILY_ALIASES[text]
     raise CellError("FAMILY_TYPE", f"无法识别的家庭类别「{text}」，应为低保、低保边缘、特困或一般")
 
 
@@ -362,6 +368,6 @@ def parse_division_code(raw: object) -> str:
         raise CellError("DIVISION", "区划代码为空")
     numeric = _number_as_text(raw)
     text = numeric if numeric is not None else "".join(_text(raw).split())
-    if not (text.isascii() and text.isdigit() and len(text) in _DIVISION_LENGTHS):
+    if not (text.isascii() and text.isdigit() and len(text) in DIVISION_LENGTHS):
         raise CellError("DIVISION", f"区划代码「{text}」应为6位（县）、9位（乡镇）或12位（村）数字")
     return text

@@ -33,6 +33,10 @@ __all__ = [
     "CERT_ID_MISMATCH",
     "CROSS_CHECK_MESSAGES",
     "GRADES",
+    "ID_CHECK_CHARS",
+    "ID_WEIGHTS",
+    "INVISIBLE_CHARS",
+    "REISSUE_SUFFIX",
     "CertificateNumber",
     "IdNumber",
     "NumberError",
@@ -70,13 +74,15 @@ ID_LENGTH = 18
 CERT_STEM_LENGTH = 20
 MIN_BIRTH_DATE = date(1900, 1, 1)
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK_CHARS = "10X98765432"
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS = "10X98765432"
 _ASCII_DIGITS = frozenset("0123456789")
 # B, B1, B2, … — the spec lists no B0 or zero-padded forms, so they are rejected, not guessed.
-_REISSUE_SUFFIX = re.compile(r"B(?:[1-9][0-9]*)?")
-# Characters that are invisible in a spreadsheet cell but break an exact comparison.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+REISSUE_SUFFIX = re.compile(r"B(?:[1-9][0-9]*)?")
+#: Characters that are invisible in a spreadsheet cell but break an exact comparison: the
+#: normalisers drop them.
+INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\ufeff"
+_INVISIBLE = dict.fromkeys(map(ord, INVISIBLE_CHARS))
 # Full-width ASCII block U+FF01–U+FF5E maps onto U+0021–U+007E; U+3000 is the ideographic space.
 _HALFWIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
@@ -131,8 +137,8 @@ def id_check_char(first17: str) -> str:
     """
     if len(first17) != ID_LENGTH - 1 or not set(first17) <= _ASCII_DIGITS:
         raise NumberError("ID_CHARS", f"计算校验位需要17位数字，收到「{first17}」")
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS, strict=True))
-    return _CHECK_CHARS[total % 11]
+    total = sum(int(digit) * weight for digit, weight in zip(first17, ID_WEIGHTS, strict=True))
+    return ID_CHECK_CHARS[total % 11]
 
 
 @dataclass(frozen=True)
@@ -281,7 +287,7 @@ def parse_certificate(raw: str, *, today: date | None = None) -> CertificateNumb
         hint = "（疑为身份号码，缺少残疾类别和等级两位）" if length == ID_LENGTH else ""
         raise NumberError("CERT_LENGTH", f"残疾人证号应为20位，实为{length}位{hint}")
     stem, suffix = value[:CERT_STEM_LENGTH], value[CERT_STEM_LENGTH:]
-    if suffix and not _REISSUE_SUFFIX.fullmatch(suffix):
+    if suffix and not REISSUE_SUFFIX.fullmatch(suffix):
         raise NumberError(
             "CERT_LENGTH",
             f"残疾人证号应为20位（补发证可带B、B1、B2……后缀），实为{length}位，"

@@ -12,7 +12,9 @@ the same way everywhere:
 * xlsx is opened with openpyxl in read-only mode and *without* cached values, so that formula
   cells are seen as formulas and refused: a formula's cached value may be stale or absent
   (files written by other tools often carry none), and importing it would silently store a
-  guess;
+  guess.  A workbook whose worksheets hold no formula and no error cell (what the bomb
+  checks below find on the way) is read by python-calamine instead, whole, in Rust, its
+  values given as openpyxl gives them;
 * an xlsx is a ZIP of XML parts, and a small one can unpack into gigabytes (a "bomb": ten
   million shared strings in 419 KB, or one 1 GB string). Before openpyxl sees it, every part
   is streamed once (:func:`_check_xlsx_parts`): the declared and the actual unpacked sizes are
@@ -44,15 +46,18 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 
 __all__ = [
+    "BLANK_CHARS",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_ROWS",
     "DEFAULT_MAX_SHARED_STRINGS",
     "DEFAULT_MAX_UNPACKED_BYTES",
     "MAX_CELL_CHARS",
+    "CsvLayout",
     "HeaderSpec",
     "Row",
     "Table",
@@ -87,12 +92,18 @@ _MAX_PARTS = 10_000
 _MAX_TEXT_RUN_BYTES = MAX_CELL_CHARS
 _SHARED_STRING = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s/>]")
 _DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)")
+#: What only openpyxl reads as the rest of this module expects, in a worksheet part: a
+#: formula element (``<f>``, ``<f t="shared" …/>``, ``<x:f>``) or an error cell (``t="e"``,
+#: whose text, e.g. ``#N/A``, calamine does not give).
+_FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]|\st=[\"']e[\"']")
 _CHUNK = 1024 * 1024
 
 #: Characters stripped around header text: ordinary whitespace plus the ideographic space,
 #: no-break space and a stray BOM, all of which Chinese spreadsheets routinely carry.
-_HEADER_STRIP = " \t\r\n\u3000\u00a0\ufeff"
+BLANK_CHARS = " \t\r\n\u3000\u00a0\ufeff"
 _SNIFF_BYTES = 64 * 1024
+#: A record is blank when nothing but these is left of its cells joined by NUL.
+_BLANK_OR_SEPARATOR = BLANK_CHARS + "\x00"
 _MAX_FORMULA_REPORTS = 10
 
 SourceType = str | os.PathLike[str] | bytes | bytearray | IO[bytes]
@@ -136,6 +147,32 @@ class HeaderSpec:
         return frozenset(self.required) | frozenset(self.optional)
 
 
+@dataclass(frozen=True)
+class CsvLayout:
+    """What the validation pass learnt about a CSV file, for a reader other than Python's.
+
+    A set-wise parser (``review.rosters``) may hand the file itself to a vectorised CSV reader
+    instead of iterating :attr:`Table.rows`, but only when that reader must see the same
+    records with the same numbers: ``simple`` holds when the header is the first record, no
+    record spans lines, and no empty line lies between the header and the last data row.
+    ``data_rows``, ``last_row`` and ``chars`` (the characters of every cell of every non-blank
+    record) let it check that it did.  ``path`` or ``data`` is the source; ``columns`` maps
+    each header to its 0-based column, ``width`` is the header record's number of fields.
+    """
+
+    path: Path | None
+    data: bytes | None
+    encoding: str
+    delimiter: str
+    header_row: int
+    width: int
+    columns: dict[str, int]
+    simple: bool
+    data_rows: int
+    last_row: int
+    chars: int
+
+
 @dataclass
 class Table:
     """A validated spreadsheet: its headers, and its rows read lazily from the source.
@@ -152,6 +189,8 @@ class Table:
     row_count: int
     encoding: str | None = None
     _reopen: Any = field(default=None, repr=False)
+    #: Set for CSV read from a path or bytes (see :class:`CsvLayout`); ``None`` for xlsx.
+    csv_layout: CsvLayout | None = field(default=None, repr=False)
 
     @property
     def rows(self) -> Iterator[Row]:
@@ -192,6 +231,14 @@ class _Source:
             self._path = Path(source)
         else:
             self._file = source
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    @property
+    def data(self) -> bytes | None:
+        return self._data
 
     def size(self) -> int:
         if self._data is not None:
@@ -275,8 +322,8 @@ def read_table(
         head = fh.read(_SNIFF_BYTES)
     kind = _detect(head, label, src)
     if kind == "xlsx":
-        _check_xlsx_parts(src, label, max_unpacked_bytes, max_shared_strings)
-        return _read_xlsx(src, label, spec, max_rows)
+        formulas = _check_xlsx_parts(src, label, max_unpacked_bytes, max_shared_strings)
+        return _read_xlsx(src, label, spec, max_rows, plain=not formulas)
     return _read_csv(src, head, label, spec, max_rows)
 
 
@@ -316,12 +363,12 @@ def _detect(head: bytes, label: str, src: _Source) -> Literal["xlsx", "csv"]:
 
 
 def _clean_header(value: Any) -> str:
-    return "" if value is None else str(value).strip(_HEADER_STRIP)
+    return "" if value is None else str(value).strip(BLANK_CHARS)
 
 
 def _clean_cell(value: Any) -> Any:
     """Empty strings become ``None`` so that 'empty' means one thing for every parser."""
-    if isinstance(value, str) and not value.strip(_HEADER_STRIP):
+    if isinstance(value, str) and not value.strip(BLANK_CHARS):
         return None
     return value
 
@@ -438,9 +485,9 @@ def _read_csv(
         sample = head.decode(encoding, errors="ignore")
     except LookupError:  # pragma: no cover - both codecs are built in
         sample = ""
-    if not sample.strip(_HEADER_STRIP):
+    if not sample.strip(BLANK_CHARS):
         raise TableError("TABLE_EMPTY", f"{label}是空的。")
-    delimiter = _sniff_delimiter(sample.lstrip(_HEADER_STRIP).split("\n", 1)[0])
+    delimiter = _sniff_delimiter(sample.lstrip(BLANK_CHARS).split("\n", 1)[0])
 
     def records() -> Iterator[tuple[int, list[str]]]:
         return _csv_records(src, encoding, delimiter)
@@ -451,22 +498,34 @@ def _read_csv(
     unknown: list[str] = []
     count = 0
     formulas: list[str] = []
+    width = 0
+    # Facts for CsvLayout: characters of the non-blank records, the last one's number, and
+    # whether an empty record or a record spanning lines came before it.
+    chars = last = 0
+    simple = True
+    empty_seen = False
     try:
-        for number, record in records():
-            if not header_number:
-                if _is_blank(record):
-                    continue
+        stream = records()
+        for number, record in stream:
+            if not _is_blank(record):
                 header_number = number
+                width = len(record)
                 header, indexes, unknown = _check_headers(record, label, spec)
-                continue
+                break
+        for number, record in stream:
             # Whole-record string operations first: they run in C, and the per-cell loop only
             # runs for the rare record that can hold a formula.
             joined = "\x00".join(record)
-            if not joined.replace("\x00", "").strip(_HEADER_STRIP):
+            if not joined.strip(_BLANK_OR_SEPARATOR):
+                empty_seen = empty_seen or not record
                 continue
             count += 1
             if count > max_rows:
                 raise _too_many_rows(label, max_rows)
+            chars += len(joined) - len(record) + 1
+            last = number
+            if simple and (empty_seen or "\n" in joined or "\r" in joined):
+                simple = False
             if "=" not in joined:
                 continue
             for name, i in zip(header, indexes, strict=True):
@@ -489,7 +548,7 @@ def _read_csv(
 
     def rows() -> Iterator[Row]:
         started = False
-        strip = _HEADER_STRIP
+        strip = BLANK_CHARS
         for number, record in records():
             if not started:
                 started = number == header_number
@@ -504,6 +563,21 @@ def _read_csv(
                 {name: (record[i].strip(strip) and record[i]) or None for name, i in pairs},
             )
 
+    layout = None
+    if src.path is not None or src.data is not None:
+        layout = CsvLayout(
+            path=src.path,
+            data=src.data,
+            encoding="utf-8" if encoding == "utf-8-sig" else encoding,
+            delimiter=delimiter,
+            header_row=header_number,
+            width=width,
+            columns=dict(pairs),
+            simple=simple and header_number == 1,
+            data_rows=count,
+            last_row=last,
+            chars=chars,
+        )
     return Table(
         format="csv",
         headers=header,
@@ -511,6 +585,7 @@ def _read_csv(
         row_count=count,
         encoding="utf-8" if encoding == "utf-8-sig" else encoding,
         _reopen=rows,
+        csv_layout=layout,
     )
 
 
@@ -541,11 +616,14 @@ def _too_long_cell(label: str) -> TableError:
     )
 
 
-def _check_xlsx_parts(src: _Source, label: str, max_unpacked: int, max_strings: int) -> None:
+def _check_xlsx_parts(src: _Source, label: str, max_unpacked: int, max_strings: int) -> bool:
     """Streams every part of the ZIP once, in bounded memory, and refuses bombs before any
     XML parser runs: declared sizes first (nothing unpacked), then while unpacking the actual
     bytes (never beyond what was declared, the CRC checked at the end), the packing ratio,
-    the shared-strings count, the longest text between tags and any DTD."""
+    the shared-strings count, the longest text between tags and any DTD.  Returns whether a
+    worksheet may hold a formula or an error cell (then only openpyxl, which sees them,
+    reads it)."""
+    formulas = [False]
     try:
         with src.open() as fh, zipfile.ZipFile(fh) as zf:
             parts = zf.infolist()
@@ -555,11 +633,12 @@ def _check_xlsx_parts(src: _Source, label: str, max_unpacked: int, max_strings: 
                 raise _bomb(label, f"超过 {max_unpacked // (1024 * 1024)} MB")
             total = 0
             for part in parts:
-                total = _check_part(zf, part, label, total, max_unpacked, max_strings)
+                total = _check_part(zf, part, label, total, max_unpacked, max_strings, formulas)
     except TableError:
         raise
     except Exception:  # BadZipFile (CRC), zlib.error, EOFError…: a damaged archive
         raise _corrupt_xlsx(label) from None
+    return formulas[0]
 
 
 def _check_part(
@@ -569,13 +648,17 @@ def _check_part(
     total: int,
     max_unpacked: int,
     max_strings: int,
+    formulas: list[bool],
 ) -> int:
-    """Unpacks one part chunk by chunk; returns the unpacked total so far."""
+    """Unpacks one part chunk by chunk; returns the unpacked total so far.  Sets
+    ``formulas[0]`` when a worksheet part holds a formula or an error cell."""
     if part.is_dir():
         return total
     is_strings = part.filename.lower().endswith("sharedstrings.xml")
     is_xml = part.filename.lower().endswith((".xml", ".rels"))
+    is_sheet = is_xml and "worksheets/" in part.filename.lower()
     size = strings = run = 0
+    tail = b""
     packed = max(part.compress_size, 1)
     with zf.open(part) as stream:
         while chunk := stream.read(_CHUNK):
@@ -589,6 +672,10 @@ def _check_part(
                 continue
             if _DTD.search(chunk):
                 raise _bomb(label, "含有文档类型定义（DTD）")
+            if is_sheet and not formulas[0]:
+                # The tail of the previous chunk, so that a tag cut in two is still seen.
+                formulas[0] = _FORMULA.search(tail + chunk) is not None
+                tail = chunk[-64:]
             pieces = chunk.split(b"<")
             if len(pieces) == 1:
                 run += len(chunk)
@@ -628,13 +715,74 @@ def _xlsx_rows(src: _Source) -> Iterator[tuple[int, tuple[Any, ...]]]:
 
 
 def _is_formula(cell: Any) -> bool:
+    """An openpyxl cell holding a formula, or a text (a cell or a calamine value) that
+    starts with ``=``."""
+    if isinstance(cell, str):
+        return cell.startswith("=")
     if getattr(cell, "data_type", None) == "f":
         return True
     value = getattr(cell, "value", None)
     return isinstance(value, str) and value.startswith("=")
 
 
-def _read_xlsx(src: _Source, label: str, spec: HeaderSpec | None, max_rows: int) -> Table:
+def _calamine() -> Any:
+    """The python-calamine module, or ``None`` when it is not installed."""
+    try:
+        import python_calamine  # imported lazily: CSV-only callers need not pay for it
+    except ImportError:  # pragma: no cover - a pinned requirement
+        return None
+    return python_calamine
+
+
+def _as_openpyxl(value: Any) -> Any:
+    """A calamine cell value as openpyxl gives it: blank text ``None``, a number written
+    without decimals (below 10^15, which Excel writes in full) ``int``, a date ``datetime``."""
+    kind = value.__class__
+    if kind is str:
+        return value or None
+    if kind is float:
+        return int(value) if value.is_integer() and abs(value) < 1e15 else value
+    if kind is date:
+        return datetime(value.year, value.month, value.day)
+    return value
+
+
+def _calamine_rows(src: _Source, module: Any) -> Iterator[tuple[int, list[Any]]]:
+    """(row number, values) of the first worksheet, read by calamine (Rust) in one go."""
+    with src.open() as fh:
+        workbook = module.CalamineWorkbook.from_filelike(fh)
+    try:
+        sheets = [
+            m.name for m in workbook.sheets_metadata if m.typ == module.SheetTypeEnum.WorkSheet
+        ]
+        sheet = workbook.get_sheet_by_name(sheets[0])
+        # Rows come from the first row of the sheet, columns from its first used column.
+        pad = [None] * (sheet.start or (0, 0))[1]
+        for number, values in enumerate(sheet.iter_rows(), start=1):
+            yield number, [*pad, *map(_as_openpyxl, values)]
+    finally:
+        workbook.close()
+
+
+def _xlsx_values(src: _Source, plain: bool) -> Iterator[tuple[int, list[Any], Sequence[Any]]]:
+    """(row number, values, cells) of the first worksheet.
+
+    ``plain`` (no formula nor error cell in any worksheet, :func:`_check_xlsx_parts`): read by
+    calamine when installed, ``cells`` then being the values; otherwise by openpyxl, whose
+    cells say which are formulas.
+    """
+    module = _calamine() if plain else None
+    if module is not None:
+        for number, values in _calamine_rows(src, module):
+            yield number, values, values
+        return
+    for number, cells in _xlsx_rows(src):
+        yield number, [getattr(c, "value", None) for c in cells], cells
+
+
+def _read_xlsx(
+    src: _Source, label: str, spec: HeaderSpec | None, max_rows: int, *, plain: bool = False
+) -> Table:
     header_number = 0
     header: list[str] = []
     indexes: list[int] = []
@@ -642,16 +790,17 @@ def _read_xlsx(src: _Source, label: str, spec: HeaderSpec | None, max_rows: int)
     count = 0
     formulas: list[str] = []
     try:
-        for number, cells in _xlsx_rows(src):
-            values = [getattr(c, "value", None) for c in cells]
+        for number, values, cells in _xlsx_values(src, plain):
             if not header_number:
                 if _is_blank(values):
                     continue
                 header_number = number
                 header, indexes, unknown = _check_headers(values, label, spec)
-                bad = [c for c in cells if _is_formula(c)]
+                bad = [i for i, c in enumerate(cells) if _is_formula(c)]
                 if bad:
-                    raise _formula_error(label, [_cell_name(c, number, cells) for c in bad])
+                    raise _formula_error(
+                        label, [_cell_name(cells[i], number, cells, index=i) for i in bad]
+                    )
                 continue
             if _is_blank(values):
                 continue
@@ -673,10 +822,9 @@ def _read_xlsx(src: _Source, label: str, spec: HeaderSpec | None, max_rows: int)
         raise _formula_error(label, formulas)
 
     def rows() -> Iterator[Row]:
-        for number, cells in _xlsx_rows(src):
+        for number, values, _ in _xlsx_values(src, plain):
             if number <= header_number:
                 continue
-            values = [getattr(c, "value", None) for c in cells]
             if _is_blank(values):
                 continue
             yield (

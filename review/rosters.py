@@ -15,7 +15,9 @@ Rules that come from the spec:
 * the name is kept as written, because names are spelt differently across departments and a
   difference is reported as a note, never as a miss;
 * every cell is parsed by the shared parsers of :mod:`core.cells` and
-  :mod:`core.numbers`, so a date or grade means the same here as in every other import.
+  :mod:`core.numbers`, so a date or grade means the same here as in every other import —
+  set-wise in DuckDB for the cells whose form the SQL is sure of, row by row
+  (:func:`iter_roster`) for all others ("Set-wise parsing" below).
 
 Normalised rows are plain dicts (``row``, ``id_number``, ``name``, the kind's fields and
 ``raw`` — the cells as read, for the evidence of a finding) so that the engine can spool them
@@ -24,13 +26,24 @@ into DuckDB without knowing anything about spreadsheets.  Nothing here imports D
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import csv
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from core.cells import (
+    CATEGORY_WORDS,
+    DIVISION_LENGTHS,
+    FAMILY_ALIASES,
+    GRADE_NUMERALS,
     LONG_TERM,
+    LONG_TERM_WORDS,
     CellError,
     is_blank,
     parse_category,
@@ -42,22 +55,39 @@ from core.cells import (
 )
 from core.divisions import county_of
 from core.eligibility import CERT_STATUSES
-from core.numbers import NumberError, parse_certificate, parse_id
+from core.numbers import (
+    CATEGORIES,
+    GRADES,
+    ID_CHECK_CHARS,
+    ID_WEIGHTS,
+    INVISIBLE_CHARS,
+    MIN_BIRTH_DATE,
+    REISSUE_SUFFIX,
+    NumberError,
+    parse_certificate,
+    parse_id,
+    to_halfwidth,
+)
 from core.rows import RowError
-from core.tabular import HeaderSpec, Table
+from core.tabular import BLANK_CHARS, HeaderSpec, Table
 
 __all__ = [
+    "ACCEPTED",
     "ID_HEADER",
     "KINDS",
     "NAME_HEADER",
     "ROSTERS",
     "Column",
     "ParsedRoster",
+    "RosterSet",
     "RosterSpec",
     "RowError",
+    "Vector",
     "header_spec",
     "iter_roster",
     "parse_roster",
+    "parse_roster_by_row",
+    "parse_set",
     "raw_text",
 ]
 
@@ -91,6 +121,22 @@ class Column:
     #: of times in a province-wide roster; certificate numbers are unique, caching them only
     #: costs memory.
     repetitive: bool = True
+    #: The set-wise form of ``parse`` (:class:`Vector`); ``None``: every row goes through
+    #: ``parse``.
+    vector: Vector | None = None
+
+
+@dataclass(frozen=True)
+class Vector:
+    """How the set-wise parser reads a column in SQL (see "Set-wise parsing" below).
+
+    ``form`` names the SQL of :data:`_FORMS`; ``fields`` are the normalised fields it yields,
+    in the order ``parse`` yields them; ``allowed`` is the closed set of a word column.
+    """
+
+    form: str
+    fields: tuple[str, ...]
+    allowed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -191,8 +237,20 @@ _PERIOD_FIELDS = {"start": "DATE", "end": "DATE"}
 
 def _period(start_header: str, end_header: str) -> tuple[Column, Column]:
     return (
-        Column(start_header, _one("start", parse_date)),
-        Column(end_header, _one("end", parse_date), required=False, blank={"end": None}),
+        Column(start_header, _one("start", parse_date), vector=Vector("date", ("start",))),
+        Column(
+            end_header,
+            _one("end", parse_date),
+            required=False,
+            blank={"end": None},
+            vector=Vector("date", ("end",)),
+        ),
+    )
+
+
+def _choice_column(header: str, key: str, code: str, what: str, allowed: tuple[str, ...]) -> Column:
+    return Column(
+        header, _one(key, _choice(code, what, allowed)), vector=Vector("choice", (key,), allowed)
     )
 
 
@@ -204,7 +262,13 @@ ROSTERS: dict[str, RosterSpec] = {
             "death",
             "死亡人员",
             "公安、殡葬",
-            (Column("死亡日期", _one("event_date", parse_date)),),
+            (
+                Column(
+                    "死亡日期",
+                    _one("event_date", parse_date),
+                    vector=Vector("date", ("event_date",)),
+                ),
+            ),
             {"event_date": "DATE"},
         ),
         RosterSpec(
@@ -212,8 +276,16 @@ ROSTERS: dict[str, RosterSpec] = {
             "户籍迁出",
             "公安",
             (
-                Column("迁出日期", _one("event_date", parse_date)),
-                Column("迁入地区划代码", _division("destination")),
+                Column(
+                    "迁出日期",
+                    _one("event_date", parse_date),
+                    vector=Vector("date", ("event_date",)),
+                ),
+                Column(
+                    "迁入地区划代码",
+                    _division("destination"),
+                    vector=Vector("division", ("destination_code", "destination_county")),
+                ),
             ),
             {"event_date": "DATE", "destination_code": "VARCHAR", "destination_county": "VARCHAR"},
         ),
@@ -222,19 +294,34 @@ ROSTERS: dict[str, RosterSpec] = {
             "残疾人基础库",
             "残联",
             (
-                Column("残疾人证号", _certificate, repetitive=False),
-                Column("残疾类别", _one("category", parse_category)),
-                Column("残疾等级", _one("grade", parse_grade)),
                 Column(
-                    "证件状态", _one("status", _choice("CERT_STATUS", "证件状态", CERT_STATUSES))
+                    "残疾人证号",
+                    _certificate,
+                    repetitive=False,
+                    vector=Vector(
+                        "certificate",
+                        ("cert_stem", "cert_value", "cert_id", "cert_category", "cert_grade"),
+                    ),
                 ),
+                Column(
+                    "残疾类别",
+                    _one("category", parse_category),
+                    vector=Vector("category", ("category",)),
+                ),
+                Column("残疾等级", _one("grade", parse_grade), vector=Vector("grade", ("grade",))),
+                _choice_column("证件状态", "status", "CERT_STATUS", "证件状态", CERT_STATUSES),
                 Column(
                     "有效期至",
                     _expiry,
                     required=False,
                     blank={"expiry": None, "expiry_long_term": False},
+                    vector=Vector("expiry", ("expiry", "expiry_long_term")),
                 ),
-                Column("户籍区划代码", _division("division")),
+                Column(
+                    "户籍区划代码",
+                    _division("division"),
+                    vector=Vector("division", ("division_code", "division_county")),
+                ),
             ),
             {
                 "cert_stem": "VARCHAR",
@@ -256,7 +343,11 @@ ROSTERS: dict[str, RosterSpec] = {
             "低保·低保边缘·特困名册",
             "民政",
             (
-                Column("保障类别", _one("benefit_type", _assistance_type)),
+                Column(
+                    "保障类别",
+                    _one("benefit_type", _assistance_type),
+                    vector=Vector("family", ("benefit_type",), ASSISTANCE_TYPES),
+                ),
                 *_period("开始日期", "终止日期"),
             ),
             {"benefit_type": "VARCHAR", **_PERIOD_FIELDS},
@@ -283,10 +374,7 @@ ROSTERS: dict[str, RosterSpec] = {
             "孤儿·事实无人抚养儿童",
             "儿童福利",
             (
-                Column(
-                    "保障类型",
-                    _one("benefit_type", _choice("ORPHAN_TYPE", "保障类型", ORPHAN_TYPES)),
-                ),
+                _choice_column("保障类型", "benefit_type", "ORPHAN_TYPE", "保障类型", ORPHAN_TYPES),
                 *_period("开始日期", "终止日期"),
             ),
             {"benefit_type": "VARCHAR", **_PERIOD_FIELDS},
@@ -424,11 +512,11 @@ def iter_roster(
         yield out
 
 
-def parse_roster(kind: str, table: Table) -> ParsedRoster:
-    """Parse a whole roster into memory: right for previews, tests and county-size files.
+def parse_roster_by_row(kind: str, table: Table) -> ParsedRoster:
+    """The reference parser: every row through :func:`iter_roster`, one cell at a time.
 
-    For province-size rosters use :func:`iter_roster` (or the engine's spooling), which
-    streams.
+    :func:`parse_roster` gives the same result set-wise; this one is what it is tested
+    against, and what it falls back to row by row.
     """
     rows: list[dict[str, Any]] = []
     errors: list[RowError] = []
@@ -440,3 +528,535 @@ def parse_roster(kind: str, table: Table) -> ParsedRoster:
     return ParsedRoster(
         kind=kind, rows=rows, errors=errors, unknown_headers=list(table.unknown_headers)
     )
+
+
+def parse_roster(kind: str, table: Table) -> ParsedRoster:
+    """Parse a whole roster into memory: right for previews, tests and county-size files.
+
+    Set-wise (:func:`parse_set`), with the result of :func:`parse_roster_by_row`.  For
+    province-size rosters use the engine's spooling, which never builds the dicts.
+    """
+    spec = _spec(kind)
+    keys = ["row", "id_number", "name", *(f for c in spec.columns for f in _column_fields(c))]
+    headers = spec.evidence_headers
+    width = len(keys)
+    rows: list[dict[str, Any]] = []
+    errors: list[RowError] = []
+    with parse_set(kind, table) as parsed:
+        judged = iter(parsed.fallback)
+        pending = next(judged, None)
+        cursor = parsed.con.execute(f'SELECT * FROM {ACCEPTED} ORDER BY "row"')
+        while batch := cursor.fetchmany(10_000):
+            for values in batch:
+                while pending is not None and pending[0] < values[0]:
+                    _collect(pending[1], rows, errors)
+                    pending = next(judged, None)
+                out = dict(zip(keys, values[:width], strict=True))
+                out["raw"] = dict(zip(headers, values[width:], strict=True))
+                rows.append(out)
+        while pending is not None:
+            _collect(pending[1], rows, errors)
+            pending = next(judged, None)
+    return ParsedRoster(
+        kind=kind, rows=rows, errors=errors, unknown_headers=list(table.unknown_headers)
+    )
+
+
+def _collect(
+    item: dict[str, Any] | list[RowError], rows: list[dict[str, Any]], errors: list[RowError]
+) -> None:
+    if isinstance(item, dict):
+        rows.append(item)
+    else:
+        errors.extend(item)
+
+
+# --------------------------------------------------------------------------------------------
+# Set-wise parsing
+#
+# A province roster is a million rows of which a handful are wrong, so the cells are read as
+# text into DuckDB and judged there, column by column, in SQL.  The SQL is an *acceptor*: it
+# takes a row only when every cell has exactly the form the cell parsers of ``core.cells`` /
+# ``core.numbers`` surely accept (ASCII or full-width digits, the listed words, the listed
+# date forms, a valid ID with its check character) and then yields the very values they
+# yield.  Every other row — a bad check character, a 2023-02-29, a character the SQL does not
+# know, a cell that is not text — goes through :func:`iter_roster`, the per-row reference,
+# which gives its fields or its errors (row, column, Chinese reason) exactly as before.  The
+# SQL's word lists, weights, check characters, reissue suffix and division lengths are read
+# from those modules, never spelt again; the one exception is the date forms' regular
+# expression (``_DATE_RE``: RE2 has no back-references, so ``core.cells``' patterns cannot be
+# reused as they are).  ``tests/review/test_rosters.py`` runs both paths over generated
+# rosters of every kind with hostile cells (every date form of ``docs/numbers.md`` among
+# them) and asserts equal output.
+
+#: The relation of accepted rows :func:`parse_set` leaves: ``row``, ``id_number``, ``name``,
+#: the kind's fields in :func:`_column_fields` order, then ``ev0``, ``ev1``, … (the evidence
+#: texts of :attr:`RosterSpec.evidence_headers`).
+ACCEPTED = "accepted"
+
+#: What ``str.strip()`` / ``str.split()`` remove.
+_WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+_FULLWIDTH = "".join(chr(0xFF10 + i) for i in range(10)) + "ｘＸｂＢＩＶ．／－"
+_DATE_RE = (
+    "^([0-9]{4})(?:年([0-9]{1,2})月([0-9]{1,2})日|([./-])([0-9]{1,2})([./-])([0-9]{1,2})"
+    "|([0-9]{2})([0-9]{2}))$"
+)
+
+
+def _sql(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _class(chars: str) -> str:
+    """A regular-expression character class of ``chars``."""
+    escaped = "".join("\\" + c if c in "\\]^-[" else c for c in sorted(set(chars)))
+    return f"[{escaped}]"
+
+
+def _macros(today: date) -> list[str]:
+    """The SQL helpers, with the reference tables of ``core`` written in as literals.
+
+    Each text helper first asks a regular expression whether the cell holds any character
+    it would change, since most cells hold none and ``translate``/``trim`` over long sets
+    cost ten times the test.
+    """
+    # compact(s): what normalize_id / the date and division parsers leave of a cell — the
+    # full-width forms above in ASCII (x and b upper-cased, as normalize_id does), whitespace
+    # and invisible characters gone.  Characters outside these stay and make a pattern fail.
+    halfwidth = to_halfwidth(_FULLWIDTH)
+    compact_from = _FULLWIDTH + "xb" + _WHITESPACE + INVISIBLE_CHARS
+    compact_to = halfwidth.replace("x", "X").replace("b", "B") + "XB"
+    # trimmed(s): what _text leaves (full-width forms in ASCII, invisibles gone, trimmed).
+    trimmed_from = _FULLWIDTH + INVISIBLE_CHARS
+    space = _class(_WHITESPACE)
+    edges = _sql(f"^{space}|{space}$")
+    # The check character from the 17 digits as one BIGINT n: digit i is n // 10^(17-i) % 10.
+    weights = " + ".join(
+        f"(n // {10 ** (len(ID_WEIGHTS) - i)} % 10) * {w}"
+        for i, w in enumerate(ID_WEIGHTS, start=1)
+    )
+    first, last = (int(f"{day:%Y%m%d}") for day in (MIN_BIRTH_DATE, today))
+    return [
+        f"CREATE MACRO compact(s) AS CASE WHEN regexp_matches(s, {_sql(_class(compact_from))}) "
+        f"THEN translate(s, {_sql(compact_from)}, {_sql(compact_to)}) ELSE s END",
+        f"CREATE MACRO trimmed(s) AS CASE WHEN regexp_matches(s, {_sql(_class(trimmed_from))}) "
+        f"OR regexp_matches(s, {edges}) THEN trim(translate(s, {_sql(trimmed_from)}, "
+        f"{_sql(halfwidth)}), {_sql(_WHITESPACE)}) ELSE s END",
+        f"CREATE MACRO stripped(s) AS CASE WHEN regexp_matches(s, {edges}) "
+        f"THEN trim(s, {_sql(_WHITESPACE)}) ELSE s END",
+        f"CREATE MACRO unspaced(s) AS CASE WHEN regexp_matches(s, {_sql(space)}) "
+        f"THEN translate(s, {_sql(_WHITESPACE)}, '') ELSE s END",
+        f"CREATE MACRO blank(s) AS s IS NULL OR regexp_full_match(s, "
+        f"{_sql(_class(BLANK_CHARS) + '*')})",
+        # A real calendar date (what datetime.date accepts for a 4-digit year).
+        "CREATE MACRO real_ymd(y, m, d) AS y >= 1 AND m BETWEEN 1 AND 12 AND d BETWEEN 1 AND "
+        "CASE WHEN m = 2 THEN CASE WHEN y % 4 = 0 AND (y % 100 <> 0 OR y % 400 = 0) THEN 29 "
+        "ELSE 28 END ELSE 30 + (m + m // 8) % 2 END",
+        f"CREATE MACRO ymd(t) AS regexp_extract(t, {_sql(_DATE_RE)}, "
+        "['y', 'm1', 'd1', 's1', 'm2', 's2', 'd2', 'm3', 'd3'])",
+        # The first 17 digits of an ID-shaped text as a BIGINT (NULL: not that shape).
+        "CREATE MACRO id_digits(v, shape) AS CASE WHEN regexp_full_match(v, shape) "
+        "THEN substr(v, 1, 17)::BIGINT END",
+        # An 18-character ID as parse_id accepts it, from its 17 digits n and its 18th
+        # character c: a real birth date from 1900 to today, the ISO 7064 MOD 11-2 check.
+        f"CREATE MACRO birth_ok(b) AS b BETWEEN {first} AND {last} "
+        "AND real_ymd(b // 10000, b // 100 % 100, b % 100)",
+        "CREATE MACRO id_valid(n, c) AS coalesce(birth_ok(n // 1000 % 100000000) "
+        f"AND substr({_sql(ID_CHECK_CHARS)}, (({weights}) % 11) + 1, 1) = c, false)",
+    ]
+
+
+def _lookup(expr: str, table: Mapping[str, Any]) -> str:
+    """``CASE expr WHEN key THEN value … END`` from a Python mapping (keys are text)."""
+    whens = " ".join(
+        f"WHEN {_sql(key)} THEN {value if isinstance(value, int) else _sql(value)}"
+        for key, value in table.items()
+    )
+    return f"CASE {expr} {whens} END"
+
+
+def _column_fields(column: Column) -> tuple[str, ...]:
+    if column.vector is not None:
+        return column.vector.fields
+    return tuple(column.blank) or ()
+
+
+def _shape(digits: Iterable[int]) -> str:
+    """A character class of single digits, e.g. ``[1-7]`` for the categories."""
+    return f"[{min(digits)}-{max(digits)}]"
+
+
+#: What a normalised ID and certificate number must look like before their digits are judged.
+_ID_SHAPE = "[0-9]{17}[0-9X]"
+_CERT_SHAPE = f"{_ID_SHAPE}{_shape(CATEGORIES)}{_shape(GRADES)}(?:{REISSUE_SUFFIX.pattern})?"
+_DIVISION_SHAPE = "(?:" + "|".join(f"[0-9]{{{n}}}" for n in DIVISION_LENGTHS) + ")"
+
+
+def _date_layers(r: str, v: str) -> tuple[dict[str, str], dict[str, str]]:
+    """From ``r`` (the parts ``ymd`` found) to ``v``, the date, or NULL when not one."""
+    y, m, d = f"{v}_y", f"{v}_m", f"{v}_d"
+    parts = {
+        y: f"nullif({r}.y, '')::INTEGER",
+        m: f"coalesce(nullif({r}.m1, ''), nullif({r}.m2, ''), nullif({r}.m3, ''))::INTEGER",
+        d: f"coalesce(nullif({r}.d1, ''), nullif({r}.d2, ''), nullif({r}.d3, ''))::INTEGER",
+    }
+    real = f"{r}.s1 = {r}.s2 AND real_ymd({y}, {m}, {d})"
+    return parts, {v: f"CASE WHEN {real} THEN make_date({y}, {m}, {d}) END"}
+
+
+@dataclass(frozen=True)
+class _Sql:
+    """One column's SQL: ``layers`` of named expressions (each may use the names of the
+    layers before it), then its ``fields`` and ``ok`` (the cell is accepted), which may use
+    every layer's names."""
+
+    layers: tuple[dict[str, str], ...]
+    fields: dict[str, str]
+    ok: str
+
+
+def _column_sql(column: Column, cell: str, n: int) -> _Sql | None:
+    """The SQL of one column whose (blank-normalised) text is ``cell``; ``None``: no form."""
+    vector = column.vector
+    if vector is None:
+        return None
+    t, r, v = f"t{n}", f"r{n}", f"v{n}"
+    blank_ok = "false" if column.required else f"{cell} IS NULL"
+    fields = vector.fields
+    if vector.form == "date":
+        return _Sql(
+            ({r: f"ymd(compact({cell}))"}, *_date_layers(r, v)),
+            {fields[0]: v},
+            f"({blank_ok} OR {v} IS NOT NULL)",
+        )
+    if vector.form == "expiry":
+        words = ", ".join(map(_sql, sorted(LONG_TERM_WORDS)))
+        return _Sql(
+            ({t: f"compact({cell})"}, {r: f"ymd({t})"}, *_date_layers(r, v)),
+            {
+                fields[0]: f"CASE WHEN {t} IN ({words}) THEN NULL ELSE {v} END",
+                fields[1]: f"coalesce({t} IN ({words}), false)",
+            },
+            f"({blank_ok} OR {t} IN ({words}) OR {v} IS NOT NULL)",
+        )
+    if vector.form == "division":
+        return _Sql(
+            ({t: f"compact({cell})"},),
+            {fields[0]: t, fields[1]: f"substr({t}, 1, 6)"},
+            f"coalesce(regexp_full_match({t}, {_sql(_DIVISION_SHAPE)}), false)",
+        )
+    if vector.form == "category":
+        words = {word: number for word, number in CATEGORY_WORDS.items()}
+        words |= {f"{word}残疾": number for word, number in CATEGORY_WORDS.items()}
+        number = (
+            f"CASE WHEN regexp_full_match({t}, '[0-9]+') THEN TRY_CAST({t} AS INTEGER) "
+            f"ELSE {_lookup(t, words)} END"
+        )
+        return _Sql(
+            ({t: f"trimmed({cell})"}, {v: number}),
+            {fields[0]: v},
+            f"coalesce({v} BETWEEN {min(CATEGORIES)} AND {max(CATEGORIES)}, false)",
+        )
+    if vector.form == "grade":
+        unsuffixed = f"stripped(CASE WHEN suffix({t}, '级') THEN {t}[:-2] ELSE {t} END)"
+        return _Sql(
+            ({t: f"trimmed({cell})"}, {v: _lookup(unsuffixed, GRADE_NUMERALS)}),
+            {fields[0]: v},
+            f"({v} IS NOT NULL)",
+        )
+    if vector.form == "choice":
+        allowed = ", ".join(map(_sql, vector.allowed))
+        return _Sql(
+            ({t: f"unspaced({cell})"},),
+            {fields[0]: t},
+            f"coalesce({t} IN ({allowed}), false)",
+        )
+    if vector.form == "family":
+        aliases = {word: value for word, value in FAMILY_ALIASES.items() if value in vector.allowed}
+        return _Sql(
+            ({t: f"trimmed({cell})"}, {v: _lookup(t, aliases)}),
+            {fields[0]: v},
+            f"({v} IS NOT NULL)",
+        )
+    if vector.form == "certificate":
+        return _Sql(
+            ({t: f"compact({cell})"}, {v: f"id_digits({t}, {_sql(_CERT_SHAPE)})"}),
+            {
+                fields[0]: f"substr({t}, 1, 20)",
+                fields[1]: t,
+                fields[2]: f"substr({t}, 1, 18)",
+                fields[3]: f"ascii(substr({t}, 19, 1)) - 48",
+                fields[4]: f"ascii(substr({t}, 20, 1)) - 48",
+            },
+            f"id_valid({v}, substr({t}, 18, 1))",
+        )
+    raise ValueError(f"unknown vector form {vector.form!r}")
+
+
+def _parse_sql(spec: RosterSpec, cells: Mapping[str, str]) -> str:
+    """``CREATE TABLE parsed``: every row of ``cells`` with its fields and ``ok``."""
+    id_cell, name_cell = cells[ID_HEADER], cells[NAME_HEADER]
+    layers: list[dict[str, str]] = [
+        {"v_id": f"compact({id_cell})"},
+        {"n_id": f"id_digits(v_id, {_sql(_ID_SHAPE)})"},
+    ]
+    fields: dict[str, str] = {}
+    oks = ["NOT py", "id_valid(n_id, substr(v_id, 18, 1))"]
+    for n, column in enumerate(spec.columns):
+        sql = _column_sql(column, cells[column.header], n)
+        if sql is None:
+            oks.append("false")
+            fields |= {f: "NULL" for f in _column_fields(column)}
+            continue
+        for depth, layer in enumerate(sql.layers):
+            if depth == len(layers):
+                layers.append({})
+            layers[depth] |= layer
+        fields |= sql.fields
+        oks.append(sql.ok)
+    if spec.period:
+        start, end, _, _ = spec.period
+        oks.append(f"({fields[end]} IS NULL OR {fields[end]} >= {fields[start]})")
+    evidence = [
+        f"coalesce(stripped({cells[h]}), '') AS ev{i}" for i, h in enumerate(spec.evidence_headers)
+    ]
+    source = "cells"
+    for layer in layers:
+        named = ", ".join(f"{expr} AS {name}" for name, expr in layer.items())
+        source = f"(SELECT *, {named} FROM {source})"
+    field_cols = ", ".join(f'{expr} AS "{name}"' for name, expr in fields.items())
+    # The cells of a row the SQL does not accept, for iter_roster (NULL for the others).
+    kept = ", ".join(
+        f"CASE WHEN ok THEN NULL ELSE {cell} END AS raw_{cell}" for cell in cells.values()
+    )
+    return (
+        f"CREATE TABLE parsed AS SELECT rn, py, ok, v_id AS id_number, "
+        f"nullif(stripped({name_cell}), '') AS name, {field_cols}, {', '.join(evidence)}, {kept} "
+        f"FROM (SELECT *, ({' AND '.join(oks)}) AS ok FROM {source})"
+    )
+
+
+def _accepted_columns(spec: RosterSpec) -> list[str]:
+    """The columns of :data:`ACCEPTED`, in order."""
+    fields = [f for column in spec.columns for f in _column_fields(column)]
+    evidence = [f"ev{i}" for i in range(len(spec.evidence_headers))]
+    return [*COMMON_FIELDS, *fields, *evidence]
+
+
+@dataclass
+class RosterSet:
+    """A roster parsed set-wise: the accepted rows in DuckDB, the others judged row by row.
+
+    ``con`` holds the relation :data:`ACCEPTED`; ``fallback`` lists, in row order, the
+    (row number, result of :func:`iter_roster`) of every row the SQL did not accept.
+    Together they are exactly what :func:`iter_roster` yields for the whole table.
+    """
+
+    kind: str
+    con: duckdb.DuckDBPyConnection
+    fallback: list[tuple[int, dict[str, Any] | list[RowError]]]
+
+    @property
+    def errors(self) -> list[RowError]:
+        """Every rejected cell, in row order."""
+        return [error for _, item in self.fallback if isinstance(item, list) for error in item]
+
+    def copy_to(self, path: Path, columns: Sequence[str]) -> int:
+        """Write every accepted row (SQL-accepted and fallback-accepted, in row order) as CSV.
+
+        ``columns`` names the output columns: ``row``, ``id_number``, ``name``, the kind's
+        fields and ``ev0``, ``ev1``, … (any order, as the engine reads them).  Dates are
+        written in ISO form, empty values as empty fields.  Returns the number of rows.
+        """
+        spec = _spec(self.kind)
+        names = _accepted_columns(spec)
+        extra = [item for _, item in self.fallback if isinstance(item, dict)]
+        picked = ", ".join(f'"{name}"' for name in columns)
+        query = f"SELECT {picked} FROM {ACCEPTED}"
+        if extra:
+            self.con.execute(f"CREATE TEMP TABLE accepted_rows AS FROM {ACCEPTED} LIMIT 0")
+            headers = spec.evidence_headers
+            self.con.executemany(
+                f"INSERT INTO accepted_rows VALUES ({', '.join('?' * len(names))})",
+                [
+                    [*(row.get(name) for name in names[: -len(headers)]), *row["raw"].values()]
+                    for row in extra
+                ],
+            )
+            query = f'{query} UNION ALL SELECT {picked} FROM accepted_rows ORDER BY "row"'
+        self.con.execute(
+            f"COPY ({query}) TO $path (FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"')",
+            {"path": str(path)},
+        )
+        row = self.con.execute(f"SELECT count(*) FROM {ACCEPTED}").fetchone()
+        return (row[0] if row else 0) + len(extra)
+
+
+@contextmanager
+def parse_set(
+    kind: str, table: Table, *, threads: int = 2, memory_limit: str = "1GB"
+) -> Iterator[RosterSet]:
+    """Parse ``table`` set-wise; the DuckDB connection lives as long as the context."""
+    spec = _spec(kind)
+    with tempfile.TemporaryDirectory(prefix="roster-") as tmpdir:
+        directory = Path(tmpdir)
+        con = duckdb.connect(
+            ":memory:",
+            config={
+                "threads": threads,
+                "memory_limit": memory_limit,
+                "temp_directory": str(directory / "spill"),
+            },
+        )
+        try:
+            for statement in _macros(date.today()):
+                con.execute(statement)
+            headers = spec.headers
+            kept = _load_csv(con, table, headers, directory)
+            if kept is None:
+                kept = _load_rows(con, table, spec, directory)
+            con.execute(_parse_sql(spec, {h: f"c{i}" for i, h in enumerate(headers)}))
+            picked = ", ".join(f'"{name}"' for name in _accepted_columns(spec)[1:])
+            con.execute(
+                f'CREATE VIEW {ACCEPTED} AS SELECT rn AS "row", {picked} FROM parsed WHERE ok'
+            )
+            rejected = con.execute(
+                "SELECT rn, "
+                + ", ".join(f"raw_c{i}" for i in range(len(headers)))
+                + " FROM parsed WHERE NOT ok AND NOT py ORDER BY rn"
+            ).fetchall()
+            rows = sorted(
+                [(r[0], dict(zip(headers, r[1:], strict=True))) for r in rejected] + kept,
+                key=lambda row: row[0],
+            )
+            fallback = [
+                (number, item)
+                for (number, _), item in zip(rows, iter_roster(kind, rows), strict=True)
+            ]
+            yield RosterSet(kind=kind, con=con, fallback=fallback)
+        finally:
+            con.close()
+
+
+def _blank_sql(cell: str) -> str:
+    return f"CASE WHEN blank({cell}) THEN NULL ELSE {cell} END"
+
+
+def _load_csv(
+    con: duckdb.DuckDBPyConnection, table: Table, headers: Sequence[str], directory: Path
+) -> list[tuple[int, dict[str, Any]]] | None:
+    """Read a plain UTF-8 CSV straight into table ``cells``; ``None`` when it cannot.
+
+    Only a file whose :class:`~core.tabular.CsvLayout` is ``simple`` is handed to DuckDB's
+    reader, and its result is kept only when it saw the same data rows, the same last row
+    number and the same characters as the validation pass of ``read_table``; otherwise the
+    rows are read through :attr:`Table.rows` (:func:`_load_rows`).
+    """
+    layout = table.csv_layout
+    if layout is None or not layout.simple or layout.encoding != "utf-8":
+        return None
+    if layout.path is not None:
+        path = layout.path
+    else:
+        assert layout.data is not None
+        path = directory / "source.csv"
+        path.write_bytes(layout.data)
+    columns = {f"f{i}": "VARCHAR" for i in range(layout.width)}
+    blank = " AND ".join(f"blank(f{i})" for i in range(layout.width))
+    chars = " + ".join(f"coalesce(length(f{i}), 0)" for i in range(layout.width))
+    try:
+        con.execute(
+            f"CREATE TABLE src AS SELECT *, NOT ({blank}) AS kept, {chars} AS chars "
+            "FROM read_csv($path, header = false, skip = 1, auto_detect = false, "
+            "columns = $columns, delim = $delim, quote = '\"', escape = '\"', "
+            "null_padding = true, strict_mode = true, encoding = 'utf-8')",
+            {"path": str(path), "columns": columns, "delim": layout.delimiter},
+        )
+    except duckdb.Error:
+        return None
+    seen = con.execute(
+        "SELECT count(*), coalesce(max(rowid) + 2, 0), coalesce(sum(chars), 0) FROM src WHERE kept"
+    ).fetchone()
+    if seen != (layout.data_rows, layout.last_row, layout.chars):
+        con.execute("DROP TABLE src")
+        return None
+    picked = ", ".join(
+        f"{_blank_sql(f'f{layout.columns[h]}')} AS c{i}" for i, h in enumerate(headers)
+    )
+    con.execute(
+        f"CREATE VIEW cells AS SELECT (rowid + 2)::INTEGER AS rn, false AS py, {picked} "
+        "FROM src WHERE kept"
+    )
+    return []
+
+
+#: Cell types other than text a column's parser reads as the text they stand for (an xlsx
+#: date as its ISO date, a number as its digits), by vector form.
+_NUMERIC_FORMS = frozenset({"date", "expiry", "division", "category", "grade"})
+_DATE_FORMS = frozenset({"date", "expiry"})
+
+
+def _as_text(form: str | None, value: Any) -> str | None:
+    """The text the SQL may judge for a non-text cell, or ``None`` (judge it row by row)."""
+    if form in _DATE_FORMS and isinstance(value, date):
+        if isinstance(value, datetime):
+            return value.date().isoformat() if value.time() == datetime.min.time() else None
+        return value.isoformat()
+    numeric = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if form in _NUMERIC_FORMS and numeric and not isinstance(value, bool):
+        return str(int(value))
+    return None
+
+
+def _load_rows(
+    con: duckdb.DuckDBPyConnection, table: Table, spec: RosterSpec, directory: Path
+) -> list[tuple[int, dict[str, Any]]]:
+    """Table ``cells`` from :attr:`Table.rows` (xlsx, GB18030, a CSV DuckDB may misread).
+
+    The texts go through a CSV this function writes itself.  A row with a cell the SQL
+    cannot judge as text (a time of day, a bool, a number as ID) is kept here as it is,
+    flagged ``py``, and returned for :func:`iter_roster`.
+    """
+    forms: list[str | None] = [None, None]
+    forms += [c.vector.form if c.vector else None for c in spec.columns]
+    headers = spec.headers
+    kept: list[tuple[int, dict[str, Any]]] = []
+    path = directory / "cells.csv"
+    count = chars = 0
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, quoting=csv.QUOTE_ALL)
+        for number, cells in table.rows:
+            texts: list[str | None] = []
+            for header, form in zip(headers, forms, strict=True):
+                value = cells.get(header)
+                if value is not None and value.__class__ is not str:
+                    value = _as_text(form, value)
+                    if value is None:
+                        break
+                elif value is not None and ("\n" in value or "\r" in value or "\x00" in value):
+                    break
+                texts.append(value)
+            else:
+                writer.writerow([number, False, *texts])
+                count += 1
+                chars += sum(len(t) for t in texts if t)
+                continue
+            kept.append((number, cells))
+            writer.writerow([number, True, *([None] * len(headers))])
+            count += 1
+    columns = {"rn": "INTEGER", "py": "BOOLEAN"} | {f"c{i}": "VARCHAR" for i in range(len(headers))}
+    con.execute(
+        "CREATE TABLE cells_src AS SELECT * FROM read_csv($path, header = false, "
+        "auto_detect = false, columns = $columns, delim = ',', quote = '\"', escape = '\"', "
+        "strict_mode = true, encoding = 'utf-8')",
+        {"path": str(path), "columns": columns},
+    )
+    total = " + ".join(f"coalesce(length(c{i}), 0)" for i in range(len(headers)))
+    seen = con.execute(f"SELECT count(*), coalesce(sum({total}), 0) FROM cells_src").fetchone()
+    if seen != (count, chars):
+        raise RuntimeError(f"roster cells read back differently: {seen} != {(count, chars)}")
+    picked = ", ".join(f"{_blank_sql(f'c{i}')} AS c{i}" for i in range(len(headers)))
+    con.execute(f"CREATE TABLE cells AS SELECT rn, py, {picked} FROM cells_src")
+    con.execute("DROP TABLE cells_src")
+    return kept

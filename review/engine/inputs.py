@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,7 +25,7 @@ from review.rosters import (
     ROSTERS,
     RowError,
     header_spec,
-    iter_roster,
+    parse_set,
 )
 
 #: Columns of a beneficiary file, in order, with their DuckDB types.  One row per enrolment
@@ -148,6 +148,11 @@ def _roster_columns(kind: str) -> dict[str, str]:
     return {**COMMON_FIELDS, **ROSTERS[kind].fields, **evidence}
 
 
+def spool_header(kind: str) -> str:
+    """The header line of a kind's normalised CSV (a file with another one is stale)."""
+    return ",".join(_roster_columns(kind))
+
+
 def _write_roster_csv(kind: str, rows: Iterable[Mapping[str, Any]], path: Path) -> int:
     """Normalised rows to CSV: typed fields, then each evidence text in its own column.
 
@@ -168,21 +173,15 @@ def _write_roster_csv(kind: str, rows: Iterable[Mapping[str, Any]], path: Path) 
 
 
 def spool_roster(kind: str, table: Table, path: str | os.PathLike[str]) -> SpooledRoster:
-    """Parse a roster table straight to a normalised CSV at ``path``, in bounded memory.
+    """Parse a roster table straight to a normalised CSV at ``path``, set-wise in DuckDB.
 
     Invalid rows are collected as errors (they do not stop the comparison, ``docs/formats.md``).
+    The rows are those of :func:`~review.rosters.iter_roster` (``review.rosters.parse_set``).
     """
-    errors: list[RowError] = []
-
-    def valid() -> Iterator[dict[str, Any]]:
-        for item in iter_roster(kind, table.rows):
-            if isinstance(item, dict):
-                yield item
-            else:
-                errors.extend(item)
-
     target = Path(path)
-    count = _write_roster_csv(kind, valid(), target)
+    with parse_set(kind, table) as parsed:
+        count = parsed.copy_to(target, list(_roster_columns(kind)))
+        errors = parsed.errors
     return SpooledRoster(
         kind=kind,
         path=target,

@@ -10,7 +10,6 @@ import tempfile
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from types import SimpleNamespace
 from typing import BinaryIO
 
 from django.conf import settings
@@ -170,18 +169,9 @@ def _keep_normalised(spooled: engine.SpooledRoster, sha256: str) -> None:
     spooled.path = target
 
 
-_EXPECTED_HEADER: dict[str, str] = {}
-
-
 def _expected_header(kind: str) -> str:
     """The header line the engine writes today for a kind (to recognise a stale file)."""
-    if kind not in _EXPECTED_HEADER:
-        with tempfile.TemporaryDirectory(dir=_work_dir()) as work:
-            path = Path(work) / "header.csv"
-            empty = SimpleNamespace(rows=iter(()), unknown_headers=[])
-            engine.spool_roster(kind, empty, path)  # type: ignore[arg-type]
-            _EXPECTED_HEADER[kind] = path.read_text(encoding="utf-8").splitlines()[0]
-    return _EXPECTED_HEADER[kind]
+    return engine.spool_header(kind)
 
 
 def cached_spool(upload: RosterUpload) -> engine.SpooledRoster | None:

@@ -301,3 +301,75 @@ def test_entity_expansion_is_refused() -> None:
 def test_an_ordinary_workbook_still_reads() -> None:
     table = read_table(bombs.workbook(), "a.xlsx", spec=SPEC)
     assert list(table.rows) == [(2, {"姓名": "张三", "公民身份号码": ID})]
+
+
+def _typed_workbook(first_row: int, first_column: int) -> bytes:
+    from datetime import date, datetime, time
+
+    wb = Workbook()
+    ws = wb.active
+    header = ["姓名", "公民身份号码", "日期", "数", "其他"]
+    values = [
+        ["张三", "14042519800101123X", date(2030, 5, 1), 5, "  x "],
+        [" 李四", 140425198001011235, datetime(2030, 5, 1), 4.0, True],
+        ["", None, datetime(2030, 5, 1, 12, 30, 15), 1.5, time(12, 30)],
+        [None, None, None, None, None],
+        ["王五", "２０３０年５月１日", "2030/5/1", -0.0, "  "],
+        ["赵六", "x", 20300501, 13800138000, 1e20],
+    ]
+    for r, row in enumerate([header, *values]):
+        for c, value in enumerate(row):
+            if value is not None:
+                ws.cell(row=first_row + r, column=first_column + c, value=value)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("first_row", "first_column"), [(1, 1), (3, 2)])
+def test_xlsx_read_by_calamine_gives_the_cells_openpyxl_gives(
+    first_row: int, first_column: int
+) -> None:
+    from core.tabular import _read_xlsx, _Source
+
+    data = _typed_workbook(first_row, first_column)
+    fast = _read_xlsx(_Source(data), "x", None, 100, plain=True)
+    slow = _read_xlsx(_Source(data), "x", None, 100, plain=False)
+    assert (fast.headers, fast.row_count) == (slow.headers, slow.row_count)
+    fast_rows, slow_rows = list(fast.rows), list(slow.rows)
+    assert [(n, {k: (type(v), v) for k, v in row.items()}) for n, row in fast_rows] == [
+        (n, {k: (type(v), v) for k, v in row.items()}) for n, row in slow_rows
+    ]
+    assert [row for _, row in read_table(data, "x.xlsx").rows] == [row for _, row in slow_rows]
+
+
+def test_xlsx_text_starting_with_equals_is_refused_alike_by_both_readers() -> None:
+    from core.tabular import _read_xlsx, _Source
+
+    wb = Workbook()
+    wb.active.append(["姓名", "值"])
+    wb.active.append(["张三", "=不是公式"])
+    wb.active["B2"].data_type = "s"  # a text, not the formula openpyxl would write
+    buf = io.BytesIO()
+    wb.save(buf)
+    assert b"<f>" not in zipfile.ZipFile(io.BytesIO(buf.getvalue())).read(
+        "xl/worksheets/sheet1.xml"
+    )
+    messages = []
+    for plain in (True, False):
+        with pytest.raises(TableError) as err:
+            _read_xlsx(_Source(buf.getvalue()), "x", None, 100, plain=plain)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    assert "B2（值）" in messages[0]
+
+
+def test_xlsx_with_an_error_cell_is_read_by_openpyxl_which_gives_its_text() -> None:
+    wb = Workbook()
+    wb.active.append(["姓名", "值"])
+    wb.active.append(["张三", "#N/A"])  # openpyxl writes it as an error cell (t="e")
+    buf = io.BytesIO()
+    wb.save(buf)
+    assert [row for _, row in read_table(buf.getvalue(), "x.xlsx").rows] == [
+        {"姓名": "张三", "值": "#N/A"}
+    ]

@@ -938,3 +938,37 @@ def test_beneficiaries_from_parquet_are_accepted(tmp_path: Path) -> None:
         params={"csv": str(csv_path), "columns": BENEFICIARY_COLUMNS},
     ).write_parquet(str(parquet_path))
     assert codes(compare(parquet_path, {}, as_of=AS_OF, division=COUNTY)) == {"NO_CERTIFICATE"}
+
+
+def _read_spool(path: Path, kind: str) -> list[tuple[Any, ...]]:
+    import duckdb
+
+    from review.engine.inputs import _READ_ROSTER, _roster_columns
+
+    con = duckdb.connect()
+    try:
+        params = {"path": str(path), "columns": _roster_columns(kind)}
+        return con.execute(_READ_ROSTER, params).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "fmt"), [("cert_base", "csv"), ("orphan", "csv"), ("death", "xlsx")]
+)
+def test_spooled_roster_holds_the_rows_of_the_per_row_parse(
+    tmp_path: Path, kind: str, fmt: str
+) -> None:
+    from review.engine.inputs import _write_roster_csv
+    from review.rosters import parse_roster_by_row
+    from tests.review.test_rosters import hostile_rows, roster_csv, roster_xlsx
+
+    rows = hostile_rows(kind, 400, seed=3)
+    data = roster_csv(kind, rows) if fmt == "csv" else roster_xlsx(kind, rows)
+    table = read_table(data, f"r.{fmt}", spec=header_spec(kind))
+    spooled = spool_roster(kind, table, tmp_path / "setwise.csv")
+    reference = parse_roster_by_row(kind, table)
+    _write_roster_csv(kind, reference.rows, tmp_path / "by_row.csv")
+    assert spooled.row_count == len(reference.rows) > 0
+    assert spooled.errors == reference.errors
+    assert _read_spool(tmp_path / "setwise.csv", kind) == _read_spool(tmp_path / "by_row.csv", kind)

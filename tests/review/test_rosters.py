@@ -11,7 +11,15 @@ from openpyxl import Workbook
 
 from core.numbers import id_check_char
 from core.tabular import TableError, read_table
-from review.rosters import KINDS, ROSTERS, header_spec, iter_roster, parse_roster, raw_text
+from review.rosters import (
+    KINDS,
+    ROSTERS,
+    header_spec,
+    iter_roster,
+    parse_roster,
+    parse_roster_by_row,
+    raw_text,
+)
 
 
 def make_id(county: str = "140425", birth: str = "19800101", seq: str = "123") -> str:
@@ -255,3 +263,206 @@ def test_raw_text_renders_cells_as_a_clerk_wrote_them() -> None:
     assert raw_text(3.0) == "3"
     assert raw_text(datetime(2026, 1, 2)) == "2026-01-02"
     assert raw_text(" 长期 ") == "长期"
+
+
+# --------------------------------------------------------------------------------------------
+# Set-wise parsing (parse_roster) against the per-row reference (parse_roster_by_row)
+
+X_ID = next(make_id(seq=f"{n:03d}") for n in range(1000) if make_id(seq=f"{n:03d}").endswith("X"))
+_FW = {ord(c): ord(c) + 0xFEE0 for c in "0123456789Xx.-/"}
+_IDS = (
+    ID, OTHER, X_ID, X_ID.lower(), ID.translate(_FW), X_ID.lower().translate(_FW),
+    f" {ID[:6]} {ID[6:14]} {ID[14:]} ", f"\u200b{ID}\ufeff", f"\u3000{ID}\t", ID[:-1] + "0",
+    ID[:-1] + "1", ID[:15], ID[:17], ID + "1", ID[:6] + "29990101123" + "4", make_id(birth="18991231"),
+    make_id(birth="19800230")[:-1] + "5", ID[:10] + "O" + ID[11:], "", " ", "\u3000", "\u2003",
+)  # fmt: skip
+_DATES = (
+    "2030年05月01日", "2030年5月1日", "2030.05.01", "2030-05-01", "2030/5/1", "20300501",
+    "2023-02-29", "2024/02/29", "2023年2月29日", "20230229", "2030-5/1", "2030-13-01",
+    "0000-01-01", "２０３０－０５－０１", "２０２０年１月２日", " 2030 年 5 月 1 日 ", "2030.5.1",
+    "2019-01-01", "2019-1-1", "2031-12-31", "长期", "abc", "2030-05-01T00:00", "1999/12/31",
+    "\u200b2030-05-01", "", " ",
+)  # fmt: skip
+_CERT_DATES = (*_DATES, "长期", "长期有效", "长 期", "长期\u3000", "永久")
+_DIVISIONS = (
+    "140425", "140425001", "140425001002", "１４０４２５", "14042", "1404250", " 140425 ",
+    "14O425", "140 425", "", "140425.0",
+)  # fmt: skip
+_CATEGORIES = (
+    "肢体", "肢体残疾", "4", "04", "0", "8", "１", " 视力 ", "多重残疾", "残疾", "Limb", "",
+    "4.0", "精神\u200b", "00000000000000000000001",
+)  # fmt: skip
+_GRADES = (
+    "一级", "1级", "1", "壹级", "Ⅰ级", "I级", "IV", "四", "5", "五级", "三 级", "３级", "",
+    "级", "ii", "Ⅳ", "叁", "2 ",
+)  # fmt: skip
+_STATUSES = ("正常", "注销", "冻结", "正 常", "作废", "", " 注销 ")
+_CERTS = (
+    ID + "41", ID + "41B", ID + "41B1", ID + "41B0", ID.lower() + "41b", X_ID.lower() + "72",
+    ID[:-1] + "0" + "41", ID, ID + "81", ID + "45", (ID + "41").translate(_FW), ID + "41B12",
+    f" {ID} 41 ", ID + "41C", "",
+)  # fmt: skip
+_ASSISTANCE = (
+    "低保",
+    "低保边缘",
+    "特困",
+    "一般",
+    "低保家庭",
+    "特困人员",
+    "低保 ",
+    "低\u200b保",
+    "",
+    "五保",
+)
+_ORPHANS = ("孤儿", "事实无人抚养儿童", "孤 儿", "孤儿 ", "", "孤儿院")
+_NAMES = ("张三", " 李四 ", "", "\u3000王五\u3000", "O'Brien", '赵"六"', "a,b")
+
+_POOLS: dict[str, tuple[str, ...]] = {
+    "死亡日期": _DATES, "迁出日期": _DATES, "迁入地区划代码": _DIVISIONS, "残疾人证号": _CERTS,
+    "残疾类别": _CATEGORIES, "残疾等级": _GRADES, "证件状态": _STATUSES, "有效期至": _CERT_DATES,
+    "户籍区划代码": _DIVISIONS, "保障类别": _ASSISTANCE, "开始日期": _DATES, "终止日期": _DATES,
+    "入监日期": _DATES, "出监日期": _DATES, "保障类型": _ORPHANS, "姓名": _NAMES,
+    "公民身份号码": _IDS,
+}  # fmt: skip
+
+
+def hostile_rows(kind: str, count: int, seed: int) -> list[dict[str, str]]:
+    """Rows mostly valid (so the set-wise path accepts many) with hostile cells mixed in."""
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(count):
+        row = {}
+        for header in ROSTERS[kind].headers:
+            pool = _POOLS[header]
+            row[header] = pool[0] if rng.random() < 0.5 else rng.choice(pool)
+        rows.append(row)
+    return rows
+
+
+def roster_csv(
+    kind: str, rows: list[dict[str, str]], *, encoding: str = "utf-8", delimiter: str = ","
+) -> bytes:
+    headers = ("备注", *reversed(ROSTERS[kind].headers))  # any order, an unknown column
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=delimiter)
+    writer.writerow([f" {h} " for h in headers])
+    for i, row in enumerate(rows):
+        writer.writerow(["x", *(row[h] for h in headers[1:])])
+        if i % 97 == 5:
+            writer.writerow([""] * len(headers))  # a blank record: skipped, numbers kept
+    return buf.getvalue().encode(encoding)
+
+
+def roster_xlsx(kind: str, rows: list[dict[str, str]]) -> bytes:
+    """The rows with typed cells where Excel would type them: dates, numbers."""
+    wb = Workbook()
+    ws = wb.active
+    headers = ROSTERS[kind].headers
+    ws.append(list(headers))
+    for i, row in enumerate(rows):
+        cells: list[object] = [row[h] or None for h in headers]
+        for j, header in enumerate(headers):
+            value = row[header]
+            if i % 3 == 0 and header.endswith("日期") and value == "2030-05-01":
+                cells[j] = datetime(2030, 5, 1) if i % 2 else date(2030, 5, 1)
+            elif i % 3 == 1 and header.endswith("日期") and value == "20300501":
+                cells[j] = 20300501
+            elif i % 3 == 2 and value in ("4", "1", "140425"):
+                cells[j] = float(value) if i % 2 else int(value)
+            elif i % 7 == 0 and header.endswith("日期") and value == "2019-01-01":
+                cells[j] = datetime(2019, 1, 1, 12, 30)
+        ws.append(cells)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _typed(parsed):
+    """Rows and errors with each value's type, so that 1 and True or a date and a datetime
+    never pass for each other."""
+    rows = [
+        {k: (type(v).__name__, v) if k != "raw" else v for k, v in row.items()}
+        for row in parsed.rows
+    ]
+    return rows, parsed.errors, parsed.unknown_headers
+
+
+def _assert_same(kind: str, table) -> None:
+    setwise, by_row = parse_roster(kind, table), parse_roster_by_row(kind, table)
+    assert _typed(setwise) == _typed(by_row)
+    assert setwise.rows, "some rows should be accepted"
+    assert setwise.errors, "some rows should be rejected"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_setwise_parse_equals_the_per_row_parse_on_hostile_csv(kind: str) -> None:
+    rows = hostile_rows(kind, 600, seed=KINDS.index(kind))
+    _assert_same(kind, read_table(roster_csv(kind, rows), "r.csv", spec=header_spec(kind)))
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter", "bom"),
+    [("utf-8", ";", False), ("utf-8", "\t", True), ("gb18030", ",", False)],
+)
+def test_setwise_parse_equals_the_per_row_parse_whatever_the_csv_dialect(
+    encoding: str, delimiter: str, bom: bool
+) -> None:
+    kind = "cert_base"
+    data = roster_csv(kind, hostile_rows(kind, 300, seed=7), encoding=encoding, delimiter=delimiter)
+    table = read_table((b"\xef\xbb\xbf" if bom else b"") + data, "r.csv", spec=header_spec(kind))
+    assert table.encoding == ("gb18030" if encoding == "gb18030" else "utf-8")
+    _assert_same(kind, table)
+
+
+def test_setwise_parse_equals_the_per_row_parse_from_a_path_with_a_multiline_cell(
+    tmp_path,
+) -> None:
+    kind = "assistance"
+    rows = hostile_rows(kind, 300, seed=11)
+    rows[40]["姓名"] = "张\n三"
+    path = tmp_path / "r.csv"
+    path.write_bytes(roster_csv(kind, rows))
+    table = read_table(path, "r.csv", spec=header_spec(kind))
+    assert table.csv_layout is not None and not table.csv_layout.simple
+    _assert_same(kind, table)
+
+
+@pytest.mark.parametrize("kind", ["death", "cert_base", "prison"])
+def test_setwise_parse_equals_the_per_row_parse_on_xlsx_with_typed_cells(kind: str) -> None:
+    rows = hostile_rows(kind, 300, seed=100 + KINDS.index(kind))
+    _assert_same(kind, read_table(roster_xlsx(kind, rows), "r.xlsx", spec=header_spec(kind)))
+
+
+def test_setwise_parse_keeps_row_numbers_column_and_chinese_reason() -> None:
+    rows = [
+        {"姓名": "张三", "公民身份号码": X_ID.lower(), "死亡日期": "２０２６年１月２日"},
+        {"姓名": "李四", "公民身份号码": ID[:-1] + "0", "死亡日期": "2026-02-29"},
+    ]
+    parsed = parse_roster("death", read_table(roster_csv("death", rows), "d.csv"))
+    assert [(r["row"], r["id_number"], r["event_date"]) for r in parsed.rows] == [
+        (2, X_ID, date(2026, 1, 2))
+    ]
+    assert [(e.row, e.column, e.code) for e in parsed.errors] == [
+        (3, "公民身份号码", "ID_CHECKSUM"),
+        (3, "死亡日期", "DATE_INVALID"),
+    ]
+    assert "校验位" in parsed.errors[0].message
+
+
+@pytest.mark.parametrize(
+    "shape", ["long_and_short_records", "empty_line", "cr_line_ends", "lf_line_ends"]
+)
+def test_setwise_parse_equals_the_per_row_parse_on_irregular_csv(shape: str) -> None:
+    kind = "hukou_out"
+    lines = roster_csv(kind, hostile_rows(kind, 200, seed=5)).decode().split("\r\n")
+    if shape == "long_and_short_records":
+        lines[10] += ",surplus"
+        lines[20] = lines[20].rsplit(",", 2)[0]
+    elif shape == "empty_line":
+        lines.insert(30, "")
+    data = ("\r" if shape == "cr_line_ends" else "\n" if shape == "lf_line_ends" else "\r\n").join(
+        lines
+    )
+    _assert_same(kind, read_table(data.encode(), "r.csv", spec=header_spec(kind)))

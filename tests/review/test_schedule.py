@@ -256,7 +256,8 @@ def test_a_scheduled_comparison_runs_in_a_real_celery_worker(celery_worker_proce
     deadline_at = time.monotonic() + 120
     while time.monotonic() < deadline_at:
         run.refresh_from_db()
-        if run.has_ended:
+        # The run is stored before its job is marked done: wait for both.
+        if run.has_ended and Job.objects.filter(pk=run.job_id, finished_at__isnull=False).exists():
             break
         time.sleep(0.5)
     assert run.status == ComparisonRun.Status.FINISHED, run.error
