@@ -66,6 +66,8 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "delete_document": "作废档案文件",
     "split_document": "按页拆分档案文件",
     "rerun_ocr": "重新识别档案文件",
+    "save_search": "保存常用检索",
+    "delete_saved_search": "删除常用检索",
     "download_original": "下载原件",
     "export_casefile": "导出补贴档案",
     "export_catalogue": "导出档案目录",

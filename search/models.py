@@ -10,6 +10,7 @@ while it was loading (`search.rebuild`).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -36,3 +37,31 @@ class OutboxEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.object_id}（版本 {self.id}）"
+
+
+class SavedSearch(models.Model):
+    """A search an inspector runs again (常用检索): its words and filters, never its hits.
+    Private to its owner; it runs inside the owner's jurisdiction at the time it is run, like
+    any search, so a saved search never shows more than its owner may see today."""
+
+    #: Enough for the searches an office repeats; beyond this the oldest are the ones to drop.
+    LIMIT_PER_USER = 50
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="saved_searches", verbose_name="用户"
+    )
+    name = models.CharField("名称", max_length=60)
+    query = models.CharField("检索词", max_length=200, blank=True)
+    filters = models.JSONField("筛选条件", default=dict, blank=True)
+    created_at = models.DateTimeField("保存时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "常用检索"
+        verbose_name_plural = "常用检索"
+        ordering = ("name", "pk")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="saved_search_name_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
 
 from archive.access import permissions as perms
 from archive.access.audit import record
@@ -26,9 +27,9 @@ from archive.models import Division
 from archive.paging import PAGE_PARAM, paginate, query_without_page
 from core.numbers import mask_id
 from jobs.models import Job
-from search import rebuild, service
+from search import rebuild, saved, service
 from search.jobs import SEARCH_EXPORT, SEARCH_REBUILD
-from search.models import OutboxEntry
+from search.models import OutboxEntry, SavedSearch
 from search.query import FILTERS, FilterError, Hit, validate_filters
 
 PAGE_SIZE = 20
@@ -115,7 +116,17 @@ def _row(hit: Hit, names: dict[str, str]) -> dict:
 def search_page(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
     filters = {name: request.GET[name] for name in FILTERS if request.GET.get(name)}
-    context: dict = {"query": query, "filters": filters, "error": "", "page": None, "facets": []}
+    context: dict = {
+        "query": query,
+        "filters": filters,
+        "error": "",
+        "page": None,
+        "facets": [],
+        "saved": [
+            {"search": s, "url": "?" + saved.query_string(s)}
+            for s in SavedSearch.objects.filter(user=request.user)
+        ],
+    }
     if request.GET.get("format") == "xlsx":
         return _export(request, query, filters, context)
     offset = (_page_number(request) - 1) * PAGE_SIZE
@@ -176,6 +187,47 @@ def _export(request: HttpRequest, query: str, filters: dict, context: dict) -> H
     return submit_and_follow(request, SEARCH_EXPORT, query=query, filters=filters)
 
 
+@require_POST
+@guarded(PERMISSION)
+def save_search(request: HttpRequest) -> HttpResponse:
+    """Keeps the search the page shows under a name (常用检索), then shows it again."""
+    query = request.POST.get("q", "")
+    filters = {name: request.POST[name] for name in FILTERS if request.POST.get(name)}
+    back = reverse("search_records") + "?" + urlencode({"q": query, **filters})
+    try:
+        kept, created = saved.save(request.user, request.POST.get("name", ""), query, filters)
+    except saved.SavedSearchError as error:
+        messages.error(request, f"未保存：{error}")
+        return redirect(back)
+    record(
+        request,
+        "save_search",
+        obj_type="search.SavedSearch",
+        obj_id=str(kept.pk),
+        detail=f"保存常用检索“{kept.name}”：“{kept.query}” 筛选 {kept.filters or {}}",
+    )
+    messages.success(request, f"已{'保存' if created else '更新'}常用检索“{kept.name}”。")
+    return redirect(back)
+
+
+@require_POST
+@guarded(PERMISSION)
+def delete_saved_search(request: HttpRequest, pk: int) -> HttpResponse:
+    kept = SavedSearch.objects.filter(user=request.user, pk=pk).first()
+    if kept is None:
+        raise Http404("没有这个常用检索")
+    record(
+        request,
+        "delete_saved_search",
+        obj_type="search.SavedSearch",
+        obj_id=str(kept.pk),
+        detail=f"删除常用检索“{kept.name}”",
+    )
+    kept.delete()
+    messages.success(request, f"已删除常用检索“{kept.name}”。")
+    return redirect("search_records")
+
+
 @guarded(perms.MANAGE_SEARCH_INDEX)
 def index_page(request: HttpRequest) -> HttpResponse:
     """The index beside the database (检索索引): counts per kind, and a rebuild as a job."""
@@ -206,4 +258,6 @@ def index_page(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("", search_page, name="search_records"),
     path("index/", index_page, name="search_index"),
+    path("saved/", save_search, name="search_save"),
+    path("saved/<int:pk>/delete/", delete_saved_search, name="search_saved_delete"),
 ]
