@@ -82,8 +82,12 @@ def _read_and_apply(version: DocumentVersion) -> str:
 
 
 def apply_ocr(version_id: int, results) -> None:
-    """Keeps what OCR read (``PageResult``s) and acts on it."""
+    """Keeps what OCR read (``PageResult``s) and acts on it: the fields, the engine, the
+    cross-check against the case file and the place in the OCR 核对 queue
+    (`archive.ocr_review`)."""
+    from archive import ocr_review
     from archive.docs import operations
+    from ocr.engine import engine_name
 
     pages = [
         {
@@ -105,9 +109,24 @@ def apply_ocr(version_id: int, results) -> None:
     with transaction.atomic():
         version = DocumentVersion.objects.select_for_update().get(pk=version_id)
         version.ocr_text = "\n\f".join(r.text or "" for r in results)
-        version.ocr_fields = {"pages": pages, "fields": _jsonable(fields)}
+        version.ocr_fields = {
+            "pages": pages,
+            "fields": _jsonable(fields),
+            "doc_type": ocr_review.read_doc_type(pages),
+        }
         version.ocr_status = DocumentVersion.Ocr.DONE
-        version.save(update_fields=["ocr_text", "ocr_fields", "ocr_status"])
+        version.ocr_engine = engine_name()
+        ocr_review.classify(version)
+        version.save(
+            update_fields=[
+                "ocr_text",
+                "ocr_fields",
+                "ocr_status",
+                "ocr_engine",
+                "ocr_reasons",
+                "ocr_priority",
+            ]
+        )
         document = Document.objects.select_for_update().get(pk=version.document_id)
         if document.current_id != version.pk or document.deleted_at:
             return
@@ -130,6 +149,9 @@ def apply_ocr(version_id: int, results) -> None:
             operations.move(
                 document, None, doc_type=best.doc_type, reason="（OCR 自动识别材料类型）"
             )
+            document.refresh_from_db()
+        document.current = version
+        ocr_review.cross_check(document)
 
 
 def _jsonable(value):
