@@ -96,14 +96,24 @@ def apply_ocr(version_id: int, results) -> None:
             "confidence": r.confidence,
             "fields": r.fields,
             "warnings": list(r.warnings),
+            "size": list(r.size),
         }
         for r in results
     ]
     fields: dict = {}
+    # Where each field kept was read (the page, and the box as fractions of it): the crops of
+    # OCR 核对, the same on the stored page image at any size.
+    boxes: dict = {}
     for r in results:
         for key, value in (r.fields or {}).items():
             if value is not None and fields.get(key) is None:
                 fields[key] = value
+                if key in r.boxes:
+                    boxes[key] = {"page": r.page, "box": list(r.boxes[key])}
+    for r in results:  # a field read nowhere: where it is printed (a doubtful name), if known
+        for key, box in r.boxes.items():
+            if fields.get(key) is None and key not in boxes:
+                boxes[key] = {"page": r.page, "box": list(box)}
     typed = [r for r in results if r.doc_type in BY_CODE and r.doc_type != "other"]
     best = max(typed, key=lambda r: r.confidence or 0, default=None)
     with transaction.atomic():
@@ -113,6 +123,7 @@ def apply_ocr(version_id: int, results) -> None:
             "pages": pages,
             "fields": _jsonable(fields),
             "doc_type": ocr_review.read_doc_type(pages),
+            "boxes": boxes,
         }
         version.ocr_status = DocumentVersion.Ocr.DONE
         version.ocr_engine = engine_name()

@@ -24,6 +24,8 @@ class Page:
     fields: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
     text: str = ""
+    boxes: dict = field(default_factory=dict)
+    size: tuple = (600, 400)
 
 
 def certify(person: Person, category: int = 4, grade: int = 2) -> Certificate:

@@ -5,12 +5,21 @@ the proposed person with one click."""
 
 from __future__ import annotations
 
+import io
+import re
+
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
+from PIL import Image, ImageOps
 
-from archive import ocr_review
+from archive import ocr_review, storage, tasks
+from archive.docs import ingest, scans
 from archive.models import AuditLog, Document, OcrCheck
+from core.codes import OCR_FIELD_LABELS
+from ocr import engine as ocr_engine
+from ocr import pipeline, world
 from tests.archive.conftest import OTHER_COUNTY, make_person
 from tests.archive.ocr_queue import Page, certificate_fields, certify, scanned
 from tests.config.test_words_on_screen import offending
@@ -249,3 +258,76 @@ def test_an_inbox_scan_of_nobody_in_the_jurisdiction_offers_no_filing(archivist)
     client.post(f"/admin/ocr-review/{document.pk}/file/")
     document.refresh_from_db()
     assert document.case_file is None
+
+
+#: A field's crop on the review page: its label, page, image and CSS box.
+CROP = re.compile(
+    r'class="archive-ocr-crop" role="img" aria-label="([^"]+)在第 (\d+) 页的位置" '
+    r"style=\"background-image:url\('([^']+)'\);([^\"]+)\""
+)
+
+
+def shown_region(style: str) -> tuple[float, ...]:
+    """The part of the page (fractions) a crop's CSS shows."""
+    px = {
+        k: [float(v) for v in re.findall(r"-?[\d.]+", value)]
+        for k, value in re.findall(r"([\w-]+):([^;]+)", style)
+    }
+    (width,), (height,) = px["width"], px["height"]
+    page_width, page_height = px["background-size"]
+    x, y = (-v for v in px["background-position"])
+    return (x / page_width, y / page_height, (x + width) / page_width, (y + height) / page_height)
+
+
+def test_each_field_read_is_shown_beside_the_crop_of_where_it_was_read(
+    settings, case_file, archivist, other_archivist
+):
+    settings.OCR_ENGINE = "tesseract"
+    card = world.sample(11, layout="card", level="clean")
+    # Scanned at four times the size: the stored page image is smaller than what OCR read.
+    scan = card.image.resize((card.image.width * 4, card.image.height * 4))
+    data = io.BytesIO()
+    scan.save(data, "PNG")
+    data.seek(0)
+    [outcome] = ingest.ingest_stream(data, "残疾人证.png", ingest.Target(case_file, ""), archivist)
+    version = Document.objects.get(pk=outcome.document_id).current
+    tasks.apply_ocr(version.pk, pipeline.read_file(storage.original_path(version.blob.sha256)))
+    version.refresh_from_db()
+    read = version.ocr_fields["fields"]
+    boxes = version.ocr_fields["boxes"]
+    assert read["certificate_number"] == card.expected["certificate_number"]
+    # Every field read is boxed, and the name too: too doubtful to keep, it is shown where
+    # it is printed for the clerk to read.
+    assert "name" not in read
+    assert set(boxes) == {*read, "name"}
+
+    html = client_of(archivist).get(review_url(version.document)).content.decode()
+    crops = {label: (page, url, style) for label, page, url, style in CROP.findall(html)}
+    assert set(crops) == {OCR_FIELD_LABELS[key] for key in boxes}
+    page_url = reverse("archive_file_page", args=[version.pk, 1])
+    for key, where in boxes.items():
+        page, url, style = crops[OCR_FIELD_LABELS[key]]
+        assert (page, url) == ("1", page_url)
+        assert shown_region(style) == pytest.approx(where["box"], abs=0.002)
+    assert offending(html) == []
+
+    # The box is where the number is on the stored page image, at its own size.
+    stored = Image.open(storage.page_path(version.blob.sha256, 1))
+    assert max(stored.size) == scans.PAGE_LONG_SIDE < max(scan.size)
+    left, top, right, bottom = boxes["certificate_number"]["box"]
+    crop = stored.crop(
+        (
+            round(left * stored.width) - 10,
+            round(top * stored.height) - 10,
+            round(right * stored.width) + 10,
+            round(bottom * stored.height) + 10,
+        )
+    )
+    line = ImageOps.expand(crop.convert("L"), border=20, fill=255)
+    words = ocr_engine.tesseract_recognise(line, psm=ocr_engine.LINE_PSM)
+    assert card.expected["certificate_number"] in "".join(w.text for w in words)
+
+    # Another county's user gets neither the page nor the crops' image.
+    other = client_of(other_archivist)
+    assert other.get(review_url(version.document)).status_code == 404
+    assert other.get(page_url).status_code == 404
