@@ -1,11 +1,13 @@
 """In Chromium: an archivist works through the OCR 核对 queue by keyboard — A accepts and opens
-the next document, N skips to the next, a digit focuses a field, Enter saves a correction."""
+the next document, N skips to the next, a digit focuses a field, Enter saves a correction —
+with the crop of where a field was read beside it."""
 
 from __future__ import annotations
 
 import pytest
 
 from archive.models import Document, OcrCheck
+from archive.ocr_views import CROP_WIDTH
 from tests.archive.conftest import COUNTY
 from tests.archive.ocr_queue import Page, certificate_fields, certify, scanned
 
@@ -18,8 +20,11 @@ def test_the_keyboard_accepts_skips_and_corrects(live_server, page, make_user, c
     person = case_file.person
     certify(person)
     fields = certificate_fields(person)
+    boxes = {"certificate_number": (0.1, 0.6, 0.8, 0.7)}
     first, second, third = (
-        scanned(archivist, case_file, seed=seed, pages=[Page(1, "id_card", 0.7, fields)])
+        scanned(
+            archivist, case_file, seed=seed, pages=[Page(1, "id_card", 0.7, fields, boxes=boxes)]
+        )
         for seed in (1, 2, 3)
     )
 
@@ -35,6 +40,9 @@ def test_the_keyboard_accepts_skips_and_corrects(live_server, page, make_user, c
     page.wait_for_url(f"**/admin/ocr-review/{first.pk}/")
     assert "A 全部确认" in page.locator("#ocr-shortcuts").inner_text()
     page.wait_for_function("document.querySelector('[data-page-image]').naturalWidth > 0")
+    crop = page.get_by_role("img", name="残疾人证号在第 1 页的位置")
+    assert crop.bounding_box()["width"] == pytest.approx(CROP_WIDTH, abs=2)  # with its border
+    assert "/page/1/" in crop.evaluate("e => getComputedStyle(e).backgroundImage")
 
     page.keyboard.press("a")
     page.wait_for_url(f"**/admin/ocr-review/{second.pk}/")
