@@ -29,8 +29,10 @@ from archive.paging import PAGE_SIZE, paginate, query_without_page
 from core.codes import OCR_FIELD_LABELS, OCR_REVIEW_REASONS
 
 #: Width of a field's crop on the review page, and its greatest height (CSS pixels).
-CROP_WIDTH = 280
+CROP_WIDTH = 240
 CROP_MAX_HEIGHT = 90
+#: The margin around a field's box, as a share of the box's height.
+CROP_PAD = 0.25
 
 
 class QueueFilterForm(forms.Form):
@@ -96,7 +98,8 @@ def queue_view(request: HttpRequest) -> TemplateResponse:
 
 def _crop(box: dict | None, pages: list[dict], version: DocumentVersion) -> dict | None:
     """Where a field was read, as a CSS crop of its page image: the box (fractions of the
-    page) scaled so that it is CROP_WIDTH wide, or less when that would be too tall."""
+    page) with a margin, scaled so that it is CROP_WIDTH wide, or less when that would be
+    too tall."""
     if not box:
         return None
     number = box.get("page", 1)
@@ -107,6 +110,10 @@ def _crop(box: dict | None, pages: list[dict], version: DocumentVersion) -> dict
     if x1 <= x0 or y1 <= y0:
         return None
     aspect = size[1] / size[0]
+    # A margin of a quarter of the box's height all round: the box is the ink's, tight.
+    pad = CROP_PAD * (y1 - y0)
+    x0, x1 = max(0.0, x0 - pad * aspect), min(1.0, x1 + pad * aspect)
+    y0, y1 = max(0.0, y0 - pad), min(1.0, y1 + pad)
     background = CROP_WIDTH / (x1 - x0)
     height = (y1 - y0) * background * aspect
     if height > CROP_MAX_HEIGHT:

@@ -1,10 +1,12 @@
 """Where on the page each field was read: the box of the smallest cell whose text holds the
-value, and for the name the box after its label even when the reading was too doubtful to
-keep (pure: words in, boxes out, in the coordinates of the words).
+value; else where the field is printed — for the name the box after 姓名, for the others
+their label's cell and the value beside or below it — so a value too doubtful to keep, or
+implied by another (a grade from the number), is still shown where a person reads it (pure:
+words in, boxes out, in the coordinates of the words).
 
 The OCR 核对 page shows this crop beside each value, so a person compares the two without
-searching the page. A box is only a pointer for the eye: a value that no cell holds as read
-(a number put together from two readings, a name re-read from its box) has none.
+searching the page. A box is only a pointer for the eye, never evidence: a field whose
+value and label are nowhere on the page has none.
 """
 
 from __future__ import annotations
@@ -26,6 +28,17 @@ _GRADE_FORMS: dict[int, tuple[str, ...]] = {
     2: ("二级", "2级", "贰级", "Ⅱ级", "II级"),
     3: ("三级", "3级", "叁级", "Ⅲ级", "III级"),
     4: ("四级", "4级", "肆级", "Ⅳ级", "IV级"),
+}
+
+
+#: A field's labels on the page: where it is printed, the box of a field whose value no cell
+#: holds (a grade read from the number, a number that failed its check, a misread date).
+_LABELS: dict[str, tuple[str, ...]] = {
+    "certificate_number": ("残疾人证号", "证号"),
+    "id_number": ("公民身份号码", "身份证号", "身份号码"),
+    "category": ("类别",),
+    "grade": ("等级",),
+    "valid_until": ("有效期",),
 }
 
 
@@ -57,10 +70,43 @@ def _extent(words: Sequence[Word]) -> Box | None:
     )
 
 
+def _box(*cells: Cell) -> Box:
+    return (
+        min(c.left for c in cells),
+        min(c.top for c in cells),
+        max(c.right for c in cells),
+        max(c.bottom for c in cells),
+    )
+
+
+def _printed(rows: list[list[Cell]], labels: tuple[str, ...]) -> Box | None:
+    """Where a field is printed, by its label: the label's cell, with the cell beside it (or
+    the one below, a table's header row) when the label's cell holds nothing else."""
+    for index, row in enumerate(rows):
+        for column, cell in enumerate(row):
+            text = _normal(cell.text)
+            label = next((label for label in labels if label in text), None)
+            if label is None:
+                continue
+            if text.replace(label, "", 1).strip(":："):
+                return _box(cell)
+            if column + 1 < len(row):
+                return _box(cell, row[column + 1])
+            if index + 1 < len(rows):
+                below = max(
+                    rows[index + 1],
+                    key=lambda c: min(c.right, cell.right) - max(c.left, cell.left),
+                )
+                return _box(cell, below)
+            return _box(cell)
+    return None
+
+
 def field_boxes(fields: dict[str, Any], words: Sequence[Word]) -> dict[str, Box]:
-    """The box (left, top, right, bottom) of each field read, by the cell holding it."""
-    cells = [cell for row in layout_cells(words) for cell in row] if words else []
-    texts = [(_normal(cell.text), cell) for cell in cells]
+    """The box (left, top, right, bottom) of each field: the cell holding the value read,
+    else where the field is printed (its label's cell and value)."""
+    rows = layout_cells(words) if words else []
+    texts = [(_normal(cell.text), cell) for row in rows for cell in row]
     digits = [(correct_digits(text, length=len(text)), cell) for text, cell in texts]
 
     def holding(*needles: str, among=texts) -> Box | None:
@@ -88,4 +134,7 @@ def field_boxes(fields: dict[str, Any], words: Sequence[Word]) -> dict[str, Box]
         dated = [c for t, c in texts if pattern.search(t)]
         labelled = [c for c in dated if "有效" in c.text]
         boxes["valid_until"] = _smallest(labelled or dated)
-    return {name: box for name, box in boxes.items() if box is not None}
+    for key, labels in _LABELS.items():
+        if boxes.get(key) is None:
+            boxes[key] = _printed(rows, labels)
+    return {key: box for key, box in boxes.items() if box is not None}

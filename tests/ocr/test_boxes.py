@@ -47,7 +47,18 @@ def test_a_name_too_doubtful_to_keep_is_boxed_after_its_label():
     assert field_boxes({"name": None}, words) == {"name": (100, 10, 162, 40)}
 
 
-def test_a_value_no_cell_holds_has_no_box():
+def test_a_value_no_cell_holds_is_boxed_where_its_label_is_printed():
+    words = [
+        word("残疾人证号", 10, 10, 150, 1),
+        word("14042519800101001742", 10, 60, 500, 2),
+        word("残疾等级 BR", 10, 110, 200, 3),
+    ]
+    # the number failed its check, the grade came from it: their label and value
+    boxes = field_boxes({"certificate_number": None, "grade": 4}, words)
+    assert boxes == {"certificate_number": (10, 10, 510, 90), "grade": (10, 110, 210, 140)}
+
+
+def test_a_field_neither_read_nor_labelled_has_no_box():
     assert field_boxes({"name": "李四", "grade": None}, [word("姓名 张三", 0, 0)]) == {}
     assert field_boxes({"name": "李四"}, []) == {}
 
