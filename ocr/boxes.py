@@ -137,4 +137,7 @@ def field_boxes(fields: dict[str, Any], words: Sequence[Word]) -> dict[str, Box]
     for key, labels in _LABELS.items():
         if boxes.get(key) is None:
             boxes[key] = _printed(rows, labels)
+    for key in ("category", "grade"):  # else read from the number's last two digits
+        if boxes.get(key) is None and fields.get(key) is not None:
+            boxes[key] = boxes.get("certificate_number")
     return {key: box for key, box in boxes.items() if box is not None}

@@ -58,6 +58,12 @@ def test_a_value_no_cell_holds_is_boxed_where_its_label_is_printed():
     assert boxes == {"certificate_number": (10, 10, 510, 90), "grade": (10, 110, 210, 140)}
 
 
+def test_a_grade_read_from_the_number_alone_is_boxed_by_the_number():
+    words = [word("14042519800101001742", 10, 60, 500, 1), word("KG TRRARSE", 10, 110, 200, 2)]
+    boxes = field_boxes({"certificate_number": "14042519800101001742", "grade": 2}, words)
+    assert boxes["grade"] == boxes["certificate_number"] == (10, 60, 510, 90)
+
+
 def test_a_field_neither_read_nor_labelled_has_no_box():
     assert field_boxes({"name": "李四", "grade": None}, [word("姓名 张三", 0, 0)]) == {}
     assert field_boxes({"name": "李四"}, []) == {}
