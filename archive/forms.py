@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 
 from archive import access
@@ -9,10 +11,12 @@ from archive.models import Division, Enrolment
 from archive.people.enrolments import STOP_REASONS
 from archive.widgets import MonthInput
 from core import numbers
-from core.codes import FLAG_LABELS
+from core.cells import CellError, format_expiry, parse_expiry
+from core.codes import FLAG_LABELS, OCR_FIELD_LABELS
 from core.eligibility import SUBSIDIES
 
 ANY = [("", "全部")]
+_NAME = re.compile(r"[\u4e00-\u9fff·•]{1,32}")
 #: The person list's choice of "any open flag" besides each flag code.
 ANY_FLAG = "any"
 
@@ -89,3 +93,82 @@ class EnrolmentActionForm(forms.Form):
         label="原因", choices=[("", "请选择"), *list(STOP_REASONS.items())], required=False
     )
     note = forms.CharField(label="说明", widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+
+class OcrReviewForm(forms.Form):
+    """The fields of the OCR 核对 page, prefilled with what OCR read: each submitted value is
+    the confirmed one. Numbers and dates are checked by the project's one set of validators
+    (`core.numbers`, `core.cells`): a certificate number with a wrong check character is
+    refused with its reason. An empty value means the page shows no such field."""
+
+    certificate_number = forms.CharField(
+        label=OCR_FIELD_LABELS["certificate_number"], required=False, max_length=32
+    )
+    id_number = forms.CharField(label=OCR_FIELD_LABELS["id_number"], required=False, max_length=32)
+    name = forms.CharField(label=OCR_FIELD_LABELS["name"], required=False, max_length=64)
+    category = forms.ChoiceField(
+        label=OCR_FIELD_LABELS["category"],
+        required=False,
+        choices=[("", "（无）")] + [(str(k), v) for k, v in numbers.CATEGORIES.items()],
+    )
+    grade = forms.ChoiceField(
+        label=OCR_FIELD_LABELS["grade"],
+        required=False,
+        choices=[("", "（无）")] + [(str(k), v) for k, v in numbers.GRADES.items()],
+    )
+    valid_until = forms.CharField(
+        label=OCR_FIELD_LABELS["valid_until"],
+        required=False,
+        max_length=32,
+        help_text="如 2030-05-01、2030年5月1日或“长期”",
+    )
+    doc_type = forms.ChoiceField(label=OCR_FIELD_LABELS["doc_type"], required=False)
+
+    def __init__(self, *args, types: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["doc_type"].choices = [("", "（未确定）"), *types]
+
+    def clean_certificate_number(self) -> str:
+        raw = self.cleaned_data["certificate_number"].strip()
+        if not raw:
+            return ""
+        try:
+            return numbers.parse_certificate(raw).value
+        except numbers.NumberError as error:
+            raise forms.ValidationError(error.message) from None
+
+    def clean_id_number(self) -> str:
+        raw = self.cleaned_data["id_number"].strip()
+        if not raw:
+            return ""
+        try:
+            return numbers.parse_id(raw).value
+        except numbers.NumberError as error:
+            raise forms.ValidationError(error.message) from None
+
+    def clean_name(self) -> str:
+        name = "".join(self.cleaned_data["name"].split())
+        if name and not _NAME.fullmatch(name):
+            raise forms.ValidationError("姓名只能由汉字（及间隔号“·”）组成")
+        return name
+
+    def clean_valid_until(self) -> str:
+        raw = self.cleaned_data["valid_until"].strip()
+        try:
+            return format_expiry(parse_expiry(raw))
+        except CellError as error:
+            raise forms.ValidationError(error.message) from None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        number = data.get("certificate_number")
+        if not number:
+            return data
+        cert = numbers.parse_certificate(number)
+        if data.get("id_number") and data["id_number"] != cert.id_number.value:
+            self.add_error("id_number", "公民身份号码与残疾人证号前18位不一致")
+        if data.get("category") and int(data["category"]) != cert.category:
+            self.add_error("category", f"残疾类别与证号第19位（{cert.category_name}）不一致")
+        if data.get("grade") and int(data["grade"]) != cert.grade:
+            self.add_error("grade", f"残疾等级与证号第20位（{cert.grade_name}）不一致")
+        return data

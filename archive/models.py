@@ -676,6 +676,13 @@ class DocumentVersion(models.Model):
     )
     ocr_text = models.TextField("识别文字", blank=True)
     ocr_fields = models.JSONField("识别结果", default=dict, blank=True)
+    ocr_engine = models.CharField("识别引擎", max_length=16, blank=True)
+    ocr_priority = models.PositiveSmallIntegerField(
+        "核对优先级", default=2, help_text="0 有问题标记或校验未通过，1 识别不可靠，2 其余"
+    )
+    ocr_reasons = models.CharField(
+        "待核对原因", max_length=100, blank=True, help_text="以逗号分隔并首尾加逗号的原因代码"
+    )
 
     class Meta:
         verbose_name = "文件版本"
@@ -684,10 +691,42 @@ class DocumentVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["document", "number"], name="one_number_per_version")
         ]
-        indexes = [models.Index(fields=["ocr_status", "ocr_queued_at"])]
+        indexes = [
+            models.Index(fields=["ocr_status", "ocr_queued_at"]),
+            models.Index(fields=["ocr_status", "ocr_priority"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.document} 第{self.number}版"
+
+
+class OcrCheck(models.Model):
+    """One field of one file version as a person checked it in the OCR 核对 queue
+    (`archive.documents.ocr_review`): the value OCR read, the value confirmed (the same when accepted,
+    another when corrected), by whom, when, and which engine had read it. Appended, never
+    changed: the accuracy report per field, engine and month is computed from these rows."""
+
+    version = models.ForeignKey(
+        DocumentVersion, models.PROTECT, related_name="ocr_checks", verbose_name="文件版本"
+    )
+    field = models.CharField("字段", max_length=32)
+    engine = models.CharField("识别引擎", max_length=16, blank=True)
+    value_read = models.CharField("识别值", max_length=64, blank=True)
+    value_confirmed = models.CharField("核对值", max_length=64, blank=True)
+    corrected = models.BooleanField("已更正", default=False)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.PROTECT, related_name="+", verbose_name="核对人"
+    )
+    checked_at = models.DateTimeField("核对时间", auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "OCR 核对记录"
+        verbose_name_plural = "OCR 核对记录"
+        ordering = ["version_id", "id"]
+        indexes = [models.Index(fields=["engine", "field", "checked_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.version} {self.field}：{self.value_read} → {self.value_confirmed}"
 
 
 class ArchivalCounter(models.Model):

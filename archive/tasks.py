@@ -84,8 +84,11 @@ def _read_and_apply(version: DocumentVersion) -> str:
 
 
 def apply_ocr(version_id: int, results) -> None:
-    """Keeps what OCR read (``PageResult``s) and acts on it."""
-    from archive.documents import operations
+    """Keeps what OCR read (``PageResult``s) and acts on it: the fields, the engine, the
+    cross-check against the case file and the place in the OCR 核对 queue
+    (`archive.documents.ocr_review`)."""
+    from archive.documents import ocr_review, operations
+    from ocr.engine import engine_name
 
     pages = [
         {
@@ -94,22 +97,48 @@ def apply_ocr(version_id: int, results) -> None:
             "confidence": r.confidence,
             "fields": r.fields,
             "warnings": list(r.warnings),
+            "size": list(r.size),
         }
         for r in results
     ]
     fields: dict = {}
+    # Where each field kept was read (the page, and the box as fractions of it): the crops of
+    # OCR 核对, the same on the stored page image at any size.
+    boxes: dict = {}
     for r in results:
         for key, value in (r.fields or {}).items():
             if value is not None and fields.get(key) is None:
                 fields[key] = value
+                if key in r.boxes:
+                    boxes[key] = {"page": r.page, "box": list(r.boxes[key])}
+    for r in results:  # a field read nowhere: where it is printed (a doubtful name), if known
+        for key, box in r.boxes.items():
+            if fields.get(key) is None and key not in boxes:
+                boxes[key] = {"page": r.page, "box": list(box)}
     typed = [r for r in results if r.doc_type in BY_CODE and r.doc_type != "other"]
     best = max(typed, key=lambda r: r.confidence or 0, default=None)
     with transaction.atomic():
         version = DocumentVersion.objects.select_for_update().get(pk=version_id)
         version.ocr_text = "\n\f".join(r.text or "" for r in results)
-        version.ocr_fields = {"pages": pages, "fields": _jsonable(fields)}
+        version.ocr_fields = {
+            "pages": pages,
+            "fields": _jsonable(fields),
+            "doc_type": ocr_review.read_doc_type(pages),
+            "boxes": boxes,
+        }
         version.ocr_status = DocumentVersion.Ocr.DONE
-        version.save(update_fields=["ocr_text", "ocr_fields", "ocr_status"])
+        version.ocr_engine = engine_name()
+        ocr_review.classify(version)
+        version.save(
+            update_fields=[
+                "ocr_text",
+                "ocr_fields",
+                "ocr_status",
+                "ocr_engine",
+                "ocr_reasons",
+                "ocr_priority",
+            ]
+        )
         document = Document.objects.select_for_update().get(pk=version.document_id)
         if document.current_id != version.pk or document.deleted_at:
             return
@@ -132,6 +161,9 @@ def apply_ocr(version_id: int, results) -> None:
             operations.move(
                 document, None, doc_type=best.doc_type, reason="（OCR 自动识别材料类型）"
             )
+            document.refresh_from_db()
+        document.current = version
+        ocr_review.cross_check(document)
 
 
 def _jsonable(value):

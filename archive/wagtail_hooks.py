@@ -33,7 +33,7 @@ def register_admin_urls():
 def register_document_urls():
     """Case files and scanned documents (their views import the OCR and imaging stack)."""
     from archive.casefiles import appraisal_views, casefile_views, checklist_views, integrity_views
-    from archive.documents import bulk_views, document_views, file_views, upload_views
+    from archive.documents import bulk_views, document_views, file_views, ocr_views, upload_views
 
     return [
         *casefile_views.urlpatterns,
@@ -44,6 +44,7 @@ def register_document_urls():
         *integrity_views.urlpatterns,
         *checklist_views.urlpatterns,
         *appraisal_views.urlpatterns,
+        *ocr_views.urlpatterns,
     ]
 
 
@@ -57,6 +58,7 @@ register_menu_entries(
             "补贴档案", "archive_casefile_list", "folder-open-inverse", 110, perms.VIEW_CASE_FILE
         ),
         Entry("待归档扫描件", "archive_inbox", "upload", 120, perms.ADD_DOCUMENT),
+        Entry("OCR 核对", "archive_ocr_queue", "glasses", 130, perms.REVIEW_OCR),
         Entry("导入花名册", "archive_import:upload", "upload", 200, perms.IMPORT_ROSTER),
         Entry("认定规则", "archive_rule_sets", "cog", 800, perms.VIEW_RULE_SETS),
         Entry("档案材料清单", "archive_checklist", "list-ul", 810, perms.VIEW_CHECKLIST),

@@ -88,6 +88,9 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "spot_check_assign": "分派抽查",
     "spot_check_result": "登记抽查结果",
     "search_rebuild": "重建检索索引",
+    "view_ocr_review": "查看 OCR 核对",
+    "ocr_accept": "确认 OCR 识别结果",
+    "ocr_correct": "更正 OCR 识别结果",
 }
 #: What the audit log records an action on, for the objects that are no model; a model's
 #: object type ("archive.Document") reads as its verbose_name (``AuditLog.object_label``).
@@ -212,3 +215,32 @@ RETENTION_PERIODS: tuple[Retention, ...] = (
 )
 RETENTIONS: dict[str, str] = {row.code: row.label for row in RETENTION_PERIODS}
 RETENTION_YEARS: dict[str, int] = {r.code: r.years for r in RETENTION_PERIODS if r.years}
+
+
+#: The fields OCR reads from a page (``ocr.extract.FIELD_NAMES``, and the document type), as
+#: the OCR 核对 queue and its accuracy report name them, in the order the review page lists them.
+OCR_FIELD_LABELS: dict[str, str] = {
+    "certificate_number": "残疾人证号",
+    "id_number": "公民身份号码",
+    "name": "姓名",
+    "category": "残疾类别",
+    "grade": "残疾等级",
+    "valid_until": "有效期至",
+    "doc_type": "材料类型",
+}
+#: The OCR engines (``OCR_ENGINE``) as the accuracy report names them; "" for results stored
+#: before the engine was recorded.
+OCR_ENGINE_LABELS: dict[str, str] = {
+    "rapidocr": "RapidOCR（PP-OCR）",
+    "tesseract": "Tesseract",
+    "": "未记录",
+}
+#: Why an OCR result waits for a person in the OCR 核对 queue, most urgent first; the first
+#: two put it at the head of the queue, low confidence next, the rest after
+#: (``archive.documents.ocr_review``).
+OCR_REVIEW_REASONS: dict[str, str] = {
+    "mismatch": "与档案不一致",
+    "invalid": "校验未通过或自相矛盾",
+    "low_confidence": "识别不可靠",
+    "unread": "有字段未识别",
+}

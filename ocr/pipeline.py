@@ -30,6 +30,7 @@ from core.numbers import CATEGORIES, GRADES, normalize_id, parse_certificate
 from ocr import classify as classifier
 from ocr import engine as ocr_engine
 from ocr import extract, pages, preprocess
+from ocr.boxes import field_boxes
 from ocr.words import Word, layout_text
 
 __all__ = [
@@ -67,6 +68,11 @@ class PageResult:
     fields: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     text: str = ""
+    #: Where each field was read: (left, top, right, bottom) as fractions of the page
+    #: (``ocr.boxes``); and the page's size in pixels. Kept by the archive for the crops of
+    #: the OCR 核对 page; not part of the ``ocr_extract`` JSON.
+    boxes: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
+    size: tuple[int, int] = (0, 0)
 
     def to_json(self, *, text: bool = False) -> dict[str, Any]:
         """The item of ``ocr_extract --json``; ``text=True`` adds the OCR text (for storage)."""
@@ -116,6 +122,9 @@ def _recognise(
         return prepared, words
     retry = preprocess.prepare(upright, rescale=rescale, suppress_red=suppress_red)
     retry.rotated = rotated
+    # The upright page is the first preparation's image turned: map back through both.
+    retry.page_size = prepared.page_size
+    retry.steps[:0] = [*prepared.steps, preprocess.Turn(rotated, prepared.image.size)]
     retry_words = ocr_engine.recognise(retry.image, engine=engine_name)
     if _quality(retry_words)[0] > _quality(words)[0]:
         return _zoom(retry, retry_words, engine_name)
@@ -162,6 +171,7 @@ def _zoom(
     if _quality(closer)[0] < _quality(words)[0]:
         return prepared, words
     prepared.image = crop
+    prepared.steps.append(preprocess.Resize(size[0] / width, area[0], area[1]))
     prepared.scale = round(prepared.scale * factor, 3)
     return prepared, closer
 
@@ -188,11 +198,13 @@ def read_image(
     """
     name = engine or ocr_engine.engine_name()
     prepared, words, text, kind, found = _read(image, name, detect_orientation, today)
+    readings = [(prepared, words)]
     if found.fields["certificate_number"] is None and _worth_retry(text, kind.doc_type, image):
         # A number failed its check (or a certificate shows none): read once more from the
         # unfiltered colours — red print, or a seal the filter turned into a smudge.
         retry = _read(image, name, detect_orientation, today, suppress_red=False)
         _merge(found, retry[4])
+        readings.append(retry[:2])
     warnings = list(prepared.notes)
     if _is_poor(words):
         warnings.append("识别质量较差（页面模糊、倾斜过大或不是文字页面），结果请人工核对")
@@ -207,7 +219,23 @@ def read_image(
         fields=found.fields,
         warnings=warnings,
         text=text,
+        boxes=_page_boxes(found.fields, readings),
+        size=image.size,
     )
+
+
+def _page_boxes(
+    fields: dict[str, Any], readings: list[tuple[preprocess.Prepared, list[Word]]]
+) -> dict[str, tuple[float, float, float, float]]:
+    """Each field's box (``ocr.boxes``) as fractions of the page as given: from the first
+    reading that holds the value (a number taken from the retry is boxed by the retry)."""
+    found: dict[str, tuple[float, float, float, float]] = {}
+    for prepared, words in readings:
+        for key, box in field_boxes(fields, words).items():
+            on_page = prepared.page_box(box)
+            if on_page is not None:
+                found.setdefault(key, on_page)
+    return found
 
 
 def _read(

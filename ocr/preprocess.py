@@ -14,6 +14,7 @@ estimates work on a downscaled copy and cost a few milliseconds.
 from __future__ import annotations
 
 import itertools
+import math
 import statistics
 from dataclasses import dataclass, field
 
@@ -24,6 +25,9 @@ from ocr import engine
 __all__ = [
     "OSD_MIN_CONFIDENCE",
     "Prepared",
+    "Resize",
+    "Straighten",
+    "Turn",
     "denoise",
     "estimate_layout",
     "grayscale",
@@ -65,6 +69,82 @@ class Prepared:
     scale: float = 1.0
     denoised: bool = False
     notes: list[str] = field(default_factory=list)
+    #: The page's size as given, and every geometric change made to it since, in order
+    #: (:class:`Turn`, :class:`Straighten`, :class:`Resize`): what maps a box of ``image``
+    #: back onto the page as given (:meth:`page_box`).
+    page_size: tuple[int, int] = (0, 0)
+    steps: list[Turn | Straighten | Resize] = field(default_factory=list)
+
+    def page_point(self, x: float, y: float) -> tuple[float, float]:
+        """A point of ``image`` on the page as given (each step undone, last first)."""
+        for step in reversed(self.steps):
+            x, y = step.undo(x, y)
+        return x, y
+
+    def page_box(self, box: tuple[int, int, int, int]) -> tuple[float, float, float, float] | None:
+        """A box of ``image`` as fractions (left, top, right, bottom) of the page as given:
+        the same on any copy of the page at another size (the stored page image); None when
+        the page's size is unknown."""
+        if not all(self.page_size):
+            return None
+        left, top, right, bottom = box
+        corners = [self.page_point(x, y) for x in (left, right) for y in (top, bottom)]
+        width, height = self.page_size
+        return (
+            max(0.0, round(min(x for x, _ in corners) / width, 4)),
+            max(0.0, round(min(y for _, y in corners) / height, 4)),
+            min(1.0, round(max(x for x, _ in corners) / width, 4)),
+            min(1.0, round(max(y for _, y in corners) / height, 4)),
+        )
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The image turned clockwise by ``degrees`` (90, 180, 270: OSD); ``size`` before it."""
+
+    degrees: int
+    size: tuple[int, int]
+
+    def undo(self, x: float, y: float) -> tuple[float, float]:
+        width, height = self.size
+        if self.degrees == 90:
+            return y, height - x
+        if self.degrees == 180:
+            return width - x, height - y
+        if self.degrees == 270:
+            return width - y, x
+        return x, y
+
+
+@dataclass(frozen=True)
+class Straighten:
+    """The image rotated by ``degrees`` counter-clockwise about its centre and expanded
+    (deskew); ``size`` before and ``expanded`` after."""
+
+    degrees: float
+    size: tuple[int, int]
+    expanded: tuple[int, int]
+
+    def undo(self, x: float, y: float) -> tuple[float, float]:
+        turn = math.radians(self.degrees)
+        dx, dy = x - self.expanded[0] / 2, y - self.expanded[1] / 2
+        return (
+            dx * math.cos(turn) - dy * math.sin(turn) + self.size[0] / 2,
+            dx * math.sin(turn) + dy * math.cos(turn) + self.size[1] / 2,
+        )
+
+
+@dataclass(frozen=True)
+class Resize:
+    """The area from (``left``, ``top``) enlarged by ``factor`` (a rescale: the whole image
+    from (0, 0); a zoom: a crop)."""
+
+    factor: float
+    left: float = 0.0
+    top: float = 0.0
+
+    def undo(self, x: float, y: float) -> tuple[float, float]:
+        return x / self.factor + self.left, y / self.factor + self.top
 
 
 def grayscale(image: Image.Image, *, suppress_red: bool = True) -> Image.Image:
@@ -271,20 +351,26 @@ def prepare(
     into small text instead); ``suppress_red`` see :func:`grayscale`.
     """
     gray = grayscale(image, suppress_red=suppress_red)
-    prepared = Prepared(image=gray)
+    prepared = Prepared(image=gray, page_size=gray.size)
     if detect_orientation:
+        size = gray.size
         gray, prepared.rotated, note = orient(gray)
         if note:
             prepared.notes.append(note)
+        if prepared.rotated:
+            prepared.steps.append(Turn(prepared.rotated, size))
     skew, line_height = estimate_layout(gray, deskew=deskew)
     if skew:
+        size = gray.size
         gray = gray.rotate(skew, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
         prepared.skew = skew
+        prepared.steps.append(Straighten(skew, size, gray.size))
     if line_height and rescale:
         scale = TARGET_LINE_HEIGHT / line_height
         if not _SCALE_TOLERANCE[0] <= scale <= _SCALE_TOLERANCE[1]:
             scale = min(max(scale, _SCALE_LIMITS[0]), _SCALE_LIMITS[1])
             size = (max(1, round(gray.width * scale)), max(1, round(gray.height * scale)))
+            prepared.steps.append(Resize(size[0] / gray.width))
             gray = gray.resize(size, Image.Resampling.LANCZOS)
             prepared.scale = round(scale, 3)
     if rescale:  # the median is sized for text at the working size; small text it erases

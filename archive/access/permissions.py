@@ -45,6 +45,8 @@ VIEW_AUDIT_LOG = name("archive", "view", "auditlog")
 VIEW_INTEGRITY = name("archive", "view", "integrityrun")
 VIEW_CHECKLIST = name("archive", "view", "checklistversion")
 ADD_CHECKLIST = name("archive", "add", "checklistversion")
+REVIEW_OCR = name("archive", "add", "ocrcheck")  # OCR 核对: confirm or correct what OCR read
+VIEW_OCR_ACCURACY = name("archive", "view", "ocrcheck")  # OCR 准确率 from the checks
 
 # --- review -------------------------------------------------------------------------------------
 VIEW_RUN = name("review", "view", "comparisonrun")

@@ -42,6 +42,8 @@ _KEEP_RECORDS: tuple[str, ...] = (
     perms.ADD_RUN,
     perms.VERIFY,
     perms.NOTIFY,
+    perms.REVIEW_OCR,
+    perms.VIEW_OCR_ACCURACY,
 )
 
 #: Spot checks (抽查, `inspection`): draw, assign, record results, export the report.

@@ -22,9 +22,10 @@ from archive import access, casefiles
 from archive.access import permissions as perms
 from archive.access import scoped
 from archive.access.audit import record
-from archive.documents import operations, scans
+from archive.documents import ocr_review, operations, scans
 from archive.models import AuditLog, Document
 from core import page_ranges
+from core.codes import OCR_FIELD_LABELS
 from core.numbers import NumberError, parse_id
 
 #: How many parts the split form offers (a certificate, a form and a letter scanned together).
@@ -95,7 +96,11 @@ def document_view(request: HttpRequest, pk: int) -> TemplateResponse:
             "can_delete": request.user.has_perm(perms.SOFT_DELETE_DOCUMENT)
             and not document.deleted_at,
             "accept": scans.ACCEPT,
-            "ocr_fields": (version.ocr_fields or {}).get("fields", {}),
+            "ocr_fields": [
+                (OCR_FIELD_LABELS.get(key, key), ocr_review.shown(key, str(value)))
+                for key, value in ((version.ocr_fields or {}).get("fields") or {}).items()
+                if value is not None
+            ],
         },
     )
 

@@ -5,7 +5,6 @@ commit queues the task and a real worker reads the scan."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -16,20 +15,11 @@ from archive.documents.ingest import INBOX, UNTYPED, Target, inbox_target
 from archive.models import Document, DocumentVersion
 from tests.archive.conftest import OTHER_COUNTY, make_person
 from tests.archive.documents import samples
+from tests.archive.documents.ocr_queue import Page as FakePage
 
 pytestmark = pytest.mark.usefixtures("private_media")
 
 ORIGINAL_PRIVATE_ROOT = Path(django_settings.PRIVATE_MEDIA_ROOT)
-
-
-@dataclass
-class FakePage:
-    page: int
-    doc_type: str
-    confidence: float
-    fields: dict = field(default_factory=dict)
-    warnings: list = field(default_factory=list)
-    text: str = ""
 
 
 @pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from archive.access.roles import ADMINISTRATOR, INSPECTOR
 from archive.documents.ingest import FILED, Target
-from archive.models import AuditLog, CaseFile, Document
+from archive.models import AuditLog, CaseFile, Document, DocumentVersion
 from tests.archive.conftest import COUNTY, make_person
 from tests.archive.documents import samples
 
@@ -316,3 +316,20 @@ def test_the_inbox_and_the_viewer_name_the_proposed_type_not_its_code(client, ar
         assert "残疾人证（复印件）" in page
         assert ">disability_certificate<" not in page and "；disability_certificate" not in page
         assert "建议类型 disability_certificate" not in page
+
+
+def test_the_viewer_labels_what_ocr_read_in_chinese(client, archivist, upload, case_file):
+    [outcome] = upload(
+        samples.jpeg(33), "证.jpg", Target(case_file, "disability_certificate"), archivist
+    )
+    document = Document.objects.get(pk=outcome.document_id)
+    DocumentVersion.objects.filter(pk=document.current_id).update(
+        ocr_status="done",
+        ocr_fields={
+            "fields": {"certificate_number": "14042519800101001X42", "category": 4, "grade": 2}
+        },
+    )
+    client.force_login(archivist)
+    page = client.get(reverse("archive_document_view", args=[document.pk])).content.decode()
+    assert "<dt>残疾人证号</dt>" in page and "<dd>肢体残疾</dd>" in page and "<dd>二级</dd>" in page
+    assert "certificate_number" not in page and "<dt>category</dt>" not in page

@@ -1,0 +1,62 @@
+"""Helpers for the OCR 核对 tests: documents uploaded through the real ingest path whose OCR
+result is applied by `archive.tasks.apply_ocr`, as the worker does after the pipeline."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import date
+
+from archive import tasks
+from archive.documents import ingest
+from archive.documents.ingest import Target, inbox_target
+from archive.models import Certificate, Document, Person
+from tests.archive.documents import samples
+
+
+@dataclass
+class Page:
+    """What `ocr.pipeline.PageResult` gives `apply_ocr` (the fields it reads)."""
+
+    page: int
+    doc_type: str
+    confidence: float
+    fields: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+    text: str = ""
+    boxes: dict = field(default_factory=dict)
+    size: tuple = (600, 400)
+
+
+def certify(person: Person, category: int = 4, grade: int = 2) -> Certificate:
+    return Certificate.objects.create(
+        person=person,
+        number=f"{person.id_number}{category}{grade}",
+        stem=f"{person.id_number}{category}{grade}",
+        category=category,
+        grade=grade,
+        expiry_date=date(2031, 5, 1),
+    )
+
+
+def certificate_fields(person: Person, category: int = 4, grade: int = 2, **changes) -> dict:
+    fields = {
+        "certificate_number": f"{person.id_number}{category}{grade}",
+        "id_number": person.id_number,
+        "name": person.name,
+        "category": category,
+        "grade": grade,
+        "valid_until": "2031-05-01",
+    }
+    return {**fields, **changes}
+
+
+def scanned(user, case_file=None, *, seed: int = 1, pages: list[Page] | None = None) -> Document:
+    """A scan uploaded to a case file (untyped) or the user's inbox, with OCR applied."""
+    target = Target(case_file, "") if case_file is not None else inbox_target(user)
+    [outcome] = ingest.ingest_stream(
+        io.BytesIO(samples.jpeg(seed, size=(600, 400))), f"扫描{seed}.jpg", target, user
+    )
+    document = Document.objects.get(pk=outcome.document_id)
+    tasks.apply_ocr(document.current_id, pages or [Page(1, "other", 0.3)])
+    return Document.objects.select_related("current", "case_file__person").get(pk=document.pk)
