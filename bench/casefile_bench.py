@@ -47,7 +47,7 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from archive import case_files  # noqa: E402
+from archive import casefiles  # noqa: E402
 from archive.access.roles import ARCHIVIST  # noqa: E402
 from archive.documents import ingest  # noqa: E402
 from archive.models import (  # noqa: E402
@@ -132,7 +132,7 @@ def bench_case_file_page(client: Client, user, documents: int, target_ms: float)
         county_id="140425",
     )
     Enrolment.objects.create(person=person, subsidy="living", county_id="140425")
-    case_file = case_files.case_file_for(person)
+    case_file = casefiles.case_file_for(person)
     types = [t.code for t in DOCUMENT_TYPES]
     for index in range(documents):
         target = ingest.Target(case_file, types[index % len(types)])

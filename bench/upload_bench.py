@@ -50,7 +50,7 @@ from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
-from archive import case_files  # noqa: E402
+from archive import casefiles  # noqa: E402
 from archive.models import (  # noqa: E402
     CaseFile,
     Document,
@@ -141,7 +141,7 @@ def main() -> int:
     user, _ = get_user_model().objects.get_or_create(
         username=BENCH_USER, defaults={"is_superuser": True, "is_staff": True}
     )
-    case_file = case_files.case_file_for(bench_person())
+    case_file = casefiles.case_file_for(bench_person())
 
     start = time.perf_counter()
     data = make_scans(args.scans, args.dpi, args.seed)

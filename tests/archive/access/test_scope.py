@@ -9,7 +9,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT
+
 PACKAGES = ("archive", "review", "inspection", "search", "ocr", "cms", "config")
 MODELS = {"Person", "CaseFile", "Document"}
 #: Calls that apply the jurisdiction to the queryset passed to them.

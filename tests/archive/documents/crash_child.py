@@ -23,8 +23,12 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 
-from archive import casefiles, storage  # noqa: E402
-from archive.documents import ingest, scans  # noqa: E402
+from archive import casefiles  # noqa: E402
+from archive.documents import (  # noqa: E402
+    ingest,
+    scans,
+    storage,
+)
 from archive.models import CaseFile  # noqa: E402
 
 

@@ -35,8 +35,8 @@ def test_clean_tmp_is_scheduled(settings) -> None:
 def test_django_spools_large_uploads_into_the_private_store_never_the_system_tmp() -> None:
     from pathlib import Path
 
-    from django.conf import settings
+    from config import settings as configured  # as loaded, before any test's private root
 
-    spool = Path(settings.FILE_UPLOAD_TEMP_DIR)
-    assert spool == Path(settings.PRIVATE_MEDIA_ROOT) / "tmp"  # what clean_tmp sweeps
+    spool = Path(configured.FILE_UPLOAD_TEMP_DIR)
+    assert spool == Path(configured.PRIVATE_MEDIA_ROOT) / "tmp"  # what clean_tmp sweeps
     assert spool.is_dir()

@@ -25,7 +25,6 @@ from tests.archive.imports.test_import import (
 )
 from tests.helpers import run_manage
 
-ROOT = Path(__file__).resolve().parents[2]
 BAD_ID = ID_B[:-1] + ("0" if ID_B[-1] != "0" else "1")  # fails its check character
 
 
