@@ -5,11 +5,13 @@ file in Chinese, its uploaded file removed whatever the outcome; a small scan is
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from archive.jobs import SCAN_INGEST, SCAN_INPUT
 from archive.models import Document
@@ -158,4 +160,21 @@ def test_a_queued_ingestion_cancelled_files_nothing_and_its_file_is_removed(
     assert (job_dir(job) / SCAN_INPUT).exists()
     assert services.cancel(job)
     assert execute(job.pk) == "cancelled"
+    assert not Document.objects.exists() and _job_files(private_media) == []
+
+
+def test_an_ingestion_whose_worker_died_twice_is_failed_with_the_reason_and_its_file_removed(
+    client, archivist, case_file, private_media
+):
+    client.force_login(archivist)
+    response = client.post(
+        reverse("archive_casefile_upload", args=[case_file.pk]),
+        {"files": SimpleUploadedFile("扫描件.zip", _zip_with_a_bad_member())},
+    )
+    job = Job.objects.get(pk=response["Location"].split("/jobs/")[1].split("/")[0])
+    long_ago = timezone.now() - timedelta(hours=1)
+    Job.objects.filter(pk=job.pk).update(state="running", attempts=2, heartbeat_at=long_ago)
+    assert services.reap()["failed"] == [job.pk]
+    job.refresh_from_db()
+    assert job.state == "failed" and job.error == services.WORKER_DIED_AGAIN
     assert not Document.objects.exists() and _job_files(private_media) == []
