@@ -178,3 +178,24 @@ def test_an_ingestion_whose_worker_died_twice_is_failed_with_the_reason_and_its_
     job.refresh_from_db()
     assert job.state == "failed" and job.error == services.WORKER_DIED_AGAIN
     assert not Document.objects.exists() and _job_files(private_media) == []
+
+
+def test_a_plain_form_with_a_scan_and_a_zip_shows_the_scan_filed_and_the_zip_handed_to_its_job(
+    client, archivist, case_file
+):
+    client.force_login(archivist)
+    response = client.post(
+        reverse("archive_casefile_upload", args=[case_file.pk]),
+        {
+            "doc_type": "id_card",
+            "files": [
+                SimpleUploadedFile("a.jpg", samples.jpeg(9)),
+                SimpleUploadedFile("扫描件.zip", _zip_with_a_bad_member()),
+            ],
+        },
+    )
+    body = response.content.decode()
+    job = Job.objects.get()
+    assert response.status_code == 200 and "已归档" in body and "后台归档中" in body
+    assert reverse("archive_job_detail", args=[job.pk]) in body
+    assert Document.objects.count() == 1  # the scan; the ZIP waits for its job
