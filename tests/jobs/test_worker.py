@@ -9,17 +9,15 @@ Each test sends its job to a queue of its own ("kill-test"), so that the session
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import time
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 
 from archive import case_files
 from archive.docs import ingest
@@ -34,7 +32,7 @@ from tests.archive.conftest import make_person
 from tests.archive.docs import samples
 from tests.archive.test_import import csv_bytes, make_id, roster_row
 from tests.conftest import start_celery_worker, stop_celery_worker
-from tests.helpers import wait_until
+from tests.helpers import row_locked, wait_until
 
 pytestmark = [
     pytest.mark.services,
@@ -167,24 +165,6 @@ def _submit_zip(user, case_file: CaseFile, received: ingest.Received) -> Job:
     return job
 
 
-@contextlib.contextmanager
-def _case_file_held(case_file: CaseFile) -> Iterator[None]:
-    """The case file's row locked on a connection of its own: a job checks the ZIP through,
-    then waits to file it until the lock is released."""
-    default = connections["default"]
-    holder = type(default)(dict(default.settings_dict), "holder")
-    try:
-        holder.set_autocommit(False)
-        with holder.cursor() as cursor:
-            cursor.execute(
-                "SELECT 1 FROM archive_casefile WHERE id = %s FOR UPDATE", [case_file.pk]
-            )
-        yield
-    finally:
-        holder.rollback()
-        holder.close()
-
-
 def test_a_zip_is_filed_in_the_worker_with_each_file_reported_and_its_upload_removed(
     worker_settings, admin_user, tmp_path
 ):
@@ -211,7 +191,7 @@ def test_a_zip_ingestion_killed_mid_way_files_nothing_and_is_finished_by_another
     case_file, received = _case_file(5)
     first = start_celery_worker(log, "doomed", queues=QUEUE, **BEATS)
     try:
-        with _case_file_held(case_file):
+        with row_locked(case_file):
             job = _submit_zip(admin_user, case_file, received)
             checked = wait_until(lambda: _state(job).done == 6, 120)
             stop_celery_worker(first, kill=True)  # while it waits to file
@@ -241,7 +221,7 @@ def test_a_zip_ingestion_cancelled_while_running_files_nothing(
     case_file, received = _case_file(5)
     worker = start_celery_worker(tmp_path / "worker.log", "cancel-ingest", queues=QUEUE)
     try:
-        with _case_file_held(case_file):
+        with row_locked(case_file):
             job = _submit_zip(admin_user, case_file, received)
             assert wait_until(lambda: _state(job).done == 6, 120)
             assert services.cancel(job)
