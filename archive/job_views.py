@@ -78,6 +78,11 @@ def _status(job: Job) -> dict[str, Any]:
         "download": reverse("archive_job_download", kwargs={"pk": job.pk})
         if job.state == Job.State.DONE and job.result.get("file")
         else "",
+        # Per file of an upload (扫描件归档): name, label and reason, as the uploader shows them.
+        "outcomes": [
+            {key: outcome.get(key) for key in ("name", "status", "label", "message", "document_id")}
+            for outcome in job.result.get("outcomes", [])
+        ],
     }
 
 

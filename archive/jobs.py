@@ -1,28 +1,49 @@
 """The archive's kinds of long work (``jobs.kinds``): parsing and previewing an uploaded roster,
 and importing it (the views only store the upload and submit the job, archive/import_views.py);
-exporting the case-file list to XLSX (archive/casefiles/casefile_views.py).
+exporting the case-file list to XLSX (archive/casefiles/casefile_views.py); filing a ZIP of scans or a
+long PDF (扫描件归档, archive/documents/upload_views.py).
+
+**Scan ingestion.** The upload view receives the file (``ingest.receive``: copied privately
+and hashed); a ZIP, or a PDF of more than ``ARCHIVE_BACKGROUND_PDF_PAGES`` pages, is moved into
+the job's directory and :func:`submit_ingest` queues the job on the bulk queue. The job checks
+it file by file or page by page (progress), then files every good scan in one transaction
+(``ingest.ingest_received``): cancelled or killed before the commit, it filed nothing. Its
+result lists every file — filed where, or rejected and why. Whatever the outcome, the file it
+was given is removed (:func:`_forget_scan_input`). Running it again after its worker died is
+safe: the file is still there and nothing of the dead attempt was filed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+from pathlib import Path
 from typing import Any
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
 from archive import access, casefiles, imports
+from archive.documents import ingest
 from archive.exports import write_xlsx
 from archive.imports import uploads
 from archive.models import CaseFile
 from core.tabular import TableError, read_table
-from jobs.kinds import INTERACTIVE, JobFailed, register
-from jobs.runner import Context
+from jobs import services as jobs
+from jobs.kinds import BULK, INTERACTIVE, JobFailed, register
+from jobs.models import Job
+from jobs.runner import Context, job_dir
+from jobs.signals import job_finished
 
 ROSTER_PREVIEW = "roster_preview"
 ROSTER_IMPORT = "roster_import"
 CASE_FILE_EXPORT = "case_file_export"
 CASE_FILE_FILE = "casefiles.xlsx"
+SCAN_INGEST = "scan_ingest"
+#: The uploaded ZIP or PDF, in the job's directory, until the job has filed it.
+SCAN_INPUT = "scans.upload"
 
 #: What each step of archive.imports reports, as the progress bar says it.
 _STAGES = {"validate": "正在逐行校验", "write": "正在写入档案"}
@@ -126,3 +147,103 @@ def export_case_files(context: Context) -> dict[str, Any]:
         "filename": f"补贴档案清单_{timezone.localdate():%Y%m%d}.xlsx",
         "summary": f"导出 {total} 份档案",
     }
+
+
+def submit_ingest(received: ingest.Received, target: ingest.Target, user: Any) -> Job:
+    """Moves a received ZIP or long PDF into a new job's directory and submits the job (sent
+    to a worker when the transaction commits, the file already in place)."""
+    try:
+        with transaction.atomic():
+            job = jobs.submit(
+                SCAN_INGEST,
+                user=user,
+                division_code=access.user_prefix(user) or "",
+                name=received.name[:255],
+                sha=received.sha,
+                size=received.size,
+                file_kind=received.kind,
+                case_file=target.case_file.pk if target.case_file is not None else None,
+                doc_type=target.doc_type,
+                county=target.county_id,
+            )
+            os.replace(received.path, job_dir(job) / SCAN_INPUT)
+    finally:
+        received.path.unlink(missing_ok=True)
+    return job
+
+
+def _ingest_target(params: dict[str, Any], user: Any) -> tuple[ingest.Target, str]:
+    """Where the scans go, as the upload view said, still within the user's jurisdiction;
+    and the page the user goes back to."""
+    if params["case_file"] is None:
+        return ingest.Target(None, params["doc_type"], params["county"]), reverse("archive_inbox")
+    case_file = (
+        access.scope(CaseFile.objects.select_related("person"), user, "county")
+        .filter(pk=params["case_file"])
+        .first()
+    )
+    if case_file is None:
+        raise JobFailed("档案不存在或已不在您的辖区内，未归档任何文件。")
+    back = reverse("archive_casefile_detail", args=[case_file.pk])
+    return ingest.Target(case_file, params["doc_type"]), back
+
+
+def _summary(outcomes: list[ingest.Outcome]) -> str:
+    filed = sum(outcome.ok for outcome in outcomes)
+    duplicates = sum(outcome.status == ingest.DUPLICATE for outcome in outcomes)
+    rejected = sum(outcome.status == ingest.REJECTED for outcome in outcomes)
+    parts = [f"已归档 {filed} 个文件"]
+    if duplicates:
+        parts.append(f"重复 {duplicates} 个")
+    if rejected:
+        parts.append(f"拒收 {rejected} 个（原因见下表）")
+    return "，".join(parts)
+
+
+@register(SCAN_INGEST, "扫描件归档", queue=BULK, retry_safe=True)
+def ingest_scans(context: Context) -> dict[str, Any]:
+    params = context.params
+    directory = context.directory
+    try:
+        user = context.user
+        if user is None:  # no user is not "everyone": no jurisdiction would apply
+            raise JobFailed("提交上传的用户已不存在，未归档任何文件。")
+        target, back = _ingest_target(params, user)
+        source = directory / SCAN_INPUT
+        if not source.exists():
+            if context.job.attempts > 1:
+                raise JobFailed(
+                    "处理进程在归档时中断，无法确定结果。请到档案中查看这些文件是否已归档；"
+                    "重新上传时，已归档的文件会标为重复文件，不会存两份。",
+                    url=back,
+                )
+            raise JobFailed("上传的文件已过期或已被处理，请重新上传。", url=back)
+        received = ingest.Received(
+            source, params["sha"], params["size"], params["file_kind"], params["name"]
+        )
+        context.progress(0, 0, "正在读取文件", force=True)
+        outcomes = ingest.ingest_received(
+            received, target, user, progress=context.progress, check=context.check_cancelled
+        )
+    finally:
+        _remove_scan_input(directory)
+    listed = [outcome.as_dict() for outcome in outcomes]
+    if len(outcomes) == 1 and outcomes[0].status == ingest.REJECTED:
+        raise JobFailed(
+            f"「{outcomes[0].name}」未归档：{outcomes[0].message}", url=back, outcomes=listed
+        )
+    return {"url": back, "summary": _summary(outcomes), "outcomes": listed}
+
+
+@receiver(job_finished, dispatch_uid="archive.forget_scan_input")
+def _forget_scan_input(sender: type[Job], job: Job, **kwargs: Any) -> None:
+    """A scan ingestion's job ended, however (cancelled while queued, its worker dead twice):
+    the file it was given goes."""
+    if job.kind == SCAN_INGEST:
+        _remove_scan_input(job_dir(job))
+
+
+def _remove_scan_input(directory: Path) -> None:
+    (directory / SCAN_INPUT).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        directory.rmdir()  # nothing else of a scan ingestion lives there

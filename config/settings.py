@@ -264,6 +264,8 @@ SCAN_MAX_PAGES = int(env("SCAN_MAX_PAGES", str(scan_limits.MAX_PAGES)))
 # A ZIP of scans: most members, and most bytes once unpacked (ZIP bombs).
 ARCHIVE_ZIP_MAX_ENTRIES = int(env("ARCHIVE_ZIP_MAX_ENTRIES", "2000"))
 ARCHIVE_ZIP_MAX_BYTES = int(env("ARCHIVE_ZIP_MAX_BYTES", str(4 * 1024**3)))
+# A PDF of more pages than this (and every ZIP) is filed by a background job (archive/jobs.py).
+ARCHIVE_BACKGROUND_PDF_PAGES = int(env("ARCHIVE_BACKGROUND_PDF_PAGES", "10"))
 # An inbox scan is filed by itself only when OCR's classification is at least this sure.
 ARCHIVE_OCR_AUTO_FILE_CONFIDENCE = float(env("ARCHIVE_OCR_AUTO_FILE_CONFIDENCE", "0.8"))
 

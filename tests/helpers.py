@@ -6,9 +6,11 @@ process, not through call_command, and the child must use the same test database
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -123,3 +125,23 @@ def run_submitted_job(response):
 def follow_job(response) -> str:
     """Where the job's page moves on to once the job that a view submitted has run."""
     return run_submitted_job(response).result.get("url", "")
+
+
+@contextlib.contextmanager
+def row_locked(instance) -> Iterator[None]:
+    """The model instance's row locked (``FOR UPDATE``) on a database connection of its own
+    until the block ends: whatever else wants to lock it (a job filing into a case file) waits
+    there, however fast the machine."""
+    from django.db import connections
+
+    default = connections["default"]
+    holder = type(default)(dict(default.settings_dict), "holder")
+    table = default.ops.quote_name(instance._meta.db_table)
+    try:
+        holder.set_autocommit(False)
+        with holder.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [instance.pk])  # noqa: S608
+        yield
+    finally:
+        holder.rollback()
+        holder.close()

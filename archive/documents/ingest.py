@@ -1,5 +1,5 @@
-"""Receiving scans: upload → checked → stored → filed → queued for OCR, per document, as one
-transaction.
+"""Receiving scans: upload → checked → stored → filed → queued for OCR, one upload (a scan, or
+every good scan of a ZIP) as one transaction.
 
 The order makes a crash at any point harmless:
 
@@ -7,14 +7,21 @@ The order makes a crash at any point harmless:
 2. the content is checked completely and the page images derived into a temporary folder
    (a rejected file stops here; the temporary files are removed);
 3. the original is flushed and renamed to its content-addressed name, the derived folder
-   renamed into place (a crash now leaves a file nobody refers to: invisible, reported by the
-   integrity check, reused by the next upload of the same bytes);
-4. one database transaction locks the case file and the blob row, re-checks for a duplicate,
+   renamed into place (inside step 4's transaction; a crash or a rollback now leaves a file
+   nobody refers to: invisible, reported by the integrity check, reused by the next upload of
+   the same bytes);
+4. one database transaction locks the case files and the blob rows, re-checks for a duplicate,
    creates the blob, document and version rows, takes the 档号 from the locked counter,
    recomputes completeness and writes the audit entry — all or nothing;
 5. after the commit, OCR is queued (`transaction.on_commit`); the version is already marked
    "queued" with a time, so if the process dies before the message reaches the broker, the
    beat task `archive.requeue_stale_ocr` sends it again.
+
+A ZIP is checked member by member first (a bad member is reported and does not stop the
+others), then its good members are filed in that one transaction: interrupted, it filed
+nothing. A ZIP, and a PDF of more than ``ARCHIVE_BACKGROUND_PDF_PAGES`` pages, is filed by a
+background job with progress by file or page (``archive/jobs.py``,
+:meth:`Received.runs_in_background`).
 
 The same bytes uploaded again are not stored again: the archivist is told where they are
 already filed.
@@ -33,6 +40,7 @@ from typing import BinaryIO
 from zipfile import BadZipFile
 
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -95,6 +103,65 @@ def inbox_target(user, doc_type: str = "") -> Target:
 
 # --- Entry points --------------------------------------------------------------------------------
 
+#: ``progress(done, total, message)``: how far the checking of an upload has come (files of a
+#: ZIP, pages of a PDF). It may raise (a cancelled job): nothing is filed then.
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class Received:
+    """An uploaded file copied privately (``tmp/``) and hashed, not yet checked."""
+
+    path: Path
+    sha: str
+    size: int
+    kind: str | None
+    name: str
+
+    def runs_in_background(self) -> bool:
+        """A ZIP, or a PDF of more than ``ARCHIVE_BACKGROUND_PDF_PAGES`` pages, is filed by a
+        background job (archive/jobs.py); a scan that is checked in a moment is filed at once."""
+        if self.kind == "zip":
+            return True
+        if self.kind != "pdf":
+            return False
+        pages = scans.page_count(self.path)
+        return pages is not None and pages > settings.ARCHIVE_BACKGROUND_PDF_PAGES
+
+
+def receive(stream: BinaryIO, name: str, size_hint: int | None = None) -> Received | Outcome:
+    """Step 1 for one uploaded file: copied into ``tmp/`` while hashed; an Outcome if it is
+    too large."""
+    limit = scans.max_bytes()
+    if size_hint is not None and size_hint > limit:
+        return _too_large(name, limit)
+    try:
+        tmp, sha, size = storage.spool(stream, limit)
+    except storage.TooLarge:
+        return _too_large(name, limit)
+    return Received(tmp, sha, size, scans.sniff_file(tmp) if size else None, name)
+
+
+def ingest_received(
+    received: Received,
+    target: Target,
+    user,
+    request=None,
+    *,
+    progress: Progress | None = None,
+    check: Callable[[], None] | None = None,
+) -> list[Outcome]:
+    """Files one received file (a scan or a ZIP of scans) whole or not at all: every scan is
+    checked first, then all are filed in one transaction (``check()``, called in it before
+    anything is written, may still stop it). Returns one outcome per scan; the received file
+    is consumed."""
+    try:
+        if received.kind == "zip":
+            return _ingest_zip(received.path, received.name, target, user, request, progress, check)
+        return [_single(received, target, user, request, progress, check)]
+    finally:
+        received.path.unlink(missing_ok=True)
+
 
 def ingest_stream(
     stream: BinaryIO,
@@ -104,21 +171,12 @@ def ingest_stream(
     request=None,
     size_hint: int | None = None,
 ) -> list[Outcome]:
-    """Files one uploaded file (a scan or a ZIP of scans). Returns one outcome per scan."""
-    limit = scans.max_bytes()
-    if size_hint is not None and size_hint > limit:
-        return [_too_large(name, limit)]
-    try:
-        tmp, sha, size = storage.spool(stream, limit)
-    except storage.TooLarge:
-        return [_too_large(name, limit)]
-    kind = scans.sniff_file(tmp) if size else None
-    if kind == "zip":
-        try:
-            return _ingest_zip(tmp, name, target, user, request)
-        finally:
-            tmp.unlink(missing_ok=True)
-    return [_single(tmp, sha, size, kind, name, target, user, request)]
+    """Files one uploaded file (a scan or a ZIP of scans) in this process. Returns one outcome
+    per scan."""
+    received = receive(stream, name, size_hint)
+    if isinstance(received, Outcome):
+        return [received]
+    return ingest_received(received, target, user, request)
 
 
 def ingest_path(path: Path, target: Target, user, request=None) -> list[Outcome]:
@@ -147,17 +205,142 @@ def _too_large(name: str, limit: int) -> Outcome:
     return Outcome(name, REJECTED, f"文件超过大小上限 {scans.human_size(limit)}")
 
 
-def _single(tmp: Path, sha, size, kind, name, target: Target, user, request) -> Outcome:
+def _single(
+    received: Received,
+    target: Target,
+    user,
+    request,
+    progress: Progress | None = None,
+    check: Callable[[], None] | None = None,
+) -> Outcome:
+    on_page = None
+    if progress is not None and received.kind == "pdf":
+        total = scans.page_count(received.path) or 0
+
+        def on_page(page: int) -> None:
+            progress(page, total, f"正在检查第 {page}/{total} 页")
+
+    prepared = prepare(received, user, on_page)
+    if isinstance(prepared, Outcome):
+        return prepared
     try:
-        if size == 0:
-            return Outcome(name, REJECTED, "文件为空")
-        if kind is None:
-            return Outcome(name, REJECTED, "不支持的文件类型：只接受 JPEG、PNG、TIFF、PDF 或 ZIP")
-        if kind == "zip":
-            return Outcome(name, REJECTED, "ZIP 内含压缩包：不接受嵌套的 ZIP")
-        return store(tmp, sha, size, kind, name, user, request, partial(_new_document, target))
+        if progress is not None:
+            progress(prepared.pages, prepared.pages, "正在归档")
+        [outcome] = file_prepared(
+            [(prepared, partial(_new_document, target))], user, request, check=check
+        )
+        return outcome
     finally:
-        tmp.unlink(missing_ok=True)
+        prepared.discard()
+
+
+@dataclass
+class Prepared:
+    """A checked scan, ready to be filed: its bytes and page images still in ``tmp/``."""
+
+    tmp: Path
+    sha: str
+    size: int
+    kind: str
+    name: str
+    pages: int
+    derive_dir: Path | None = None
+
+    def put_in_place(self) -> None:
+        """Step 3: the original and its page images renamed to their content-addressed place."""
+        storage.commit_original(self.tmp, self.sha)
+        if self.derive_dir is not None:
+            storage.commit_derived(self.derive_dir, self.sha)
+            self.derive_dir = None
+
+    def discard(self) -> None:
+        """Removes what was not put in place."""
+        self.tmp.unlink(missing_ok=True)
+        if self.derive_dir is not None:
+            shutil.rmtree(self.derive_dir, ignore_errors=True)
+            self.derive_dir = None
+
+
+def prepare(
+    received: Received, user, on_page: Callable[[int], None] | None = None
+) -> Prepared | Outcome:
+    """Step 2 for one received scan: rejected (an Outcome), a duplicate of a filed one (an
+    Outcome), or checked with its page images derived into ``tmp/``. The received file is
+    removed unless it is prepared."""
+    try:
+        prepared = _check(received, user, on_page)
+    except BaseException:
+        received.path.unlink(missing_ok=True)
+        raise
+    if isinstance(prepared, Outcome):
+        received.path.unlink(missing_ok=True)
+    return prepared
+
+
+def _check(received: Received, user, on_page: Callable[[int], None] | None) -> Prepared | Outcome:
+    name, sha, kind = received.name, received.sha, received.kind
+    if received.size == 0:
+        return Outcome(name, REJECTED, "文件为空")
+    if kind is None:
+        return Outcome(name, REJECTED, "不支持的文件类型：只接受 JPEG、PNG、TIFF、PDF 或 ZIP")
+    if kind == "zip":
+        return Outcome(name, REJECTED, "ZIP 内含压缩包：不接受嵌套的 ZIP")
+    existing = StoredFile.objects.filter(sha256=sha).first()
+    if existing is not None:
+        duplicate = duplicate_outcome(sha, name, user)
+        if duplicate:
+            return duplicate
+        if storage.thumbnail_path(sha).exists():
+            return Prepared(received.path, sha, received.size, kind, name, existing.page_count)
+    derive_dir = storage.new_tmp_dir()
+    try:
+        pages = scans.check_and_derive(received.path, kind, derive_dir, on_page).page_count
+    except Rejected as rejected:
+        shutil.rmtree(derive_dir, ignore_errors=True)
+        return Outcome(name, REJECTED, rejected.message)
+    except BaseException:
+        shutil.rmtree(derive_dir, ignore_errors=True)
+        raise
+    return Prepared(received.path, sha, received.size, kind, name, pages, derive_dir)
+
+
+def file_prepared(
+    items: list[tuple[Prepared, Callable[..., Outcome]]],
+    user,
+    request,
+    lock_case_files: tuple[int, ...] = (),
+    check: Callable[[], None] | None = None,
+) -> list[Outcome]:
+    """Steps 3–5 for checked scans, all in one transaction: the case files locked (in order,
+    so two uploads never wait on each other crosswise), ``check()``, then per scan its files
+    put in place and ``create(blob, name, user, request)`` writing its rows."""
+    with transaction.atomic():
+        if lock_case_files:
+            list(
+                CaseFile.objects.select_for_update()
+                .filter(pk__in=sorted(set(lock_case_files)))
+                .order_by("pk")
+            )
+        if check is not None:
+            check()
+        return [_file_one(prepared, create, user, request) for prepared, create in items]
+
+
+def _file_one(prepared: Prepared, create: Callable[..., Outcome], user, request) -> Outcome:
+    prepared.put_in_place()
+    sha = prepared.sha
+    StoredFile.objects.bulk_create(
+        [StoredFile(sha256=sha, size=prepared.size, kind=prepared.kind, page_count=prepared.pages)],
+        ignore_conflicts=True,
+    )
+    blob = StoredFile.objects.select_for_update().get(sha256=sha)
+    # A concurrent upload of the same bytes (or an earlier scan of this ZIP) may be filed.
+    if DocumentVersion.objects.filter(blob=blob, document__deleted_at__isnull=True).exists():
+        return duplicate_outcome(sha, prepared.name, user)
+    outcome = create(blob, prepared.name, user, request)
+    if prepared.kind == "pdf" and outcome.ok:
+        _flag_active_pdf(storage.original_path(sha), outcome, blob, request, user)
+    return outcome
 
 
 def store(
@@ -173,49 +356,14 @@ def store(
 ) -> Outcome:
     """Steps 2–5 for one checked-in temporary file; ``create(blob, name, user, request)``
     writes the document rows inside the transaction."""
-    existing = StoredFile.objects.filter(sha256=sha).first()
-    if existing is not None:
-        duplicate = duplicate_outcome(sha, name, user)
-        if duplicate:
-            return duplicate
-    derive_dir = None
+    prepared = prepare(Received(tmp, sha, size, kind, name), user)
+    if isinstance(prepared, Outcome):
+        return prepared
     try:
-        if existing is not None and storage.thumbnail_path(sha).exists():
-            pages = existing.page_count
-        else:
-            derive_dir = storage.new_tmp_dir()
-            try:
-                pages = scans.check_and_derive(tmp, kind, derive_dir).page_count
-            except Rejected as rejected:
-                return Outcome(name, REJECTED, rejected.message)
-        storage.commit_original(tmp, sha)
-        if derive_dir is not None:
-            storage.commit_derived(derive_dir, sha)
-            derive_dir = None
-        with transaction.atomic():
-            if lock_case_files:
-                list(
-                    CaseFile.objects.select_for_update()
-                    .filter(pk__in=lock_case_files)
-                    .order_by("pk")
-                )
-            StoredFile.objects.bulk_create(
-                [StoredFile(sha256=sha, size=size, kind=kind, page_count=pages)],
-                ignore_conflicts=True,
-            )
-            blob = StoredFile.objects.select_for_update().get(sha256=sha)
-            # A concurrent upload of the same bytes may have committed meanwhile.
-            if DocumentVersion.objects.filter(
-                blob=blob, document__deleted_at__isnull=True
-            ).exists():
-                return duplicate_outcome(sha, name, user)
-            outcome = create(blob, name, user, request)
-            if kind == "pdf" and outcome.ok:
-                _flag_active_pdf(storage.original_path(sha), outcome, blob, request, user)
-            return outcome
+        [outcome] = file_prepared([(prepared, create)], user, request, lock_case_files)
+        return outcome
     finally:
-        if derive_dir is not None:
-            shutil.rmtree(derive_dir, ignore_errors=True)
+        prepared.discard()
 
 
 def _flag_active_pdf(path: Path, outcome: Outcome, blob: StoredFile, request, user) -> None:
@@ -334,40 +482,69 @@ def duplicate_outcome(sha: str, name: str, user) -> Outcome | None:
 # --- ZIPs ----------------------------------------------------------------------------------------
 
 
-def _ingest_zip(path: Path, zip_name: str, target: Target, user, request) -> list[Outcome]:
+def _ingest_zip(
+    path: Path,
+    zip_name: str,
+    target: Target,
+    user,
+    request,
+    progress: Progress | None = None,
+    check: Callable[[], None] | None = None,
+) -> list[Outcome]:
+    """Every member checked (a bad one reported, never stopping the others), then the good
+    ones filed together in one transaction: a ZIP is filed whole or, interrupted, not at all."""
     try:
         archive, members = zips.open_zip(path)
     except Rejected as rejected:
         return [Outcome(zip_name, REJECTED, rejected.message)]
-    outcomes = []
+    slots: list[Outcome | tuple[Prepared, Target]] = []
     limit = scans.max_bytes()
     people = access.people_in_scope(user, {m.id_number for m in members})
-    with archive:
-        for member in members:
-            label = f"{zip_name}/{member.name}"
-            member_target = _member_target(member, target, people)
-            if isinstance(member_target, Outcome):
-                member_target.name = label
-                outcomes.append(member_target)
-                continue
-            if member.encrypted:
-                outcomes.append(Outcome(label, REJECTED, "ZIP 条目已加密，无法读取"))
-                continue
-            if member.info.file_size > limit:
-                outcomes.append(_too_large(label, limit))
-                continue
-            try:
-                with archive.open(member.info) as fh:
-                    tmp, sha, size = storage.spool(fh, limit)
-            except storage.TooLarge:
-                outcomes.append(_too_large(label, limit))
-                continue
-            except (BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError):
-                outcomes.append(Outcome(label, REJECTED, "ZIP 条目已损坏，无法解压"))
-                continue
-            kind = scans.sniff_file(tmp) if size else None
-            outcomes.append(_single(tmp, sha, size, kind, label, member_target, user, request))
-    return outcomes
+    total = len(members)
+    try:
+        with archive:
+            for number, member in enumerate(members, 1):
+                label = f"{zip_name}/{member.name}"
+                if progress is not None:
+                    progress(
+                        number - 1, total, f"正在检查第 {number}/{total} 个文件：{member.name}"
+                    )
+                slots.append(_zip_member(archive, member, label, target, people, user, limit))
+        if progress is not None:
+            progress(total, total, f"正在归档 {total} 个文件")
+        ready = [slot for slot in slots if not isinstance(slot, Outcome)]
+        items = [(prepared, partial(_new_document, where)) for prepared, where in ready]
+        locks = tuple(where.case_file.pk for _prepared, where in ready if where.case_file)
+        filed = iter(file_prepared(items, user, request, locks, check) if items else ())
+        return [slot if isinstance(slot, Outcome) else next(filed) for slot in slots]
+    finally:
+        for slot in slots:
+            if not isinstance(slot, Outcome):
+                slot[0].discard()
+
+
+def _zip_member(archive, member, label: str, target: Target, people: dict, user, limit: int):
+    """One member checked: an Outcome, or its prepared scan with where it goes."""
+    member_target = _member_target(member, target, people)
+    if isinstance(member_target, Outcome):
+        member_target.name = label
+        return member_target
+    if member.encrypted:
+        return Outcome(label, REJECTED, "ZIP 条目已加密，无法读取")
+    if member.info.file_size > limit:
+        return _too_large(label, limit)
+    try:
+        with archive.open(member.info) as fh:
+            tmp, sha, size = storage.spool(fh, limit)
+    except storage.TooLarge:
+        return _too_large(label, limit)
+    except (BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError):
+        return Outcome(label, REJECTED, "ZIP 条目已损坏，无法解压")
+    received = Received(tmp, sha, size, scans.sniff_file(tmp) if size else None, label)
+    prepared = prepare(received, user)
+    if isinstance(prepared, Outcome):
+        return prepared
+    return prepared, member_target
 
 
 def _member_target(member, target: Target, people: dict) -> Target | Outcome:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import shutil
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,9 +75,12 @@ class Derived:
     page_count: int
 
 
-def check_and_derive(path: Path, kind: str, out_dir: Path) -> Derived:
+def check_and_derive(
+    path: Path, kind: str, out_dir: Path, on_page: Callable[[int], None] | None = None
+) -> Derived:
     """Checks a scan completely and writes ``page-NNNN.jpg`` and ``thumb.jpg`` into
-    ``out_dir``. Raises `Rejected` with the reason."""
+    ``out_dir``; ``on_page(n)`` is told of each page written. Raises `Rejected` with the
+    reason."""
     if kind not in KINDS:
         raise Rejected("type", "不支持的文件类型：只接受 JPEG、PNG、TIFF、PDF 或 ZIP")
     count = 0
@@ -88,6 +92,8 @@ def check_and_derive(path: Path, kind: str, out_dir: Path) -> Derived:
                 _write_thumbnail(page, out_dir)
             else:
                 _write_page(page, out_dir, count)
+            if on_page is not None:
+                on_page(count)
     except ocr_pages.PageError as error:
         raise Rejected(error.code, error.message) from None
     return Derived(kind, count)
@@ -151,3 +157,12 @@ def _write_thumbnail(page: Image.Image, out_dir: Path) -> None:
     thumb = page.copy()  # the reader's pages are L or RGB already
     thumb.thumbnail(THUMB_BOX, reducing_gap=2.0)
     thumb.save(out_dir / "thumb.jpg", "JPEG", quality=THUMB_QUALITY)
+
+
+def page_count(path: Path) -> int | None:
+    """The number of pages of a scan without rendering them; None for a file the reader
+    refuses (checking it says why)."""
+    try:
+        return ocr_pages.count_pages(path)
+    except ocr_pages.PageError:
+        return None

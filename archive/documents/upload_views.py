@@ -4,7 +4,9 @@ scans), and a new version of a document (替换).
 Every upload view receives its files through `archive.documents.upload_limits` (an oversized file is
 refused while it arrives) and hands them to `archive.documents.ingest` or `operations.replace`; the
 uploader (``static/archive/uploader.js``) asks for JSON, one outcome per file, and a plain form
-gets a result page or a message.
+gets a result page or a message. A ZIP or a long PDF is not filed in the request: it goes to a
+background job (扫描件归档, archive/jobs.py); the JSON names the job's status to poll, and a
+plain form that sent only that file is taken to the job's progress page.
 """
 
 from __future__ import annotations
@@ -22,26 +24,63 @@ from archive.access import permissions as perms
 from archive.access import scoped
 from archive.access.audit import record
 from archive.documents import ingest, operations, scans, upload_limits
+from archive.job_views import follow
+from archive.jobs import submit_ingest
 from archive.models import Document
 from archive.paging import PAGE_SIZE, paginate
+from jobs.models import Job
 
 
 def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def _upload_response(request, outcomes, back_url, case_file=None) -> HttpResponse:
+def _receive_all(request, target: ingest.Target, outcomes: list) -> list[Job]:
+    """Each uploaded file filed now, or handed to a background job; returns the jobs."""
+    submitted = []
+    for uploaded in request.FILES.getlist("files"):
+        received = ingest.receive(uploaded, uploaded.name, size_hint=uploaded.size)
+        if isinstance(received, ingest.Outcome):
+            outcomes.append(received)
+        elif received.runs_in_background():
+            submitted.append(submit_ingest(received, target, request.user))
+        else:
+            outcomes += ingest.ingest_received(received, target, request.user, request)
+    return submitted
+
+
+def _job_dict(job: Job) -> dict:
+    return {
+        "id": job.pk,
+        "name": job.params["name"],
+        "url": reverse("archive_job_detail", kwargs={"pk": job.pk}),
+        "status_url": reverse("archive_job_status", kwargs={"pk": job.pk}),
+    }
+
+
+def _upload_response(request, outcomes, back_url, case_file=None, submitted=()) -> HttpResponse:
+    status = 200 if outcomes or submitted else 400
     if _wants_json(request):
-        payload = {"results": [o.as_dict() for o in outcomes]}
+        payload = {
+            "results": [o.as_dict() for o in outcomes],
+            "jobs": [_job_dict(job) for job in submitted],
+        }
         if case_file is not None:
             case_file.refresh_from_db(fields=["completeness", "document_count", "page_count"])
             payload["completeness"] = case_file.completeness
-        return JsonResponse(payload, status=200 if outcomes else 400)
+        return JsonResponse(payload, status=status)
+    if len(submitted) == 1 and not outcomes:
+        return follow(submitted[0])
     return TemplateResponse(
         request,
         "archive/documents/upload_result.html",
-        {"outcomes": outcomes, "back_url": back_url, "case_file": case_file},
-        status=200 if outcomes else 400,
+        {
+            "outcomes": outcomes,
+            "jobs": [_job_dict(job) for job in submitted],
+            "back_url": back_url,
+            "case_file": case_file,
+        },
+        status=status,
     )
 
 
@@ -65,14 +104,10 @@ def casefile_upload(
     doc_type = _doc_type(request)
     if doc_type is None:
         return HttpResponseBadRequest("未知的材料类型")
-    target = ingest.Target(case_file, doc_type)
     outcomes = limiter.outcomes("files")
-    for uploaded in request.FILES.getlist("files"):
-        outcomes += ingest.ingest_stream(
-            uploaded, uploaded.name, target, request.user, request, size_hint=uploaded.size
-        )
+    submitted = _receive_all(request, ingest.Target(case_file, doc_type), outcomes)
     back = reverse("archive_casefile_detail", args=[case_file.pk])
-    return _upload_response(request, outcomes, back, case_file)
+    return _upload_response(request, outcomes, back, case_file, submitted)
 
 
 # --- Inbox -------------------------------------------------------------------------------------------
@@ -115,13 +150,9 @@ def inbox_upload(request: HttpRequest, limiter: upload_limits.SizeLimitHandler) 
         return HttpResponseBadRequest("未知的材料类型")
     if access.user_prefix(request.user) is None:
         raise Http404
-    target = ingest.inbox_target(request.user, doc_type)
     outcomes = limiter.outcomes("files")
-    for uploaded in request.FILES.getlist("files"):
-        outcomes += ingest.ingest_stream(
-            uploaded, uploaded.name, target, request.user, request, size_hint=uploaded.size
-        )
-    return _upload_response(request, outcomes, reverse("archive_inbox"))
+    submitted = _receive_all(request, ingest.inbox_target(request.user, doc_type), outcomes)
+    return _upload_response(request, outcomes, reverse("archive_inbox"), submitted=submitted)
 
 
 # --- A new version of a document (替换) ---------------------------------------------------------

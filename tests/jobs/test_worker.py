@@ -1,6 +1,7 @@
 """Jobs through a real worker and broker (Redis): progress reaches 100 %, a worker killed by its
-PID in the middle of an import leaves nothing half-written and the job is retried to the end by
-another worker, and a running import cancelled by its owner writes nothing.
+PID in the middle of an import or of filing a ZIP of scans leaves nothing half-written and the
+job is retried to the end by another worker, and a running import or ZIP ingestion cancelled by
+its owner writes nothing.
 
 Each test sends its job to a queue of its own ("kill-test"), so that the session's worker
 (tests/conftest.py) cannot take it from the worker the test is about to kill.
@@ -9,6 +10,7 @@ Each test sends its job to a queue of its own ("kill-test"), so that the session
 from __future__ import annotations
 
 import hashlib
+import io
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,15 +19,20 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection, transaction
 
+from archive import casefiles
+from archive.documents import ingest
 from archive.imports import uploads
 from archive.imports.write import IMPORT_LOCK
-from archive.jobs import ROSTER_IMPORT, ROSTER_PREVIEW
-from archive.models import ImportRecord, Person
+from archive.jobs import ROSTER_IMPORT, ROSTER_PREVIEW, SCAN_INPUT, submit_ingest
+from archive.models import CaseFile, Document, ImportRecord, Person
 from jobs import services
 from jobs.models import Job
+from jobs.runner import job_dir
+from tests.archive.conftest import make_person
+from tests.archive.documents import samples
 from tests.archive.imports.test_import import csv_bytes, make_id, roster_row
 from tests.conftest import start_celery_worker, stop_celery_worker
-from tests.helpers import wait_until
+from tests.helpers import row_locked, wait_until
 
 pytestmark = [
     pytest.mark.services,
@@ -139,3 +146,88 @@ def test_an_import_cancelled_while_running_writes_nothing(worker_settings, admin
     assert job.state == "cancelled" and "未写入任何数据" in job.message
     assert Person.objects.count() == 0 and not ImportRecord.objects.exists()
     assert uploads.upload_path(sha).exists()  # the clerk may still confirm it later
+
+
+def _case_file(members: int) -> tuple[CaseFile, ingest.Received]:
+    """A new person's case file, and a ZIP of ``members`` good scans and one that is not a scan
+    received for it."""
+    case_file = casefiles.case_file_for(make_person())
+    scans = {f"第{i:03d}页.jpg": samples.jpeg(1000 + i) for i in range(members)}
+    scans["说明.txt"] = b"not a scan"
+    return case_file, ingest.receive(io.BytesIO(samples.zip_of(scans)), "扫描件.zip")
+
+
+def _submit_zip(user, case_file: CaseFile, received: ingest.Received) -> Job:
+    with transaction.atomic():  # sent on commit, to this test's queue
+        job = submit_ingest(received, ingest.Target(case_file, "id_card"), user)
+        job.queue = QUEUE
+        job.save(update_fields=["queue"])
+    return job
+
+
+def test_a_zip_is_filed_in_the_worker_with_each_file_reported_and_its_upload_removed(
+    worker_settings, admin_user, tmp_path
+):
+    worker = start_celery_worker(tmp_path / "worker.log", "ingest", queues=QUEUE)
+    try:
+        case_file, received = _case_file(20)
+        job = _submit_zip(admin_user, case_file, received)
+        log = tmp_path / "worker.log"
+        assert wait_until(lambda: _state(job).is_finished, 120), log.read_text()[-3000:]
+    finally:
+        stop_celery_worker(worker)
+    assert (job.state, job.percent, job.total) == ("done", 100, 21)
+    assert job.result["summary"] == "已归档 20 个文件，拒收 1 个（原因见下表）"
+    [rejected] = [o for o in job.result["outcomes"] if not o["ok"]]
+    assert rejected["name"] == "扫描件.zip/说明.txt" and "不支持的文件类型" in rejected["message"]
+    assert Document.objects.filter(case_file=case_file).count() == 20
+    assert not job_dir(job).exists() or not any(job_dir(job).iterdir())
+
+
+def test_a_zip_ingestion_killed_mid_way_files_nothing_and_is_finished_by_another_worker(
+    worker_settings, admin_user, tmp_path
+):
+    log = tmp_path / "workers.log"
+    case_file, received = _case_file(5)
+    first = start_celery_worker(log, "doomed", queues=QUEUE, **BEATS)
+    try:
+        with row_locked(case_file):
+            job = _submit_zip(admin_user, case_file, received)
+            checked = wait_until(lambda: _state(job).done == 6, 120)
+            stop_celery_worker(first, kill=True)  # while it waits to file
+    finally:
+        if first.poll() is None:
+            stop_celery_worker(first, kill=True)
+    assert checked, log.read_text()[-3000:]
+    assert _state(job).state == "running"  # the dead worker could not say otherwise
+    assert not Document.objects.exists()
+    assert (job_dir(job) / SCAN_INPUT).exists()  # kept for the next attempt
+
+    time.sleep(float(BEATS["WORKER_DEAD_AFTER_SECONDS"]) + 1)
+    second = start_celery_worker(log, "survivor", queues=QUEUE, **BEATS)
+    try:
+        assert services.reap()["retried"] == [job.pk]
+        assert wait_until(lambda: _state(job).is_finished, 120), log.read_text()[-3000:]
+    finally:
+        stop_celery_worker(second)
+    assert (job.state, job.attempts, job.percent) == ("done", 2, 100)
+    assert Document.objects.filter(case_file=case_file).count() == 5
+    assert not (job_dir(job) / SCAN_INPUT).exists()
+
+
+def test_a_zip_ingestion_cancelled_while_running_files_nothing(
+    worker_settings, admin_user, tmp_path
+):
+    case_file, received = _case_file(5)
+    worker = start_celery_worker(tmp_path / "worker.log", "cancel-ingest", queues=QUEUE)
+    try:
+        with row_locked(case_file):
+            job = _submit_zip(admin_user, case_file, received)
+            assert wait_until(lambda: _state(job).done == 6, 120)
+            assert services.cancel(job)
+        assert wait_until(lambda: _state(job).is_finished, 120)
+    finally:
+        stop_celery_worker(worker)
+    assert job.state == "cancelled" and "未写入任何数据" in job.message
+    assert not Document.objects.exists()
+    assert not (job_dir(job) / SCAN_INPUT).exists()

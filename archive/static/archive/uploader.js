@@ -2,7 +2,9 @@
  * without JavaScript the form posts all files at once and the server shows a result page.
  * With it, files can also be dropped on the zone; each file is sent in its own request with
  * its own progress bar and outcome (a ZIP lists the outcome of every scan in it), and the
- * checklist and document list of the case file are refreshed when all are done.
+ * checklist and document list of the case file are refreshed when all are done. A ZIP or a long
+ * PDF is filed by a background job: its row follows the job's progress (archive/job_views.py
+ * job_status) until the job lists the outcome of each file.
  * No dependencies; everything is reachable by keyboard (the native file input and button). */
 (function () {
   "use strict";
@@ -52,6 +54,34 @@
     }
   }
 
+  function followJob(row, job) {
+    row.status.textContent = "后台归档中…";
+    row.progress.value = 0;
+    row.node.appendChild(el("a", { href: job.url, class: "archive-result__job" }, "任务详情"));
+    return new Promise(function (resolve) {
+      function poll() {
+        fetch(job.status_url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (s) {
+            if (!s) { window.setTimeout(poll, 5000); return; }
+            row.progress.value = s.percent;
+            row.message.textContent = s.message || "";
+            if (!s.finished) { window.setTimeout(poll, 1000); return; }
+            if (s.outcomes && s.outcomes.length) {
+              showResults(row, s.outcomes);
+            } else {
+              row.node.setAttribute("data-status", s.state === "done" ? "filed" : "rejected");
+              row.status.textContent = s.state_label;
+            }
+            if (s.error) row.message.textContent = s.error;
+            resolve();
+          })
+          .catch(function () { window.setTimeout(poll, 5000); });
+      }
+      poll();
+    });
+  }
+
   function uploadOne(form, file, row) {
     return new Promise(function (resolve) {
       var data = new FormData();
@@ -68,6 +98,10 @@
       xhr.onload = function () {
         var payload = null;
         try { payload = JSON.parse(xhr.responseText); } catch (e) { payload = null; }
+        if (xhr.status === 200 && payload && payload.jobs && payload.jobs.length) {
+          followJob(row, payload.jobs[0]).then(resolve);
+          return;
+        }
         if (xhr.status === 200 && payload && payload.results) {
           showResults(row, payload.results);
         } else {

@@ -1,5 +1,6 @@
 // Polls a job's status (archive/job_views.py job_status) about once a second and updates the
-// progress bar; with data-job-follow the page moves on to the job's result when it is done.
+// progress bar; with data-job-follow the page moves on to the job's result when it is done,
+// unless the job lists the outcome of each file (扫描件归档): then the list is shown here.
 (function () {
   "use strict";
   var root = document.querySelector("[data-job-status]");
@@ -25,6 +26,22 @@
     if (s.download) download.href = s.download;
     show(download, !!s.download);
     show(document.querySelector("[data-job-cancel]"), !s.finished);
+    var outcomes = part("outcomes");
+    if (outcomes && s.outcomes && s.outcomes.length) {
+      var body = outcomes.querySelector("tbody");
+      body.textContent = "";
+      s.outcomes.forEach(function (o) {
+        var row = document.createElement("tr");
+        [o.name, o.label, o.message || ""].forEach(function (text, i) {
+          var cell = document.createElement("td");
+          if (i === 1) cell.appendChild(document.createElement("strong")).textContent = text;
+          else cell.textContent = text;
+          row.appendChild(cell);
+        });
+        body.appendChild(row);
+      });
+      show(outcomes, true);
+    }
   }
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -33,7 +50,8 @@
         if (!s) { window.setTimeout(poll, 5000); return; }
         render(s);
         if (!s.finished) { window.setTimeout(poll, 1000); return; }
-        if (follow && s.state === "done" && s.next) window.location.assign(s.next);
+        var listed = s.outcomes && s.outcomes.length;
+        if (follow && s.state === "done" && s.next && !listed) window.location.assign(s.next);
       })
       .catch(function () { window.setTimeout(poll, 5000); });
   }

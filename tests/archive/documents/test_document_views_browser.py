@@ -1,5 +1,7 @@
-"""In Chromium: an archivist logs in, uploads a ZIP of scans to a case file, sees the checklist
-fill in, opens a page in the viewer (zoom, rotate, next page) and exports the case file."""
+"""In Chromium: an archivist logs in, uploads a ZIP of scans to a case file, follows its
+background job (the session's real worker files it) to each file's outcome, sees the checklist
+fill in, opens a page in the viewer (zoom, rotate, next page) and exports the case file. The
+worker is another process: the scans go to the session's private media root."""
 
 from __future__ import annotations
 
@@ -12,12 +14,12 @@ from archive import casefiles
 from tests.archive.conftest import COUNTY
 from tests.archive.documents import samples
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("private_media")]
+pytestmark = [pytest.mark.browser, pytest.mark.services]
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_archivist_uploads_a_zip_views_a_page_and_exports_the_case_file(
-    live_server, page, make_user, person, tmp_path
+    celery_worker_process, live_server, page, make_user, person, tmp_path
 ):
     make_user("archivist", COUNTY, password="pw-Secret-123")
     case_file = casefiles.case_file_for(person)
@@ -49,6 +51,7 @@ def test_archivist_uploads_a_zip_views_a_page_and_exports_the_case_file(
     results.first.locator("text=完成（3 个文件）").wait_for()
     text = results.first.inner_text()
     assert text.count("已归档") == 2 and "拒收" in text and "不支持" in text
+    assert "任务详情" in text  # the row followed the job that filed the ZIP
     page.locator("#casefile-checklist tr[data-type=id_card]", has_text="已有 2 份").wait_for()
     assert "完整度 14%" in page.locator("#checklist-heading").inner_text()
 

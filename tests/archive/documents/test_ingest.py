@@ -1,5 +1,5 @@
 """Uploading scans: what is accepted and how it is filed, what is rejected (and then nothing is
-stored), duplicates, and the naming rule of ZIPs."""
+stored), duplicates, the naming rule of ZIPs, and a ZIP filed whole or not at all."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from archive.documents import storage
+from archive.documents import ingest, storage
 from archive.documents.ingest import (
     DUPLICATE,
     FILED,
@@ -408,3 +408,37 @@ def test_a_truncated_jpeg_padded_with_an_end_marker_is_rejected(upload, case_fil
     )
     assert outcome.status == REJECTED and "文件不完整" in outcome.message
     assert not Document.objects.exists()
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_a_zip_reports_its_files_checked_and_is_filed_whole(case_file, archivist):
+    scans = {f"{i}.jpg": samples.jpeg(60 + i) for i in range(3)}
+    received = ingest.receive(io.BytesIO(samples.zip_of(scans)), "扫描件.zip")
+    reports: list[tuple[int, int]] = []
+    outcomes = ingest.ingest_received(
+        received,
+        Target(case_file, "id_card"),
+        archivist,
+        progress=lambda done, total, message: reports.append((done, total)),
+    )
+    assert reports == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert [o.status for o in outcomes] == [FILED] * 3
+    assert not received.path.exists()
+
+
+def test_a_zip_stopped_before_its_commit_files_none_of_its_scans_and_leaves_no_temporary_file(
+    case_file, archivist, private_media
+):
+    scans = {"a.jpg": samples.jpeg(71), "b.pdf": samples.scanned_pdf(2, seed=72)}
+    received = ingest.receive(io.BytesIO(samples.zip_of(scans)), "扫描件.zip")
+
+    def stop() -> None:
+        raise _Stop  # a cancel arriving as the job is about to file
+
+    with pytest.raises(_Stop):
+        ingest.ingest_received(received, Target(case_file, "id_card"), archivist, check=stop)
+    assert not Document.objects.exists() and not StoredFile.objects.exists()
+    assert stored_files(private_media) == []
