@@ -21,9 +21,6 @@ ALLOWED = {
     "archive/casefiles/casefile_views.py:casefile_detail:Document": (
         "documents of a case file fetched through access.get_scoped_or_404 just above"
     ),
-    "archive/tasks.py:apply_ocr:Document": (
-        "the task works on the one document it was queued for, on nobody's request"
-    ),
     "review/services/runs.py:_store_findings:Person": (
         "stores the findings of a run whose population was scoped to the run's division "
         "when the run was started"

@@ -1,5 +1,5 @@
 """Helpers for the OCR 核对 tests: documents uploaded through the real ingest path whose OCR
-result is applied by `archive.tasks.apply_ocr`, as the worker does after the pipeline."""
+result is applied by `archive.documents.ocr_results.keep`, as the worker does after the pipeline."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date
 
-from archive import tasks
-from archive.documents import ingest
+from archive.documents import ingest, ocr_results
 from archive.documents.ingest import Target, inbox_target
 from archive.models import Certificate, Document, Person
 from tests.archive.documents import samples
@@ -16,7 +15,7 @@ from tests.archive.documents import samples
 
 @dataclass
 class Page:
-    """What `ocr.pipeline.PageResult` gives `apply_ocr` (the fields it reads)."""
+    """What `ocr.pipeline.PageResult` gives `ocr_results.keep` (the fields it reads)."""
 
     page: int
     doc_type: str
@@ -58,5 +57,5 @@ def scanned(user, case_file=None, *, seed: int = 1, pages: list[Page] | None = N
         io.BytesIO(samples.jpeg(seed, size=(600, 400))), f"扫描{seed}.jpg", target, user
     )
     document = Document.objects.get(pk=outcome.document_id)
-    tasks.apply_ocr(document.current_id, pages or [Page(1, "other", 0.3)])
+    ocr_results.keep(document.current_id, pages or [Page(1, "other", 0.3)])
     return Document.objects.select_related("current", "case_file__person").get(pk=document.pk)

@@ -14,8 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image, ImageOps
 
-from archive import tasks
-from archive.documents import ingest, ocr_review, scans, storage
+from archive.documents import ingest, ocr_results, ocr_review, scans, storage
 from archive.models import AuditLog, Document, OcrCheck
 from core.codes import OCR_FIELD_LABELS
 from ocr import engine as ocr_engine
@@ -291,7 +290,7 @@ def test_each_field_read_is_shown_beside_the_crop_of_where_it_was_read(
     data.seek(0)
     [outcome] = ingest.ingest_stream(data, "残疾人证.png", ingest.Target(case_file, ""), archivist)
     version = Document.objects.get(pk=outcome.document_id).current
-    tasks.apply_ocr(version.pk, pipeline.read_file(storage.original_path(version.blob.sha256)))
+    ocr_results.keep(version.pk, pipeline.read_file(storage.original_path(version.blob.sha256)))
     version.refresh_from_db()
     read = version.ocr_fields["fields"]
     boxes = version.ocr_fields["boxes"]
