@@ -96,13 +96,14 @@ class _Writer:
             statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
                 sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names))
             )
-            with cursor.cursor.copy(statement) as copy:
-                for index, row in enumerate(rows):
-                    values = [self._value(f, row) for f in fields]
-                    copy.write_row([pks[index], *values] if ids else values)
-                    if index % WRITE_BATCH == WRITE_BATCH - 1:
-                        self._step(WRITE_BATCH)
-        self._step(len(rows) % WRITE_BATCH)
+            # One COPY per batch, progress between them: a progress report queries the job
+            # (cancelled?), and no other statement may run on the connection inside a COPY.
+            for start in range(0, len(rows), WRITE_BATCH):
+                with cursor.cursor.copy(statement) as copy:
+                    for index in range(start, min(start + WRITE_BATCH, len(rows))):
+                        values = [self._value(f, rows[index]) for f in fields]
+                        copy.write_row([pks[index], *values] if ids else values)
+                self._step(min(WRITE_BATCH, len(rows) - start))
         return pks
 
     def _bulk_create(

@@ -776,3 +776,25 @@ def test_successful_import_is_written_to_the_audit_log() -> None:
     entry = AuditLog.objects.get(action="import")
     assert entry.object_id == str(result.record_id)
     assert "新增1" in entry.detail
+
+
+@pytest.mark.django_db
+def test_progress_that_queries_the_database_between_write_batches_never_runs_inside_a_copy(
+    monkeypatch,
+):
+    """A job's progress report asks whether it was cancelled; on PostgreSQL the rows go in by
+    COPY, and a query inside a COPY would hang the import (archive/imports/write.py)."""
+    from archive.imports import write
+
+    monkeypatch.setattr(write, "WRITE_BATCH", 2)
+    seen: list[tuple[str, int, int]] = []
+
+    def report(stage: str, done: int, total: int) -> None:
+        Person.objects.exists()  # what the job's cancellation check does
+        seen.append((stage, done, total))
+
+    rows = [roster_row(make_id(seq=100 + n)) for n in range(5)]
+    result = run(csv_bytes(rows), progress=report)
+    assert result.created == 5 and Person.objects.count() == 5
+    writes = [done for stage, done, _ in seen if stage == "write"]
+    assert writes == sorted(writes) and writes[-1] == max(total for *_, total in seen)

@@ -1,0 +1,72 @@
+"""In Chromium: a clerk uploads a roster of 3 000 people, watches its background job's progress
+bar on the job page until the preview opens by itself, confirms, and watches the import's bar
+until the result. The session's real worker runs both jobs; while the page loads, the test
+holds the importers' advisory lock, so the import is certainly still on its way (validated,
+waiting to write) however fast the machine."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+
+from archive.imports.write import IMPORT_LOCK
+from archive.models import Person
+from tests.archive.conftest import COUNTY, make_id
+from tests.archive.imports.test_import import csv_bytes, roster_row
+
+pytestmark = [pytest.mark.browser, pytest.mark.services]
+ROWS = 3000
+JOB_PAGE = re.compile(r".*/admin/jobs/\d+/.*")
+
+
+def _roster(tmp_path):
+    people = []
+    for i in range(ROWS):
+        birth = (date(1950, 1, 1) + timedelta(days=i // 900)).strftime("%Y%m%d")
+        people.append(roster_row(make_id(i % 900 + 100, birth=birth)))
+    path = tmp_path / "花名册.csv"
+    path.write_bytes(csv_bytes(people))
+    return path
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_large_roster_shows_its_progress_until_the_preview_and_the_result(
+    celery_worker_process, live_server, page, make_user, tmp_path
+):
+    make_user("clerk", COUNTY, password="pw-Secret-123")
+    roster = _roster(tmp_path)
+    page.goto(f"{live_server.url}/admin/login/")
+    page.locator("#id_username").fill("clerk")
+    page.locator("#id_password").fill("pw-Secret-123")
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+    page.goto(f"{live_server.url}/admin/import/beneficiaries/")
+    page.locator("input[type=file]").set_input_files(str(roster))
+    page.get_by_role("button", name="上传并预览").click()
+    page.wait_for_url(JOB_PAGE)  # the request only stored the file and submitted the job
+    assert page.locator("progress[data-job-bar]").count() == 1
+    page.wait_for_url("**/admin/import/beneficiaries/preview/**", timeout=120_000)
+    assert f"共 {ROWS} 行：新增 {ROWS}" in page.locator("main").inner_text()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [IMPORT_LOCK])
+    try:
+        page.get_by_role("button", name="确认导入").click()
+        page.wait_for_url(JOB_PAGE)
+        bar = page.locator("progress[data-job-bar]")
+        page.wait_for_function(
+            "() => Number(document.querySelector('progress[data-job-bar]').value) > 0",
+            timeout=120_000,
+        )  # the validation's progress arrives without a reload
+        assert float(bar.get_attribute("value")) <= 100
+        assert page.locator("[data-job-state]").inner_text() == "进行中"
+        assert Person.objects.count() == 0
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [IMPORT_LOCK])
+    page.wait_for_url("**/admin/import/beneficiaries/result/**", timeout=120_000)
+    assert Person.objects.count() == ROWS
