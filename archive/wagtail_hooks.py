@@ -1,6 +1,8 @@
 """Registers the archive's admin pages and menu items with Wagtail."""
 
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.html import format_html
 from wagtail import hooks
 
 from archive import import_views, job_views, rules_views
@@ -67,3 +69,9 @@ register_menu_entries(
         Entry("到期鉴定", "archive_appraisal", "calendar-alt", 920, perms.VIEW_APPRAISAL),
     ),
 )
+
+
+@hooks.register("insert_global_admin_css")
+def narrow_screens_css() -> str:
+    """On every admin page: tables usable at 200 % zoom and on a phone (archive/narrow.css)."""
+    return format_html('<link rel="stylesheet" href="{}">', static("archive/narrow.css"))
