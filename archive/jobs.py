@@ -65,7 +65,13 @@ def _source(context: Context) -> tuple[str, str]:
     return sha, filename
 
 
-@register(ROSTER_PREVIEW, "花名册校验预览", queue=INTERACTIVE, retry_safe=True)
+@register(
+    ROSTER_PREVIEW,
+    "花名册校验预览",
+    queue=INTERACTIVE,
+    retry_safe=True,
+    time_limit="JOB_PARSE_TIME_LIMIT_SECONDS",
+)
 def preview_roster(context: Context) -> dict[str, Any]:
     """Reads and dry-runs the upload for its user; writes only the preview file."""
     sha, filename = _source(context)

@@ -280,6 +280,8 @@ WORKER_DEAD_AFTER_SECONDS = float(env("WORKER_DEAD_AFTER_SECONDS", "90"))
 # Files a background job leaves for download (exports, rejected rows) are removed this long
 # after the job finished (jobs.services.clean_files, hourly from beat).
 JOB_FILES_MAX_AGE_SECONDS = int(env("JOB_FILES_MAX_AGE_SECONDS", str(7 * 24 * 3600)))
+# One attempt at parsing an uploaded roster (preview, comparison upload) stops after this long.
+JOB_PARSE_TIME_LIMIT_SECONDS = int(env("JOB_PARSE_TIME_LIMIT_SECONDS", "900"))
 # The county civil-affairs offices' phones printed on 政策告知书 (review/views/notices.py), as
 # "140425:0355-6228001,140403:0355-2022001"; a county without one prints none.
 NOTICE_OFFICE_PHONES: dict[str, str] = dict(

@@ -12,6 +12,10 @@ under the job's directory to download; ``summary``: one Chinese sentence) and ra
 
 ``retry_safe`` says the function may run again after its worker died half-way — true when
 it writes in one transaction (nothing of the dead attempt stays) or its steps are idempotent.
+
+``time_limit`` names the setting that bounds one attempt, in seconds (the parsing of an
+uploaded file: a workbook crafted to parse for ever must not hold a worker); past it the
+worker stops the attempt, its transaction rolls back and the job fails with the reason.
 """
 
 from __future__ import annotations
@@ -46,13 +50,27 @@ class Kind:
     run: Callable[[Context], dict[str, Any]]
     queue: str
     retry_safe: bool
+    time_limit: str | None = None
+
+    def seconds(self) -> int | None:
+        """The time limit of one attempt, from its setting; None for none."""
+        if self.time_limit is None:
+            return None
+        from django.conf import settings
+
+        return int(getattr(settings, self.time_limit))
 
 
 _KINDS: dict[str, Kind] = {}
 
 
 def register(
-    name: str, label: str, *, queue: str = INTERACTIVE, retry_safe: bool = False
+    name: str,
+    label: str,
+    *,
+    queue: str = INTERACTIVE,
+    retry_safe: bool = False,
+    time_limit: str | None = None,
 ) -> Callable[[Callable[[Context], dict[str, Any]]], Callable[[Context], dict[str, Any]]]:
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
@@ -60,7 +78,7 @@ def register(
     def decorate(run: Callable[[Context], dict[str, Any]]) -> Callable[[Context], dict[str, Any]]:
         if name in _KINDS and _KINDS[name].run is not run:
             raise ValueError(f"job kind {name!r} registered twice")
-        _KINDS[name] = Kind(name, label, run, queue, retry_safe)
+        _KINDS[name] = Kind(name, label, run, queue, retry_safe, time_limit)
         return run
 
     return decorate

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -34,6 +35,7 @@ UNEXPECTED = (
     "任务执行出错，未完成的修改均未保存。请稍后重试；如仍失败，请联系系统管理员（任务编号 {pk}）。"
 )
 CANCELLED = "已按要求取消，未写入任何数据。"
+TIMED_OUT = "处理超过时限已停止，未写入任何数据：文件可能过大或内容异常，请检查或拆分后重新上传。"
 
 
 class Cancelled(Exception):
@@ -154,6 +156,10 @@ def execute(job_id: int, on_progress: OnProgress | None = None) -> str:
         _finish(job, Job.State.CANCELLED, message=CANCELLED)
         logger.info("job %s cancelled", job.pk)
         return Job.State.CANCELLED
+    except SoftTimeLimitExceeded:
+        _finish(job, Job.State.FAILED, error=TIMED_OUT)
+        logger.warning("job %s (%s) stopped at its time limit", job.pk, job.kind)
+        return Job.State.FAILED
     except kinds.JobFailed as failure:
         _finish(job, Job.State.FAILED, error=failure.message, result=failure.result)
         logger.info("job %s failed: %s", job.pk, failure.message)

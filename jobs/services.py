@@ -40,8 +40,12 @@ def _send(job: Job) -> None:
     """Queue the job's task; a broker that is down leaves ``task_id`` empty for the reaper."""
     from jobs.tasks import run
 
+    limit = kinds.get(job.kind).seconds()
+    # Soft limit: the kind stops with SoftTimeLimitExceeded (jobs.runner fails it with the
+    # reason); the hard one, a little later, kills a child that ignored it.
+    limits = {"soft_time_limit": limit, "time_limit": limit + 30} if limit else {}
     try:
-        result = run.apply_async((job.pk,), queue=job.queue)
+        result = run.apply_async((job.pk,), queue=job.queue, **limits)
     except Exception:  # the job row is kept; reap() sends it again
         logger.exception("job %s could not be queued", job.pk)
         return

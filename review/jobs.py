@@ -212,7 +212,13 @@ def submit_roster_upload(
     return job
 
 
-@register(ROSTER_UPLOAD, "比对数据上传", queue=INTERACTIVE, retry_safe=True)
+@register(
+    ROSTER_UPLOAD,
+    "比对数据上传",
+    queue=INTERACTIVE,
+    retry_safe=True,
+    time_limit="JOB_PARSE_TIME_LIMIT_SECONDS",
+)
 def parse_roster(context: Context) -> dict[str, Any]:
     params = context.params
     back = reverse("review_rosters")

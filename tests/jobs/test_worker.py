@@ -76,6 +76,28 @@ def worker_settings(settings):
     return settings
 
 
+def test_a_parse_past_its_time_limit_is_stopped_by_the_worker_and_fails_with_the_reason(
+    worker_settings, admin_user, tmp_path
+):
+    """A workbook crafted to parse for ever must not hold a worker (issue 10): the kind's time
+    limit (``JOB_PARSE_TIME_LIMIT_SECONDS``) goes with the task, the worker stops the attempt
+    and the job fails in Chinese; the same worker then takes the next job."""
+    worker_settings.JOB_PARSE_TIME_LIMIT_SECONDS = 1
+    sha, filename = _roster(30000)  # far more than a second of checking on any machine
+    worker = start_celery_worker(tmp_path / "worker.log", "limited", queues=QUEUE)
+    try:
+        job = _submit(ROSTER_PREVIEW, admin_user, sha=sha, filename=filename)
+        assert wait_until(lambda: _state(job).is_finished, 120)
+        worker_settings.JOB_PARSE_TIME_LIMIT_SECONDS = 900
+        small, small_name = _roster(10)
+        after = _submit(ROSTER_PREVIEW, admin_user, sha=small, filename=small_name)
+        assert wait_until(lambda: _state(after).is_finished, 120)
+    finally:
+        stop_celery_worker(worker)
+    assert job.state == "failed" and "处理超过时限已停止，未写入任何数据" in job.error
+    assert after.state == "done"
+
+
 def test_a_roster_preview_runs_in_the_worker_and_its_progress_reaches_100(
     worker_settings, admin_user, tmp_path
 ):
