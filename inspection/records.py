@@ -16,7 +16,7 @@ MARGIN = 110
 
 @cache
 def _font(size: int) -> ImageFont.FreeTypeFont:
-    from archive.casefiles import _font as archive_font
+    from archive.casefiles.catalogue import _font as archive_font
 
     return archive_font(size)
 
