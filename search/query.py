@@ -167,10 +167,29 @@ class Dates:
         return self.today + timedelta(days=EXPIRING_DAYS)
 
 
+#: The orders a search page offers (the first is the default). Each sorts on values both
+#: backends order alike — numbers and ASCII codes, never Chinese text, whose order would depend
+#: on a collation — and ends on the ID number, so every page of every backend agrees.
+SORTS: dict[str, str] = {
+    "relevance": "相关度（精确匹配在前）",
+    "completeness": "档案完整度从低到高",
+    "county": "按县（区）",
+}
+
+
+def validate_sort(value: str) -> str:
+    """The sort to use; "" means the default, anything unknown is a FilterError."""
+    if not value:
+        return next(iter(SORTS))
+    if value not in SORTS:
+        raise FilterError(f"排序方式“{value}”无效；可用：{'、'.join(SORTS.values())}")
+    return value
+
+
 @dataclass
 class Request:
     """One search: the query, the division prefixes every hit must lie in (jurisdiction and
-    the chosen division, AND), the filters, the page and whether to count facets."""
+    the chosen division, AND), the filters, the order, the page and whether to count facets."""
 
     query: Query
     divisions: list[str]
@@ -179,6 +198,7 @@ class Request:
     offset: int = 0
     limit: int = 20
     facets: bool = True
+    sort: str = "relevance"
 
 
 @dataclass

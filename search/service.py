@@ -17,7 +17,7 @@ from archive import access
 from archive.access.audit import record
 from core.divisions import division_prefix
 from search.backends import SearchUnavailable, get_backend
-from search.query import Dates, Request, Result, parse, validate_filters
+from search.query import Dates, Request, Result, parse, validate_filters, validate_sort
 
 __all__ = ["SearchUnavailable", "case_file_rows", "search"]
 
@@ -34,6 +34,7 @@ def _request(
     offset: int = 0,
     limit: int = 20,
     facets: bool = True,
+    sort: str = "",
 ) -> Request | None:
     divisions = []
     if user is not None:
@@ -52,6 +53,7 @@ def _request(
         offset=offset,
         limit=limit,
         facets=facets,
+        sort=validate_sort(sort),
     )
 
 
@@ -67,11 +69,13 @@ def search(
     today: date | None = None,
     request=None,
     audit_action: str = AUDIT_ACTION,
+    sort: str = "",
 ) -> Result:
     """Case files matching ``query`` within the user's jurisdiction (all of them for a system
     administrator or with ``user=None``, as a command run without ``--user``) and ``division``,
-    filtered (`search.query.FILTERS`), exact matches first. Raises SearchUnavailable when the
-    engine is down, FilterError / KeyError for bad filters."""
+    filtered (`search.query.FILTERS`), exact matches first unless ``sort`` (`search.query.SORTS`)
+    says otherwise. Raises SearchUnavailable when the engine is down, FilterError / KeyError
+    for bad filters or a bad sort."""
     backend = get_backend()
     built = _request(
         query,
@@ -82,6 +86,7 @@ def search(
         offset=offset,
         limit=limit,
         facets=facets,
+        sort=sort,
     )
     result = Result(backend.name, 0, [], {}) if built is None else backend.search(built)
     record(

@@ -30,7 +30,7 @@ from jobs.models import Job
 from search import rebuild, saved, service
 from search.jobs import SEARCH_EXPORT, SEARCH_REBUILD
 from search.models import OutboxEntry, SavedSearch
-from search.query import FILTERS, FilterError, Hit, validate_filters
+from search.query import FILTERS, SORTS, FilterError, Hit, validate_filters
 
 PAGE_SIZE = 20
 #: The filters a spot check drawn from this search carries over (inspection.population).
@@ -116,9 +116,12 @@ def _row(hit: Hit, names: dict[str, str]) -> dict:
 def search_page(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
     filters = {name: request.GET[name] for name in FILTERS if request.GET.get(name)}
+    sort = request.GET.get("sort", "")
     context: dict = {
         "query": query,
         "filters": filters,
+        "sort": sort,
+        "sorts": SORTS.items(),
         "error": "",
         "page": None,
         "facets": [],
@@ -140,6 +143,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
             limit=PAGE_SIZE,
             facets=facets,
             request=request,
+            sort=sort,
         )
 
     try:

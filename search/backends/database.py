@@ -222,6 +222,14 @@ def _exact(request: Request) -> Q:
     return q
 
 
+#: ``search.query.SORTS`` as the database orders them (the same keys as the index's sorts).
+ORDERS: dict[str, tuple[str, ...]] = {
+    "relevance": ("-score", "person__id_number", "county_id"),
+    "completeness": ("completeness", "person__id_number", "county_id"),
+    "county": ("county_id", "person__id_number"),
+}
+
+
 class DatabaseBackend:
     name = "database"
     uses_outbox = False
@@ -242,7 +250,7 @@ class DatabaseBackend:
                 default=Value(MATCH_SCORE),
                 output_field=FloatField(),
             )
-        ).order_by("-score", "person__id_number", "county_id")
+        ).order_by(*ORDERS[request.sort])
         page = list(ranked[request.offset : request.offset + request.limit])
         snippets = self._snippets(page, request)
         hits = [

@@ -66,6 +66,14 @@ FACET_SIZES = {"county": 200, "township": 1000}
 UNAVAILABLE = (es_exceptions.TransportError,)
 
 
+#: ``search.query.SORTS`` as the index sorts them (the same keys as the database's orders).
+SORTS: dict[str, tuple[dict, ...]] = {
+    "relevance": ({"_score": "desc"}, {"id_number": "asc"}, {"county": "asc"}),
+    "completeness": ({"completeness": "asc"}, {"id_number": "asc"}, {"county": "asc"}),
+    "county": ({"county": "asc"}, {"id_number": "asc"}),
+}
+
+
 class CaseFileDocument(Document):
     """A case file (补贴档案) as the inspector's search sees it."""
 
@@ -420,7 +428,7 @@ class ElasticsearchBackend:
     def search(self, request: Request) -> Result:
         search = (
             self._search(request)
-            .sort({"_score": "desc"}, {"id_number": "asc"}, {"county": "asc"})
+            .sort(*SORTS[request.sort])
             .extra(track_scores=True, track_total_hits=True)
             .source(["id", "id_number", "name", "county", "township", "completeness"])
         )

@@ -196,3 +196,27 @@ def test_an_open_data_flag_is_a_facet_and_a_filter_until_it_is_cleared(people, b
     flag.save()
     backend.index_now()
     assert names("", filters={"flag": "data_flag"}) == []
+
+
+def test_a_sort_orders_the_hits_the_same_on_both_backends(people, backend):
+    from archive.models import CaseFile
+    from search import sync
+
+    for person, value in ((people.li_si, 90), (people.wang, 10), (people.zhang_san, 50)):
+        CaseFile.objects.filter(person=person).update(completeness=value)
+    sync.enqueue("case_file", CaseFile.objects.values_list("pk", flat=True))
+    backend.index_now()
+    least_complete = service.search("", today=TODAY, sort="completeness", limit=10).hits
+    values = [h.extra["completeness"] for h in least_complete]
+    assert values == sorted(values) and values[-1] == 90
+    by_county = [h.county for h in service.search("", today=TODAY, sort="county", limit=10).hits]
+    assert by_county == sorted(by_county)
+    default = service.search("张三", today=TODAY).hits
+    assert default[0].name == "张三"  # relevance: the exact name first
+
+
+def test_an_unknown_sort_is_refused_in_chinese(people):
+    from search.query import FilterError
+
+    with pytest.raises(FilterError, match="排序方式“name”无效"):
+        service.search("", today=TODAY, sort="name")

@@ -96,3 +96,11 @@ def test_the_spot_check_link_shows_only_to_those_who_may_draw_one(people, client
     response = client.get(reverse(URL), {"q": "王庄村"})
     assert response.context["total"] > 0
     assert reverse("inspection_spot_check_new") not in response.content.decode()
+
+
+def test_the_page_offers_the_sorts_and_keeps_the_one_chosen(people, inspector_client):
+    response = inspector_client.get(reverse(URL), {"q": "", "sort": "completeness"})
+    assert response.status_code == 200
+    assert '<option value="completeness" selected>档案完整度从低到高</option>' in response.text
+    bad = inspector_client.get(reverse(URL), {"q": "", "sort": "name"})
+    assert "排序方式“name”无效" in bad.text
