@@ -29,6 +29,7 @@ from archive.casefiles.checklist import (
     refresh,
     refresh_all,
     type_choices,
+    type_codes,
     type_name,
 )
 from archive.casefiles.export import AlteredOriginal, export_zip
@@ -66,5 +67,6 @@ __all__ = [
     "refresh_all",
     "responsible",
     "type_choices",
+    "type_codes",
     "type_name",
 ]

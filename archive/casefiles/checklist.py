@@ -60,6 +60,11 @@ def type_name(code: str, items: Iterable[dict] | None = None) -> str:
     return known.name if known else code
 
 
+def type_codes() -> set[str]:
+    """The document types an upload, a move or a split may name: the current checklist's."""
+    return {item["code"] for item in current_checklist().items}
+
+
 def type_choices(items: Iterable[dict] | None = None) -> list[tuple[str, str]]:
     return [(i["code"], i["name"]) for i in (items or default_items())]
 

@@ -95,7 +95,7 @@ def _action(request: HttpRequest, action: str):
             raise operations.OperationError("请填写作废原因")
         return lambda document: operations.soft_delete(document, reason, user, request)
     doc_type = post.get("doc_type", "")
-    codes = {item["code"] for item in casefiles.current_checklist().items}
+    codes = casefiles.type_codes()
     if doc_type and doc_type not in codes:
         raise operations.OperationError("未知的材料类型")
     if action == "type":

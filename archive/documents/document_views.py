@@ -128,7 +128,7 @@ def document_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "未保存：请检查填写的内容（日期格式如 2026-03-01）。")
         return redirect(_back(document))
     data = form.cleaned_data
-    codes = {item["code"] for item in casefiles.current_checklist().items}
+    codes = casefiles.type_codes()
     if data["doc_type"] and data["doc_type"] not in codes:
         messages.error(request, "未保存：未知的材料类型。")
         return redirect(_back(document))
@@ -170,7 +170,7 @@ def document_split(request: HttpRequest, pk: int) -> HttpResponse:
     document = scoped.document(request, pk)
     if document.current is None:
         raise Http404("文件没有版本")
-    codes = {item["code"] for item in casefiles.current_checklist().items}
+    codes = casefiles.type_codes()
     parts = []
     try:
         for row in range(1, SPLIT_ROWS + 1):

@@ -86,7 +86,7 @@ def _upload_response(request, outcomes, back_url, case_file=None, submitted=()) 
 
 def _doc_type(request, allow_blank=True) -> str | None:
     code = request.POST.get("doc_type", "").strip()
-    codes = {item["code"] for item in casefiles.current_checklist().items}
+    codes = casefiles.type_codes()
     if code and code not in codes:
         return None
     if not code and not allow_blank:
