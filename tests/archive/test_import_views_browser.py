@@ -7,15 +7,14 @@ waiting to write) however fast the machine."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
 
 import pytest
 from django.db import connection
 
 from archive.imports.write import IMPORT_LOCK
 from archive.models import Person
-from tests.archive.conftest import COUNTY, make_id
-from tests.archive.imports.test_import import csv_bytes, roster_row
+from tests.archive.conftest import COUNTY
+from tests.archive.imports.test_import import csv_bytes, many_rows
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 ROWS = 3000
@@ -23,12 +22,8 @@ JOB_PAGE = re.compile(r".*/admin/jobs/\d+/.*")
 
 
 def _roster(tmp_path):
-    people = []
-    for i in range(ROWS):
-        birth = (date(1950, 1, 1) + timedelta(days=i // 900)).strftime("%Y%m%d")
-        people.append(roster_row(make_id(i % 900 + 100, birth=birth)))
     path = tmp_path / "花名册.csv"
-    path.write_bytes(csv_bytes(people))
+    path.write_bytes(csv_bytes(many_rows(ROWS)))
     return path
 
 

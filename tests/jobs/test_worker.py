@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,7 @@ from jobs.models import Job
 from jobs.runner import job_dir
 from tests.archive.conftest import make_person
 from tests.archive.documents import samples
-from tests.archive.imports.test_import import csv_bytes, make_id, roster_row
+from tests.archive.imports.test_import import csv_bytes, many_rows
 from tests.conftest import start_celery_worker, stop_celery_worker
 from tests.helpers import row_locked, wait_until
 
@@ -46,11 +45,7 @@ QUEUE = "kill-test"
 
 def _roster(rows: int) -> tuple[str, str]:
     """A valid roster of ``rows`` people, stored as an upload; returns (sha, filename)."""
-    people = []
-    for i in range(rows):
-        birth = (date(1950, 1, 1) + timedelta(days=i // 900)).strftime("%Y%m%d")
-        people.append(roster_row(make_id(birth=birth, seq=i % 900 + 100)))
-    content = csv_bytes(people)
+    content = csv_bytes(many_rows(rows))
     sha = hashlib.sha256(content).hexdigest()
     uploads.upload_path(sha).write_bytes(content)
     return sha, "花名册.csv"

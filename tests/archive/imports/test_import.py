@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -77,6 +77,16 @@ def roster_row(id_number: str = ID_A, **overrides: Any) -> dict[str, Any]:
     }
     row.update(overrides)
     return row
+
+
+def many_rows(count: int) -> list[dict[str, Any]]:
+    """``count`` valid roster rows of different people (900 per birth date), for imports large
+    enough to show progress."""
+    rows = []
+    for i in range(count):
+        birth = (date(1950, 1, 1) + timedelta(days=i // 900)).strftime("%Y%m%d")
+        rows.append(roster_row(make_id(birth=birth, seq=i % 900 + 100)))
+    return rows
 
 
 def csv_bytes(
