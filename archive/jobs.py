@@ -71,6 +71,7 @@ def _source(context: Context) -> tuple[str, str]:
     queue=INTERACTIVE,
     retry_safe=True,
     time_limit="JOB_PARSE_TIME_LIMIT_SECONDS",
+    memory_limit="JOB_PARSE_MEMORY_LIMIT_MB",
 )
 def preview_roster(context: Context) -> dict[str, Any]:
     """Reads and dry-runs the upload for its user; writes only the preview file."""

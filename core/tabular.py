@@ -634,7 +634,7 @@ def _check_xlsx_parts(src: _Source, label: str, max_unpacked: int, max_strings: 
             total = 0
             for part in parts:
                 total = _check_part(zf, part, label, total, max_unpacked, max_strings, formulas)
-    except TableError:
+    except (TableError, MemoryError):  # a job's memory ceiling (jobs.limits) is not damage
         raise
     except Exception:  # BadZipFile (CRC), zlib.error, EOFError…: a damaged archive
         raise _corrupt_xlsx(label) from None
@@ -810,7 +810,7 @@ def _read_xlsx(
             for i, cell in enumerate(cells):
                 if _is_formula(cell) and len(formulas) < _MAX_FORMULA_REPORTS:
                     formulas.append(_cell_name(cell, number, cells, header, indexes, i))
-    except TableError:
+    except (TableError, MemoryError):
         raise
     except Exception:
         # Malformed XML, a part missing, a value openpyxl cannot convert: whatever the XML

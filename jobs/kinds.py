@@ -16,6 +16,8 @@ it writes in one transaction (nothing of the dead attempt stays) or its steps ar
 ``time_limit`` names the setting that bounds one attempt, in seconds (the parsing of an
 uploaded file: a workbook crafted to parse for ever must not hold a worker); past it the
 worker stops the attempt, its transaction rolls back and the job fails with the reason.
+``memory_limit`` names the setting, in MB, of what one attempt may allocate on top of what the
+worker holds (``jobs.limits``); past it the attempt gets ``MemoryError`` and fails the same way.
 """
 
 from __future__ import annotations
@@ -51,14 +53,23 @@ class Kind:
     queue: str
     retry_safe: bool
     time_limit: str | None = None
+    memory_limit: str | None = None
 
     def seconds(self) -> int | None:
         """The time limit of one attempt, from its setting; None for none."""
-        if self.time_limit is None:
-            return None
-        from django.conf import settings
+        return _setting(self.time_limit)
 
-        return int(getattr(settings, self.time_limit))
+    def megabytes(self) -> int | None:
+        """The memory allowance of one attempt, from its setting; None for none."""
+        return _setting(self.memory_limit)
+
+
+def _setting(name: str | None) -> int | None:
+    if name is None:
+        return None
+    from django.conf import settings
+
+    return int(getattr(settings, name))
 
 
 _KINDS: dict[str, Kind] = {}
@@ -71,6 +82,7 @@ def register(
     queue: str = INTERACTIVE,
     retry_safe: bool = False,
     time_limit: str | None = None,
+    memory_limit: str | None = None,
 ) -> Callable[[Callable[[Context], dict[str, Any]]], Callable[[Context], dict[str, Any]]]:
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}")
@@ -78,7 +90,7 @@ def register(
     def decorate(run: Callable[[Context], dict[str, Any]]) -> Callable[[Context], dict[str, Any]]:
         if name in _KINDS and _KINDS[name].run is not run:
             raise ValueError(f"job kind {name!r} registered twice")
-        _KINDS[name] = Kind(name, label, run, queue, retry_safe, time_limit)
+        _KINDS[name] = Kind(name, label, run, queue, retry_safe, time_limit, memory_limit)
         return run
 
     return decorate

@@ -22,7 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.heartbeat import Heartbeat
-from jobs import kinds
+from jobs import kinds, limits
 from jobs.models import Job
 from jobs.signals import send_finished
 
@@ -36,6 +36,9 @@ UNEXPECTED = (
 )
 CANCELLED = "已按要求取消，未写入任何数据。"
 TIMED_OUT = "处理超过时限已停止，未写入任何数据：文件可能过大或内容异常，请检查或拆分后重新上传。"
+OUT_OF_MEMORY = (
+    "处理所需内存超过上限已停止，未写入任何数据：文件可能过大或内容异常，请检查或拆分后重新上传。"
+)
 
 
 class Cancelled(Exception):
@@ -151,7 +154,8 @@ def execute(job_id: int, on_progress: OnProgress | None = None) -> str:
     try:
         with beat:
             context.check_cancelled()
-            result = kind.run(context)
+            with limits.memory_ceiling(kind.megabytes()):
+                result = kind.run(context)
     except Cancelled:
         _finish(job, Job.State.CANCELLED, message=CANCELLED)
         logger.info("job %s cancelled", job.pk)
@@ -159,6 +163,10 @@ def execute(job_id: int, on_progress: OnProgress | None = None) -> str:
     except SoftTimeLimitExceeded:
         _finish(job, Job.State.FAILED, error=TIMED_OUT)
         logger.warning("job %s (%s) stopped at its time limit", job.pk, job.kind)
+        return Job.State.FAILED
+    except MemoryError:
+        _finish(job, Job.State.FAILED, error=OUT_OF_MEMORY)
+        logger.warning("job %s (%s) stopped at its memory limit", job.pk, job.kind)
         return Job.State.FAILED
     except kinds.JobFailed as failure:
         _finish(job, Job.State.FAILED, error=failure.message, result=failure.result)

@@ -218,6 +218,7 @@ def submit_roster_upload(
     queue=INTERACTIVE,
     retry_safe=True,
     time_limit="JOB_PARSE_TIME_LIMIT_SECONDS",
+    memory_limit="JOB_PARSE_MEMORY_LIMIT_MB",
 )
 def parse_roster(context: Context) -> dict[str, Any]:
     params = context.params

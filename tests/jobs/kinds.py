@@ -65,3 +65,15 @@ def report_in_transaction(context: Context) -> dict[str, Any]:
                 break
             time.sleep(0.05)
     return {}
+
+
+MEMORY_HOG = "test_memory_hog"
+
+
+@register(MEMORY_HOG, "测试：内存超限", memory_limit="JOB_PARSE_MEMORY_LIMIT_MB")
+def memory_hog(context: Context) -> dict[str, Any]:
+    """Writes, then asks for ``mb`` megabytes at once, as a parser led astray by a file would."""
+    with transaction.atomic():
+        Division.objects.create(code="149996", name="测试县三", level="county")
+        held = bytearray(context.params["mb"] * 1024 * 1024)
+    return {"summary": f"{len(held)}"}

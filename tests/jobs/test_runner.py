@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from archive.models import Division
 from jobs import services
 from jobs.models import Job
-from jobs.runner import CANCELLED, execute
+from jobs.runner import CANCELLED, OUT_OF_MEMORY, execute
 from tests.helpers import wait_until
 from tests.jobs import kinds
 
@@ -55,6 +55,24 @@ def test_an_unexpected_error_is_told_in_chinese_with_the_job_number_and_no_trace
     job.refresh_from_db()
     assert f"任务编号 {job.pk}" in job.error
     assert "division" not in job.error and "Error" not in job.error
+
+
+def test_a_job_past_its_memory_limit_fails_in_chinese_and_its_writes_are_rolled_back(settings):
+    settings.JOB_PARSE_MEMORY_LIMIT_MB = 64
+    job = _job(kinds.MEMORY_HOG, mb=1024)
+    assert execute(job.pk) == "failed"
+    job.refresh_from_db()
+    assert job.error == OUT_OF_MEMORY
+    assert not Division.objects.filter(code="149996").exists()
+
+
+def test_a_job_within_its_memory_limit_runs_and_the_next_job_has_its_memory_back(settings):
+    settings.JOB_PARSE_MEMORY_LIMIT_MB = 64
+    execute(_job(kinds.MEMORY_HOG, mb=1024).pk)
+    settings.JOB_PARSE_MEMORY_LIMIT_MB = 2048
+    job = _job(kinds.MEMORY_HOG, mb=1024)
+    assert execute(job.pk) == "done"
+    assert Division.objects.filter(code="149996").exists()
 
 
 def test_a_queued_job_cancelled_by_its_owner_never_runs():

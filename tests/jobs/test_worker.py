@@ -22,11 +22,11 @@ from archive import casefiles
 from archive.documents import ingest
 from archive.imports import uploads
 from archive.imports.write import IMPORT_LOCK
-from archive.jobs import ROSTER_IMPORT, ROSTER_PREVIEW, SCAN_INPUT, submit_ingest
+from archive.jobs import CASE_FILE_EXPORT, ROSTER_IMPORT, ROSTER_PREVIEW, SCAN_INPUT, submit_ingest
 from archive.models import CaseFile, Document, ImportRecord, Person
 from jobs import services
 from jobs.models import Job
-from jobs.runner import job_dir
+from jobs.runner import OUT_OF_MEMORY, job_dir
 from tests.archive.conftest import make_person
 from tests.archive.documents import samples
 from tests.archive.imports.test_import import csv_bytes, many_rows
@@ -91,6 +91,28 @@ def test_a_parse_past_its_time_limit_is_stopped_by_the_worker_and_fails_with_the
         stop_celery_worker(worker)
     assert job.state == "failed" and "处理超过时限已停止，未写入任何数据" in job.error
     assert after.state == "done"
+
+
+def test_a_parse_past_its_memory_limit_fails_with_the_reason_and_the_worker_goes_on(
+    worker_settings, admin_user, tmp_path
+):
+    """A workbook that leads the parser to allocate without end must fail its job, not bring
+    the out-of-memory killer to the worker or the machine (issue 10): the worker's
+    ``JOB_PARSE_MEMORY_LIMIT_MB`` (here 1 MB, so any parse passes it) bounds the attempt, the
+    job fails in Chinese and the same worker then runs a job of a kind without that limit."""
+    sha, filename = _roster(3000)
+    worker = start_celery_worker(
+        tmp_path / "worker.log", "memory", queues=QUEUE, JOB_PARSE_MEMORY_LIMIT_MB="1"
+    )
+    try:
+        job = _submit(ROSTER_PREVIEW, admin_user, sha=sha, filename=filename)
+        assert wait_until(lambda: _state(job).is_finished, 120)
+        after = _submit(CASE_FILE_EXPORT, admin_user, filters={})
+        assert wait_until(lambda: _state(after).is_finished, 120)
+    finally:
+        stop_celery_worker(worker)
+    assert job.state == "failed" and job.error == OUT_OF_MEMORY, job.error
+    assert after.state == "done", after.error
 
 
 def test_a_roster_preview_runs_in_the_worker_and_its_progress_reaches_100(
