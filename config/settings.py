@@ -283,7 +283,7 @@ JOB_FILES_MAX_AGE_SECONDS = int(env("JOB_FILES_MAX_AGE_SECONDS", str(7 * 24 * 36
 # One attempt at parsing an uploaded roster (preview, comparison upload) stops after this long.
 JOB_PARSE_TIME_LIMIT_SECONDS = int(env("JOB_PARSE_TIME_LIMIT_SECONDS", "900"))
 # ... and may allocate this much (MB) on top of what its worker holds (jobs.limits).
-JOB_PARSE_MEMORY_LIMIT_MB = int(env("JOB_PARSE_MEMORY_LIMIT_MB", "2048"))
+JOB_PARSE_MEMORY_LIMIT_MB = int(env("JOB_PARSE_MEMORY_LIMIT_MB", "4096"))
 # The county civil-affairs offices' phones printed on 政策告知书 (review/views/notices.py), as
 # "140425:0355-6228001,140403:0355-2022001"; a county without one prints none.
 NOTICE_OFFICE_PHONES: dict[str, str] = dict(
