@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from core import scans as scan_limits
 from core.codes import RETENTION_YEARS
+from search import analysis as search_analysis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -320,6 +321,8 @@ if ELASTICSEARCH_URL:
             "URLS": [ELASTICSEARCH_URL],
             "INDEX_PREFIX": f"{SEARCH_INDEX_PREFIX}cms_",
             "TIMEOUT": 10,
+            # The record search's Chinese analysis as the default of the CMS index.
+            "INDEX_SETTINGS": search_analysis.wagtail_index_settings(),
         }
     }
 else:

@@ -35,6 +35,7 @@ from elasticsearch.dsl import (
     token_filter,
 )
 
+from search import analysis
 from search.backends import SearchUnavailable
 from search.query import (
     COMPLETENESS,
@@ -52,12 +53,11 @@ from search.query import (
 )
 
 CJK_TEXT = analyzer(
-    "cjk_text",
-    tokenizer="standard",
+    analysis.ANALYZER,
+    tokenizer=analysis.TOKENIZER,
     filter=[
-        "cjk_width",
-        "lowercase",
-        token_filter("cjk_bigram_only", "cjk_bigram", output_unigrams=False),
+        *analysis.FILTERS[:-1],
+        token_filter(analysis.BIGRAM_FILTER, **analysis.BIGRAM_FILTER_DEFINITION),
     ],
 )
 HIGHLIGHT_TAGS = {"pre_tags": ["<mark>"], "post_tags": ["</mark>"]}
