@@ -674,6 +674,9 @@ class DocumentVersion(models.Model):
         blank=True,
         help_text="识别进行中时每隔几秒更新；长时间未更新说明识别进程已中止。",
     )
+    ocr_pages_done = models.PositiveIntegerField(
+        "已识别页数", default=0, help_text="识别进行中时逐页更新，供档案页面显示进度。"
+    )
     ocr_text = models.TextField("识别文字", blank=True)
     ocr_fields = models.JSONField("识别结果", default=dict, blank=True)
     ocr_engine = models.CharField("识别引擎", max_length=16, blank=True)

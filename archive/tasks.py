@@ -37,13 +37,22 @@ def ocr_document(version_id: int) -> str:
     claimed = (
         DocumentVersion.objects.filter(pk=version_id, ocr_status=DocumentVersion.Ocr.QUEUED)
         .filter(Q(ocr_heartbeat_at__isnull=True) | Q(ocr_heartbeat_at__lt=dead_before()))
-        .update(ocr_heartbeat_at=timezone.now())
+        .update(ocr_heartbeat_at=timezone.now(), ocr_pages_done=0)
     )
     if not claimed:
         return "skipped"
     version = DocumentVersion.objects.select_related("blob", "document").get(pk=version_id)
     with beating(DocumentVersion.objects.filter(pk=version_id), "ocr_heartbeat_at"):
         return _read_and_apply(version)
+
+
+def _pages_done(version_id: int):
+    """Writes the pages read so far, for the case file page's progress (ocr_progress)."""
+
+    def report(page: int) -> None:
+        DocumentVersion.objects.filter(pk=version_id).update(ocr_pages_done=page)
+
+    return report
 
 
 def _read_and_apply(version: DocumentVersion) -> str:
@@ -57,7 +66,7 @@ def _read_and_apply(version: DocumentVersion) -> str:
         return "unavailable"
     original = storage.original_path(version.blob.sha256)
     try:  # the pipeline recognises the format by content, like the upload did
-        results = read_file(original, name=version.original_name)
+        results = read_file(original, name=version.original_name, progress=_pages_done(version_id))
     except EngineError:
         # Tesseract missing or hung: stays queued, unclaimed; the 15-minute sweep of
         # archive.requeue_stale_ocr tries again.

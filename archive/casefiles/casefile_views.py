@@ -16,7 +16,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.db.models import Count
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -28,6 +28,7 @@ from archive.access import permissions as perms
 from archive.access import scoped
 from archive.access.audit import record
 from archive.documents import scans, storage
+from archive.documents.ocr_progress import case_file_progress
 from archive.job_views import submit_and_follow
 from archive.jobs import CASE_FILE_EXPORT
 from archive.models import CaseFile, Division, Document, Enrolment, Person
@@ -132,8 +133,16 @@ def casefile_detail(request: HttpRequest, pk: int) -> TemplateResponse:
             "can_delete": request.user.has_perm(perms.SOFT_DELETE_DOCUMENT),
             "can_export": request.user.has_perm(perms.EXPORT_CASE_FILE),
             "upload_url": reverse("archive_casefile_upload", args=[case_file.pk]),
+            "ocr_progress_url": reverse("archive_casefile_ocr_progress", args=[case_file.pk]),
         },
     )
+
+
+@permission_required(perms.VIEW_DOCUMENT, raise_exception=True)
+def casefile_ocr_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """What the case file page polls while OCR reads its scans: states and page counts only,
+    no personal data, so no audit entry per poll (the page view itself is audited)."""
+    return JsonResponse(case_file_progress(scoped.case_file(request, pk)))
 
 
 # --- Catalogue and export ---------------------------------------------------------------------------
@@ -305,6 +314,7 @@ def casefile_list(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("casefiles/", casefile_list, name="archive_casefile_list"),
     path("casefiles/<int:pk>/", casefile_detail, name="archive_casefile_detail"),
+    path("casefiles/<int:pk>/ocr/", casefile_ocr_progress, name="archive_casefile_ocr_progress"),
     path("casefiles/<int:pk>/catalogue/", catalogue, name="archive_casefile_catalogue"),
     path("casefiles/<int:pk>/export/", casefile_export, name="archive_casefile_export"),
     path(
