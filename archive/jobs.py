@@ -1,7 +1,8 @@
 """The archive's kinds of long work (``jobs.kinds``): parsing and previewing an uploaded roster,
 and importing it (the views only store the upload and submit the job, archive/import_views.py);
 exporting the case-file list to XLSX (archive/casefiles/casefile_views.py); filing a ZIP of scans or a
-long PDF (扫描件归档, archive/documents/upload_views.py).
+long PDF (扫描件归档, archive/documents/upload_views.py); reading again every document a filter
+selects (按筛选结果重新识别, archive/documents/rerun_views.py).
 
 **Scan ingestion.** The upload view receives the file (``ingest.receive``: copied privately
 and hashed); a ZIP, or a PDF of more than ``ARCHIVE_BACKGROUND_PDF_PAGES`` pages, is moved into
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from archive import access, casefiles, imports
-from archive.documents import ingest
+from archive.documents import ingest, ocr_rerun
 from archive.exports import write_xlsx
 from archive.imports import uploads
 from archive.models import CaseFile
@@ -42,6 +44,7 @@ ROSTER_IMPORT = "roster_import"
 CASE_FILE_EXPORT = "case_file_export"
 CASE_FILE_FILE = "casefiles.xlsx"
 SCAN_INGEST = "scan_ingest"
+OCR_RERUN = "ocr_rerun"
 #: The uploaded ZIP or PDF, in the job's directory, until the job has filed it.
 SCAN_INPUT = "scans.upload"
 
@@ -253,3 +256,30 @@ def _remove_scan_input(directory: Path) -> None:
     (directory / SCAN_INPUT).unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         directory.rmdir()  # nothing else of a scan ingestion lives there
+
+
+@register(OCR_RERUN, "按筛选结果重新识别", queue=BULK, retry_safe=True)
+def rerun_ocr(context: Context) -> dict[str, Any]:
+    """Queues for OCR every document the filter selects in the submitter's jurisdiction
+    (``archive.documents.ocr_rerun``), progress by document. Safe to run again: a document
+    already waiting, or queued since the job was submitted, is not queued twice. Cancelled,
+    it stops before the next document; those already queued stay queued (each is a whole,
+    audited re-run)."""
+    user = context.user
+    if user is None:  # no user is not "everyone": no jurisdiction would apply
+        raise JobFailed("提交任务的用户已不存在，未重新识别任何文件。")
+    filters = context.params["filters"]
+    context.progress(0, 0, "正在查询文件", force=True)
+
+    def report(done: int, total: int, counts: ocr_rerun.Counts) -> None:
+        context.progress(
+            done, total, f"已处理 {done}/{total} 份，已排队重新识别 {counts.queued} 份"
+        )
+
+    counts = ocr_rerun.rerun_all(
+        user, filters, since=context.job.created_at, progress=report, check=context.check_cancelled
+    )
+    summary = f"{ocr_rerun.describe(filters)}：已排队重新识别 {counts.queued} 份文件"
+    if counts.waiting:
+        summary += f"，{counts.waiting} 份已在排队识别，未重复排队"
+    return {"summary": summary, **asdict(counts)}

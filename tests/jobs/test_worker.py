@@ -1,7 +1,8 @@
 """Jobs through a real worker and broker (Redis): progress reaches 100 %, a worker killed by its
 PID in the middle of an import or of filing a ZIP of scans leaves nothing half-written and the
-job is retried to the end by another worker, and a running import or ZIP ingestion cancelled by
-its owner writes nothing.
+job is retried to the end by another worker, a running import or ZIP ingestion cancelled by
+its owner writes nothing, and a re-run of OCR on a filter queues only its documents and stops
+when cancelled.
 
 Each test sends its job to a queue of its own ("kill-test"), so that the session's worker
 (tests/conftest.py) cannot take it from the worker the test is about to kill.
@@ -16,19 +17,30 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth.models import Group
 from django.db import connection, transaction
 
 from archive import casefiles
+from archive.access.roles import ARCHIVIST
 from archive.documents import ingest
 from archive.imports import uploads
 from archive.imports.write import IMPORT_LOCK
-from archive.jobs import ROSTER_IMPORT, ROSTER_PREVIEW, SCAN_INPUT, submit_ingest
-from archive.models import CaseFile, Document, ImportRecord, Person
+from archive.jobs import OCR_RERUN, ROSTER_IMPORT, ROSTER_PREVIEW, SCAN_INPUT, submit_ingest
+from archive.models import (
+    AuditLog,
+    CaseFile,
+    Document,
+    DocumentVersion,
+    ImportRecord,
+    Person,
+    UserProfile,
+)
 from jobs import services
 from jobs.models import Job
 from jobs.runner import job_dir
-from tests.archive.conftest import make_person
+from tests.archive.conftest import COUNTY, OTHER_COUNTY, make_person
 from tests.archive.documents import samples
+from tests.archive.documents.ocr_queue import document_row
 from tests.archive.imports.test_import import csv_bytes, many_rows
 from tests.conftest import start_celery_worker, stop_celery_worker
 from tests.helpers import row_locked, wait_until
@@ -248,3 +260,64 @@ def test_a_zip_ingestion_cancelled_while_running_files_nothing(
     assert job.state == "cancelled" and "未写入任何数据" in job.message
     assert not Document.objects.exists()
     assert not (job_dir(job) / SCAN_INPUT).exists()
+
+
+def _archivist(user_model):
+    user = user_model.objects.create_user("archivist", password="pw-Secret-123")
+    user.groups.add(Group.objects.get(name=ARCHIVIST))
+    UserProfile.objects.create(user=user, division_id=COUNTY)
+    return user
+
+
+def _rerun_audited() -> set[int]:
+    audits = AuditLog.objects.filter(action="rerun_ocr").values_list("object_id", flat=True)
+    return {int(pk) for pk in audits}
+
+
+def test_an_ocr_rerun_of_a_filter_queues_in_the_worker_only_the_users_county_with_progress(
+    worker_settings, django_user_model, tmp_path
+):
+    """按筛选结果重新识别: the documents whose OCR failed in the archivist's county are queued
+    once each (the neighbour county's and the ones read fine are not), progress by document."""
+    archivist = _archivist(django_user_model)
+    failed = [document_row(COUNTY, "failed") for _ in range(12)]
+    document_row(COUNTY, "done")
+    document_row(OTHER_COUNTY, "failed")
+    worker = start_celery_worker(tmp_path / "worker.log", "rerun", queues=QUEUE)
+    try:
+        job = _submit(OCR_RERUN, archivist, division_code=COUNTY, filters={"ocr": "failed"})
+        assert wait_until(lambda: _state(job).is_finished, 120), (
+            tmp_path / "worker.log"
+        ).read_text()[-3000:]
+    finally:
+        stop_celery_worker(worker)
+    assert (job.state, job.percent, job.done, job.total) == ("done", 100, 12, 12)
+    assert job.result["queued"] == 12 and "识别失败：已排队重新识别 12 份文件" in job.message
+    assert _rerun_audited() == {d.pk for d in failed}
+    queued = DocumentVersion.objects.filter(ocr_queued_at__gte=job.created_at)
+    assert set(queued.values_list("document_id", flat=True)) == {d.pk for d in failed}
+
+
+def test_an_ocr_rerun_cancelled_while_running_stops_before_the_next_document(
+    worker_settings, django_user_model, tmp_path
+):
+    """The test holds the third document's version locked, so the job is running (the first
+    two queued) when the cancel arrives; it stops before the fourth, and what it queued stays
+    queued, each re-run whole and audited."""
+    archivist = _archivist(django_user_model)
+    documents = [document_row(COUNTY, "failed") for _ in range(6)]
+    worker = start_celery_worker(tmp_path / "worker.log", "cancel-rerun", queues=QUEUE)
+    try:
+        with row_locked(documents[2].current):
+            job = _submit(OCR_RERUN, archivist, division_code=COUNTY, filters={"ocr": "failed"})
+            assert wait_until(lambda: {documents[0].pk, documents[1].pk} <= _rerun_audited(), 120)
+            assert services.cancel(job)
+        assert wait_until(lambda: _state(job).is_finished, 120)
+    finally:
+        stop_celery_worker(worker)
+    assert job.state == "cancelled"
+    audited = _rerun_audited()
+    assert {documents[0].pk, documents[1].pk} <= audited <= {d.pk for d in documents[:3]}
+    assert not DocumentVersion.objects.filter(
+        document__in=documents[3:], ocr_status="queued"
+    ).exists()
