@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -158,9 +159,38 @@ def export_case_files(context: Context) -> dict[str, Any]:
     }
 
 
-def submit_ingest(received: ingest.Received, target: ingest.Target, user: Any) -> Job:
+#: What an app does with the scans a background ingestion filed, in the same transaction
+#: (``then`` of :func:`submit_ingest`): ``step(outcomes, user, params)`` records what the upload
+#: was for — a spot check's result with its evidence, a verdict with its evidence — and returns
+#: what the job's result should say instead (``url``, ``summary``), or raises
+#: :class:`JobFailed`: then nothing of the upload is filed either.
+AfterFiling = Callable[[list[ingest.Outcome], Any, dict[str, Any]], dict[str, Any]]
+_AFTER_FILING: dict[str, AfterFiling] = {}
+
+
+def after_filing(name: str) -> Callable[[AfterFiling], AfterFiling]:
+    """Registers a step to run after a background ingestion (an app's own ``jobs.py``)."""
+
+    def decorate(step: AfterFiling) -> AfterFiling:
+        if _AFTER_FILING.get(name, step) is not step:
+            raise ValueError(f"after-filing step {name!r} registered twice")
+        _AFTER_FILING[name] = step
+        return step
+
+    return decorate
+
+
+def submit_ingest(
+    received: ingest.Received,
+    target: ingest.Target,
+    user: Any,
+    then: tuple[str, dict[str, Any]] | None = None,
+) -> Job:
     """Moves a received ZIP or long PDF into a new job's directory and submits the job (sent
-    to a worker when the transaction commits, the file already in place)."""
+    to a worker when the transaction commits, the file already in place). ``then`` names a
+    step registered with :func:`after_filing` and its parameters (JSON-able)."""
+    if then is not None and then[0] not in _AFTER_FILING:
+        raise LookupError(f"unknown after-filing step {then[0]!r}")
     try:
         with transaction.atomic():
             job = jobs.submit(
@@ -174,6 +204,8 @@ def submit_ingest(received: ingest.Received, target: ingest.Target, user: Any) -
                 case_file=target.case_file.pk if target.case_file is not None else None,
                 doc_type=target.doc_type,
                 county=target.county_id,
+                then=then[0] if then else "",
+                then_params=then[1] if then else {},
             )
             os.replace(received.path, job_dir(job) / SCAN_INPUT)
     finally:
@@ -231,12 +263,17 @@ def ingest_scans(context: Context) -> dict[str, Any]:
             source, params["sha"], params["size"], params["file_kind"], params["name"]
         )
         context.progress(0, 0, "正在读取文件", force=True)
-        outcomes = ingest.ingest_received(
-            received, target, user, progress=context.progress, check=context.check_cancelled
-        )
+        step = _AFTER_FILING[params["then"]] if params.get("then") else None
+        with transaction.atomic() if step else contextlib.nullcontext():
+            outcomes = ingest.ingest_received(
+                received, target, user, progress=context.progress, check=context.check_cancelled
+            )
+            after = step(outcomes, user, params["then_params"]) if step else {}
     finally:
         _remove_scan_input(directory)
     listed = [outcome.as_dict() for outcome in outcomes]
+    if after:
+        return {"url": back, "summary": _summary(outcomes), **after, "outcomes": listed}
     if len(outcomes) == 1 and outcomes[0].status == ingest.REJECTED:
         raise JobFailed(
             f"「{outcomes[0].name}」未归档：{outcomes[0].message}", url=back, outcomes=listed
