@@ -11,7 +11,12 @@ it file by file or page by page (progress), then files every good scan in one tr
 (``ingest.ingest_received``): cancelled or killed before the commit, it filed nothing. Its
 result lists every file — filed where, or rejected and why. Whatever the outcome, the file it
 was given is removed (:func:`_forget_scan_input`). Running it again after its worker died is
-safe: the file is still there and nothing of the dead attempt was filed.
+safe: the file is still there and nothing of the dead attempt was filed. An upload made for
+something else than the case file — the evidence of a spot-check result or of a verdict — names
+a step (:func:`after_filing`, registered by that app's ``jobs.py``) that records what it was
+for in the same transaction as the filing: both, or neither.
+
+**Re-running OCR on a filter.** :func:`rerun_ocr` (``archive.documents.ocr_rerun``).
 """
 
 from __future__ import annotations

@@ -252,7 +252,8 @@ def record_result(
         if evidence is not None:
             filed = [outcome for outcome in evidence if outcome.ok]
             if not filed:
-                raise SpotCheckError(f"佐证材料未能归档：{evidence[0].message}")
+                reason = evidence[0].message if evidence else "没有可归档的文件"
+                raise SpotCheckError(f"佐证材料未能归档：{reason}")
             from archive.models import Document
 
             Document.objects.filter(pk=filed[0].document_id).update(

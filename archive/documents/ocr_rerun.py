@@ -77,9 +77,7 @@ def describe(filters: dict[str, str]) -> str:
         "ocr": OCR_STATES.get(filters.get("ocr", ""), ""),
         "reason": OCR_REVIEW_REASONS.get(filters.get("reason", ""), ""),
         "doc_type": casefiles.type_name(filters["doc_type"]) if filters.get("doc_type") else "",
-        "county": Division.objects.filter(pk=county).values_list("name", flat=True).first() or ""
-        if county
-        else "",
+        "county": Division.objects.names([county]).get(county, ""),
         "place": PLACES.get(filters.get("place", ""), ""),
     }
     chosen = [names[key] for key in KEYS if names[key]]

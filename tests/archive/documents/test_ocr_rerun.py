@@ -39,13 +39,20 @@ def _rerun_audits() -> set[int]:
 def test_the_filter_selects_only_documents_of_the_users_jurisdiction(archivist, case_file):
     failed = document_row(COUNTY, "failed")
     filed = document_row(COUNTY, "failed", case_file=case_file, doc_type="id_card")
-    document_row(COUNTY, "done")
+    done = document_row(COUNTY, "done")
     document_row(OTHER_COUNTY, "failed")
     selected = ocr_rerun.select(archivist, {"ocr": "failed"})
     assert list(selected) == [failed, filed]
     assert list(ocr_rerun.select(archivist, {"ocr": "failed", "place": "inbox"})) == [failed]
     assert list(ocr_rerun.select(archivist, {"doc_type": "id_card"})) == [filed]
     assert not ocr_rerun.select(archivist, {"county": OTHER_COUNTY}).exists()
+    assert list(ocr_rerun.select(archivist, {"county": COUNTY, "ocr": "done"})) == [done]
+
+
+def test_the_filter_reads_in_words_on_the_page_and_in_the_audit_log():
+    filters = {"ocr": "failed", "doc_type": "id_card", "county": COUNTY, "place": "inbox"}
+    assert ocr_rerun.describe(filters) == "识别失败、居民身份证（复印件）、平顺县、收件箱"
+    assert ocr_rerun.describe({}) == "辖区内全部文件"
 
 
 def test_unreliable_and_unchecked_readings_are_chosen_by_their_queue_reason(archivist):
