@@ -274,6 +274,36 @@ def test_a_long_pdf_of_evidence_is_filed_by_a_job_that_then_records_the_verdict(
     assert Enrolment.objects.filter(person=dead, status="stopped").exists()
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_long_pdf_of_evidence_is_filed_and_the_verdict_recorded_by_a_real_worker(
+    celery_worker_process, client, clerk, dead, deceased, settings
+):
+    from archive.models import Document
+    from tests.helpers import wait_until
+
+    settings.ARCHIVE_BACKGROUND_PDF_PAGES = 2
+    client.force_login(clerk)
+    response = client.post(
+        reverse("review_finding_verify", args=[deceased.pk]),
+        {
+            "outcome": "confirmed",
+            "note": "已死亡",
+            "evidence": SimpleUploadedFile("停发审批表.pdf", samples.scanned_pdf(3)),
+        },
+    )
+    job = Job.objects.get(kind=SCAN_INGEST)
+    assert response["Location"].startswith(reverse("archive_job_detail", args=[job.pk]))
+    status_url = reverse("archive_job_status", args=[job.pk])
+    assert wait_until(lambda: client.get(status_url).json()["finished"], 120)
+    status = client.get(status_url).json()
+    assert (status["state"], status["percent"]) == ("done", 100), status
+    assert status["next"] == reverse("review_finding_detail", args=[deceased.pk])
+    verdict = Verification.objects.get(finding=deceased)
+    filed = Document.objects.get(case_file__person=dead, case_file__county_id=deceased.county_id)
+    assert verdict.evidence_sha256 == filed.current.blob.sha256
+    assert Enrolment.objects.filter(person=dead, status="stopped").exists()
+
+
 def test_a_verdict_recorded_meanwhile_fails_the_job_and_files_nothing(
     client, clerk, deceased, settings
 ):
