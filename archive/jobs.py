@@ -1,7 +1,8 @@
 """The archive's kinds of long work (``jobs.kinds``): parsing and previewing an uploaded roster,
 and importing it (the views only store the upload and submit the job, archive/import_views.py);
 exporting the case-file list to XLSX (archive/casefiles/casefile_views.py); filing a ZIP of scans or a
-long PDF (扫描件归档, archive/documents/upload_views.py).
+long PDF (扫描件归档, archive/documents/upload_views.py); reading again every document a filter
+selects (按筛选结果重新识别, archive/documents/rerun_views.py).
 
 **Scan ingestion.** The upload view receives the file (``ingest.receive``: copied privately
 and hashed); a ZIP, or a PDF of more than ``ARCHIVE_BACKGROUND_PDF_PAGES`` pages, is moved into
@@ -10,13 +11,20 @@ it file by file or page by page (progress), then files every good scan in one tr
 (``ingest.ingest_received``): cancelled or killed before the commit, it filed nothing. Its
 result lists every file — filed where, or rejected and why. Whatever the outcome, the file it
 was given is removed (:func:`_forget_scan_input`). Running it again after its worker died is
-safe: the file is still there and nothing of the dead attempt was filed.
+safe: the file is still there and nothing of the dead attempt was filed. An upload made for
+something else than the case file — the evidence of a spot-check result or of a verdict — names
+a step (:func:`after_filing`, registered by that app's ``jobs.py``) that records what it was
+for in the same transaction as the filing: both, or neither.
+
+**Re-running OCR on a filter.** :func:`rerun_ocr` (``archive.documents.ocr_rerun``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +34,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from archive import access, casefiles, imports
-from archive.documents import ingest
+from archive.documents import ingest, ocr_rerun
 from archive.exports import write_xlsx
 from archive.imports import uploads
 from archive.models import CaseFile
@@ -42,6 +50,7 @@ ROSTER_IMPORT = "roster_import"
 CASE_FILE_EXPORT = "case_file_export"
 CASE_FILE_FILE = "casefiles.xlsx"
 SCAN_INGEST = "scan_ingest"
+OCR_RERUN = "ocr_rerun"
 #: The uploaded ZIP or PDF, in the job's directory, until the job has filed it.
 SCAN_INPUT = "scans.upload"
 
@@ -156,9 +165,38 @@ def export_case_files(context: Context) -> dict[str, Any]:
     }
 
 
-def submit_ingest(received: ingest.Received, target: ingest.Target, user: Any) -> Job:
+#: What an app does with the scans a background ingestion filed, in the same transaction
+#: (``then`` of :func:`submit_ingest`): ``step(outcomes, user, params)`` records what the upload
+#: was for — a spot check's result with its evidence, a verdict with its evidence — and returns
+#: what the job's result should say instead (``url``, ``summary``), or raises
+#: :class:`JobFailed`: then nothing of the upload is filed either.
+AfterFiling = Callable[[list[ingest.Outcome], Any, dict[str, Any]], dict[str, Any]]
+_AFTER_FILING: dict[str, AfterFiling] = {}
+
+
+def after_filing(name: str) -> Callable[[AfterFiling], AfterFiling]:
+    """Registers a step to run after a background ingestion (an app's own ``jobs.py``)."""
+
+    def decorate(step: AfterFiling) -> AfterFiling:
+        if _AFTER_FILING.get(name, step) is not step:
+            raise ValueError(f"after-filing step {name!r} registered twice")
+        _AFTER_FILING[name] = step
+        return step
+
+    return decorate
+
+
+def submit_ingest(
+    received: ingest.Received,
+    target: ingest.Target,
+    user: Any,
+    then: tuple[str, dict[str, Any]] | None = None,
+) -> Job:
     """Moves a received ZIP or long PDF into a new job's directory and submits the job (sent
-    to a worker when the transaction commits, the file already in place)."""
+    to a worker when the transaction commits, the file already in place). ``then`` names a
+    step registered with :func:`after_filing` and its parameters (JSON-able)."""
+    if then is not None and then[0] not in _AFTER_FILING:
+        raise LookupError(f"unknown after-filing step {then[0]!r}")
     try:
         with transaction.atomic():
             job = jobs.submit(
@@ -172,6 +210,8 @@ def submit_ingest(received: ingest.Received, target: ingest.Target, user: Any) -
                 case_file=target.case_file.pk if target.case_file is not None else None,
                 doc_type=target.doc_type,
                 county=target.county_id,
+                then=then[0] if then else "",
+                then_params=then[1] if then else {},
             )
             os.replace(received.path, job_dir(job) / SCAN_INPUT)
     finally:
@@ -229,12 +269,17 @@ def ingest_scans(context: Context) -> dict[str, Any]:
             source, params["sha"], params["size"], params["file_kind"], params["name"]
         )
         context.progress(0, 0, "正在读取文件", force=True)
-        outcomes = ingest.ingest_received(
-            received, target, user, progress=context.progress, check=context.check_cancelled
-        )
+        step = _AFTER_FILING[params["then"]] if params.get("then") else None
+        with transaction.atomic() if step else contextlib.nullcontext():
+            outcomes = ingest.ingest_received(
+                received, target, user, progress=context.progress, check=context.check_cancelled
+            )
+            after = step(outcomes, user, params["then_params"]) if step else {}
     finally:
         _remove_scan_input(directory)
     listed = [outcome.as_dict() for outcome in outcomes]
+    if after:
+        return {"url": back, "summary": _summary(outcomes), **after, "outcomes": listed}
     if len(outcomes) == 1 and outcomes[0].status == ingest.REJECTED:
         raise JobFailed(
             f"「{outcomes[0].name}」未归档：{outcomes[0].message}", url=back, outcomes=listed
@@ -254,3 +299,30 @@ def _remove_scan_input(directory: Path) -> None:
     (directory / SCAN_INPUT).unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         directory.rmdir()  # nothing else of a scan ingestion lives there
+
+
+@register(OCR_RERUN, "按筛选结果重新识别", queue=BULK, retry_safe=True)
+def rerun_ocr(context: Context) -> dict[str, Any]:
+    """Queues for OCR every document the filter selects in the submitter's jurisdiction
+    (``archive.documents.ocr_rerun``), progress by document. Safe to run again: a document
+    already waiting, or queued since the job was submitted, is not queued twice. Cancelled,
+    it stops before the next document; those already queued stay queued (each is a whole,
+    audited re-run)."""
+    user = context.user
+    if user is None:  # no user is not "everyone": no jurisdiction would apply
+        raise JobFailed("提交任务的用户已不存在，未重新识别任何文件。")
+    filters = context.params["filters"]
+    context.progress(0, 0, "正在查询文件", force=True)
+
+    def report(done: int, total: int, counts: ocr_rerun.Counts) -> None:
+        context.progress(
+            done, total, f"已处理 {done}/{total} 份，已排队重新识别 {counts.queued} 份"
+        )
+
+    counts = ocr_rerun.rerun_all(
+        user, filters, since=context.job.created_at, progress=report, check=context.check_cancelled
+    )
+    summary = f"{ocr_rerun.describe(filters)}：已排队重新识别 {counts.queued} 份文件"
+    if counts.waiting:
+        summary += f"，{counts.waiting} 份已在排队识别，未重复排队"
+    return {"summary": summary, **asdict(counts)}

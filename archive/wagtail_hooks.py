@@ -35,7 +35,14 @@ def register_admin_urls():
 def register_document_urls():
     """Case files and scanned documents (their views import the OCR and imaging stack)."""
     from archive.casefiles import appraisal_views, casefile_views, checklist_views, integrity_views
-    from archive.documents import bulk_views, document_views, file_views, ocr_views, upload_views
+    from archive.documents import (
+        bulk_views,
+        document_views,
+        file_views,
+        ocr_views,
+        rerun_views,
+        upload_views,
+    )
 
     return [
         *casefile_views.urlpatterns,
@@ -47,6 +54,7 @@ def register_document_urls():
         *checklist_views.urlpatterns,
         *appraisal_views.urlpatterns,
         *ocr_views.urlpatterns,
+        *rerun_views.urlpatterns,
     ]
 
 

@@ -66,6 +66,7 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "delete_document": "作废档案文件",
     "split_document": "按页拆分档案文件",
     "rerun_ocr": "重新识别档案文件",
+    "rerun_ocr_filter": "按筛选结果重新识别",
     "save_search": "保存常用检索",
     "delete_saved_search": "删除常用检索",
     "download_original": "下载原件",

@@ -208,20 +208,8 @@ def assign(items, inspector, *, user, request=None) -> int:
 EVIDENCE_TYPE = "other"
 
 
-def record_result(
-    item: SpotCheckItem,
-    *,
-    answers: dict[str, bool],
-    result: str,
-    notes: str,
-    user,
-    evidence=None,
-    evidence_name: str = "",
-    request=None,
-) -> SpotCheckItem:
-    """Records the checklist and the result of one item. An evidence scan (a file object) is
-    filed into the person's case file through the upload path (`archive.documents.ingest`); a
-    rejected scan rejects the whole result. 不合格 needs a note saying why."""
+def check_result(answers: dict[str, bool], result: str, notes: str) -> None:
+    """The checks a result must pass before anything is filed or recorded."""
     if result not in SpotCheckItem.Result.values:
         raise SpotCheckError("请选择检查结果（合格或不合格）。")
     missing = [label for field, label in SpotCheckItem.CHECKLIST if answers.get(field) is None]
@@ -233,28 +221,45 @@ def record_result(
         answers[f] for f, _ in SpotCheckItem.CHECKLIST
     ):
         raise SpotCheckError("检查清单有“否”的项目，结果不能为合格。")
+
+
+def record_result(
+    item: SpotCheckItem,
+    *,
+    answers: dict[str, bool],
+    result: str,
+    notes: str,
+    user,
+    evidence: ingest.Received | list[ingest.Outcome] | None = None,
+    request=None,
+) -> SpotCheckItem:
+    """Records the checklist and the result of one item. An evidence scan — received from the
+    upload (filed here, through `archive.documents.ingest`), or the outcomes of a background
+    ingestion that filed it in this transaction (``inspection/jobs.py``) — goes into the
+    person's case file, linked from the item; a rejected scan rejects the whole result.
+    不合格 needs a note saying why; an item recorded meanwhile is not recorded twice."""
+    check_result(answers, result, notes)
     with transaction.atomic():
         locked = (
             SpotCheckItem.objects.select_for_update()
             .select_related("case_file__person")
             .get(pk=item.pk)
         )
+        if locked.result:
+            raise SpotCheckError("该对象已登记结果（可能是他人刚刚登记），未重复登记。")
+        if isinstance(evidence, ingest.Received):
+            evidence = ingest.ingest_received(evidence, evidence_target(locked), user, request)
         if evidence is not None:
-            outcome = ingest.ingest_stream(
-                evidence,
-                evidence_name or "佐证材料",
-                ingest.Target(locked.case_file, EVIDENCE_TYPE),
-                user,
-                request,
-            )[0]
-            if not outcome.ok:
-                raise SpotCheckError(f"佐证材料未能归档：{outcome.message}")
+            filed = [outcome for outcome in evidence if outcome.ok]
+            if not filed:
+                reason = evidence[0].message if evidence else "没有可归档的文件"
+                raise SpotCheckError(f"佐证材料未能归档：{reason}")
             from archive.models import Document
 
-            Document.objects.filter(pk=outcome.document_id).update(
+            Document.objects.filter(pk=filed[0].document_id).update(
                 title=f"{locked.case_file.person.name}抽查佐证材料（抽查 #{locked.spot_check_id}）"
             )
-            locked.evidence_id = outcome.document_id
+            locked.evidence_id = filed[0].document_id
         for field, _label in SpotCheckItem.CHECKLIST:
             setattr(locked, field, bool(answers[field]))
         locked.result = result
@@ -277,6 +282,11 @@ def record_result(
             user=user,
         )
     return locked
+
+
+def evidence_target(item: SpotCheckItem) -> ingest.Target:
+    """Where an item's evidence scan is filed: the person's case file, as 其他材料."""
+    return ingest.Target(item.case_file, EVIDENCE_TYPE)
 
 
 def results_summary(items) -> Counter:

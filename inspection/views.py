@@ -23,10 +23,13 @@ from django.views.decorators.http import require_POST
 from archive.access import permissions as perms
 from archive.access.audit import record
 from archive.access.guards import guarded
+from archive.documents import ingest
 from archive.exports import xlsx_download
+from archive.job_views import follow
 from archive.paging import paginate, query_without_page
 from archive.people.enrolments import STOP_REASONS
 from inspection import campaigns, spot_checks
+from inspection import jobs as inspection_jobs
 from inspection.forms import (
     AssignForm,
     CampaignForm,
@@ -38,6 +41,7 @@ from inspection.forms import (
 )
 from inspection.models import ReviewCampaign, ReviewTask, SpotCheck, SpotCheckItem
 from inspection.population import FILTERS
+from jobs.models import Job
 
 PAGE_SIZE = 50
 
@@ -277,6 +281,29 @@ def spot_check_print(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _record_result(request: HttpRequest, item: SpotCheckItem, form: ResultForm):
+    """The item's result: with no evidence, or a small scan, recorded now; with a ZIP or a
+    long PDF, by the background job that files it (``inspection.jobs``), which it returns."""
+    answers, result = form.answers(), form.cleaned_data["result"]
+    notes, upload = form.cleaned_data["notes"], form.cleaned_data.get("evidence")
+    if upload is None:
+        return spot_checks.record_result(
+            item, answers=answers, result=result, notes=notes, user=request.user, request=request
+        )
+    received = ingest.receive(upload, upload.name or "佐证材料", size_hint=upload.size)
+    if isinstance(received, ingest.Outcome):
+        raise spot_checks.SpotCheckError(f"佐证材料未能归档：{received.message}")
+    return inspection_jobs.record_with_evidence(
+        item,
+        answers=answers,
+        result=result,
+        notes=notes,
+        user=request.user,
+        evidence=received,
+        request=request,
+    )
+
+
 @guarded(perms.VIEW_SPOT_CHECK_ITEM)
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_item_or_404(request, pk)
@@ -287,21 +314,13 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, "该对象已登记结果，或您没有登记权限。")
             return redirect("inspection_item_detail", pk=pk)
         if form.is_valid():
-            upload = form.cleaned_data.get("evidence")
             try:
-                spot_checks.record_result(
-                    item,
-                    answers=form.answers(),
-                    result=form.cleaned_data["result"],
-                    notes=form.cleaned_data["notes"],
-                    user=request.user,
-                    evidence=upload,
-                    evidence_name=upload.name if upload else "",
-                    request=request,
-                )
+                recorded = _record_result(request, item, form)
             except spot_checks.SpotCheckError as error:
                 form.add_error(None, str(error))
             else:
+                if isinstance(recorded, Job):
+                    return follow(recorded)
                 messages.success(request, "检查结果已保存。")
                 return redirect("inspection_spot_check_detail", pk=item.spot_check_id)
     _audit(

@@ -1,6 +1,7 @@
 """The comparison's kinds of long work (``jobs.kinds``): parsing an uploaded roster (比对数据上传,
 :func:`submit_roster_upload`), a comparison run (数据比对) and the export of its findings
-(比对发现导出, :func:`export_findings`).
+(比对发现导出, :func:`export_findings`); and a verdict (核查) whose evidence scan is a long PDF
+(:func:`verify_with_evidence`).
 
 **Roster uploads.** The page only stores the file, privately in the job's directory, and
 submits the job; the job parses it with ``review.services.store_roster`` (progress by rows)
@@ -40,8 +41,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from archive import access
-from archive.documents import storage
+from archive.documents import ingest, storage
 from archive.exports import write_xlsx
+from archive.jobs import after_filing, submit_ingest
 from archive.models import Division
 from core.divisions import division_prefix
 from jobs import services as jobs
@@ -50,7 +52,7 @@ from jobs.models import Job
 from jobs.runner import Context, OnProgress, job_dir
 from jobs.signals import job_finished
 from review import finding_list, services
-from review.models import ComparisonRun, RosterUpload
+from review.models import ComparisonRun, Finding, RosterUpload, Verification
 from review.rosters import ROSTERS
 
 ROSTER_UPLOAD = "roster_upload"
@@ -268,3 +270,67 @@ def _remove_roster_input(directory: Path) -> None:
     (directory / ROSTER_INPUT).unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         directory.rmdir()  # nothing else of a roster upload lives there
+
+
+# --- A verdict with a long evidence scan ------------------------------------------------------
+
+VERIFICATION_EVIDENCE = "verification_evidence"
+
+
+def verify_with_evidence(
+    finding: Finding,
+    *,
+    outcome: str,
+    note: str,
+    user: Any,
+    evidence: ingest.Received,
+    request: Any = None,
+) -> Verification | Job:
+    """A verdict with its evidence scan (核查佐证材料). A PDF of more than
+    ``ARCHIVE_BACKGROUND_PDF_PAGES`` pages for a finding whose person has a case file is
+    filed by the archive's background ingestion (扫描件归档), which then records the verdict in
+    the same transaction (:func:`_record_verdict`): the verdict and its evidence, or neither.
+    Any other scan is stored and filed in the request (``services.verify``; a ZIP is refused
+    there: a verdict rests on one scan). Returns the verdict or the job."""
+    try:
+        services.check_verdict(finding, outcome, note)
+    except services.ReviewError:
+        evidence.path.unlink(missing_ok=True)  # received for nothing
+        raise
+    if finding.person_id is None or evidence.kind != "pdf" or not evidence.runs_in_background():
+        return services.verify(
+            finding, outcome=outcome, note=note, user=user, evidence=evidence, request=request
+        )
+    params = {
+        "finding": finding.pk,
+        "outcome": outcome,
+        "note": note,
+        "evidence": [evidence.sha, Path(evidence.name).name[:255], evidence.size],
+    }
+    target = services.evidence_target(finding, outcome)
+    return submit_ingest(evidence, target, user, then=(VERIFICATION_EVIDENCE, params))
+
+
+@after_filing(VERIFICATION_EVIDENCE)
+def _record_verdict(
+    outcomes: list[ingest.Outcome], user: Any, params: dict[str, Any]
+) -> dict[str, Any]:
+    back = reverse("review_finding_detail", args=[params["finding"]])
+    finding = Finding.objects.filter(pk=params["finding"]).first()
+    if finding is None:
+        raise JobFailed("该发现已不存在，未归档佐证材料。")
+    [filed] = outcomes
+    if filed.status == ingest.REJECTED:
+        raise JobFailed(f"佐证材料无法使用：{filed.message}。未保存核查结论。", url=back)
+    sha, name, size = params["evidence"]
+    try:
+        services.verify(
+            finding,
+            outcome=params["outcome"],
+            note=params["note"],
+            user=user,
+            filed_evidence=(sha, name, size),
+        )
+    except services.ReviewError as error:
+        raise JobFailed(f"{error}未保存核查结论，也未归档佐证材料。", url=back) from None
+    return {"url": back, "summary": "核查结论已保存，佐证材料已归入本人的补贴档案"}

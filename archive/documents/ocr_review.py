@@ -154,7 +154,8 @@ def read_values(version: DocumentVersion) -> dict[str, str]:
     return values
 
 
-def _unchecked() -> Exists:
+def unchecked() -> Exists:
+    """The document's current version has no check yet (for ``filter``)."""
     return ~Exists(OcrCheck.objects.filter(version_id=OuterRef("current_id")))
 
 
@@ -163,7 +164,7 @@ def queue(user, *, doc_type: str = "", reason: str = "") -> QuerySet:
     flagged first, then unreliable, then the rest; oldest first within each."""
     documents = Document.objects.filter(
         deleted_at__isnull=True, current__ocr_status=DocumentVersion.Ocr.DONE
-    ).filter(_unchecked())
+    ).filter(unchecked())
     documents = access.scope(documents, user, "county")
     if doc_type:
         documents = documents.filter(Q(doc_type=doc_type) | Q(doc_type="", proposed_type=doc_type))

@@ -94,6 +94,11 @@ def queue_view(request: HttpRequest) -> TemplateResponse:
             "query": query_without_page(request),
             "first_url": rows[0]["url"] if rows else "",
             "can_report": request.user.has_perm(perms.VIEW_OCR_ACCURACY),
+            "rerun_url": _with_filters(
+                reverse("archive_ocr_rerun"), {"ocr": "unchecked", **filters}
+            )
+            if request.user.has_perm(perms.CHANGE_DOCUMENT)
+            else "",
         },
     )
 

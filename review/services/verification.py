@@ -53,15 +53,21 @@ def store_evidence(upload) -> tuple[str, str, int]:
     """Keeps an evidence scan like any scan of the archive: checked completely (a broken or
     disguised file is refused), stored privately and content-addressed with its page images
     (``archive.documents.storage``), and registered as a :class:`~archive.models.StoredFile` so that
-    the nightly integrity check re-hashes it. Returns (sha256, file name, size)."""
-    from archive.documents import scans
+    the nightly integrity check re-hashes it. ``upload`` is a file object, or a scan already
+    received (``archive.documents.ingest.Received``, consumed). Returns (sha256, file name,
+    size)."""
+    from archive.documents import ingest, scans
     from archive.models import StoredFile
 
     name = Path(getattr(upload, "name", "") or "scan").name[:255]
-    try:
-        tmp, sha, size = storage.spool(upload, scans.max_bytes())
-    except storage.TooLarge:
-        raise ReviewError(f"佐证材料超过大小上限 {scans.human_size(scans.max_bytes())}。") from None
+    if isinstance(upload, ingest.Received):
+        tmp, sha, size = upload.path, upload.sha, upload.size
+    else:
+        try:
+            tmp, sha, size = storage.spool(upload, scans.max_bytes())
+        except storage.TooLarge:
+            limit = scans.human_size(scans.max_bytes())
+            raise ReviewError(f"佐证材料超过大小上限 {limit}。") from None
     derive_dir = None
     try:
         kind = scans.sniff_file(tmp)
@@ -103,17 +109,15 @@ def verify(
     user,
     evidence=None,
     request=None,
+    filed_evidence: tuple[str, str, int] | None = None,
 ) -> Verification:
     """Records a verdict on a STOP/SUSPEND finding. Confirmed: stops (or suspends) each
     enrolment the finding concerns, from the month :func:`effective_month` gives, with the
-    finding's code as reason and ``核查 #<id>`` as source. Not confirmed: changes nothing."""
-    if not finding.needs_verification:
-        raise ReviewError("只有停发或暂停类的发现需要核查。")
-    if outcome not in Verification.Outcome.values:
-        raise ReviewError("请选择核查结论。")
-    if not note.strip():
-        raise ReviewError("请填写核查说明。")
-    stored = store_evidence(evidence) if evidence is not None else None
+    finding's code as reason and ``核查 #<id>`` as source. Not confirmed: changes nothing.
+    ``evidence`` is an uploaded or received scan, stored and filed here; ``filed_evidence`` (sha256, name,
+    size) one that a background ingestion has already stored and filed (review/jobs.py)."""
+    check_verdict(finding, outcome, note)
+    stored = filed_evidence or (store_evidence(evidence) if evidence is not None else None)
     source = f"核查 #{finding.pk}"
     with transaction.atomic():
         Finding.objects.select_for_update().filter(pk=finding.pk).exists()
@@ -160,9 +164,30 @@ def verify(
             f"变更{len(changes)}项 {note.strip()}",
             user=user,
         )
-    if stored and finding.person_id:
+    if stored and finding.person_id and filed_evidence is None:
         file_evidence(verification, user=user, request=request)
     return verification
+
+
+def check_verdict(finding: Finding, outcome: str, note: str) -> None:
+    """The checks a verdict must pass before its evidence is stored or filed."""
+    if not finding.needs_verification:
+        raise ReviewError("只有停发或暂停类的发现需要核查。")
+    if outcome not in Verification.Outcome.values:
+        raise ReviewError("请选择核查结论。")
+    if not note.strip():
+        raise ReviewError("请填写核查说明。")
+
+
+def evidence_target(finding: Finding, outcome: str):
+    """Where a verdict's evidence scan is filed (``archive.documents.ingest.Target``): the
+    person's case file in the finding's county; a confirmed stop's approval as 变更 / 停发 /
+    恢复审批材料, other evidence as 其他."""
+    from archive import casefiles
+    from archive.documents import ingest
+
+    doc_type = "change_approval" if outcome == Verification.Outcome.CONFIRMED else "other"
+    return ingest.Target(casefiles.case_file_for(finding.person, finding.county_id), doc_type)
 
 
 def file_evidence(verification: Verification, *, user, request=None) -> None:
@@ -170,21 +195,12 @@ def file_evidence(verification: Verification, *, user, request=None) -> None:
     through the same ingest as any upload (档号, page images, OCR): a confirmed stop's approval
     as 变更 / 停发 / 恢复审批材料, other evidence as 其他, so the case file holds what the
     decision rests on (docs/archive.md)."""
-    from archive import casefiles
     from archive.documents import ingest
 
-    finding = verification.finding
-    doc_type = (
-        "change_approval" if verification.outcome == Verification.Outcome.CONFIRMED else "other"
-    )
-    case_file = casefiles.case_file_for(finding.person, finding.county_id)
+    target = evidence_target(verification.finding, verification.outcome)
     with storage.original_path(verification.evidence_sha256).open("rb") as original:
         ingest.ingest_stream(
-            original,
-            verification.evidence_name or "佐证材料",
-            ingest.Target(case_file, doc_type),
-            user,
-            request,
+            original, verification.evidence_name or "佐证材料", target, user, request
         )
 
 

@@ -16,12 +16,13 @@ from wagtail.admin.auth import permission_denied
 from archive import access
 from archive.access import permissions as perms
 from archive.access.guards import guarded
-from archive.documents import storage
-from archive.job_views import submit_and_follow
+from archive.documents import ingest, storage
+from archive.job_views import follow, submit_and_follow
 from archive.models import Division
 from archive.paging import paginate, query_without_page
 from core.codes import VERIFIED_ACTIONS
 from core.numbers import mask_id
+from jobs.models import Job
 from review import jobs as review_jobs
 from review import services
 from review.finding_list import (
@@ -195,15 +196,20 @@ def finding_verify(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "未保存：请选择核查结论并填写说明。")
         return redirect("review_finding_detail", pk=pk)
     data = form.cleaned_data
+    verdict = {"outcome": data["outcome"], "note": data["note"], "user": request.user}
+    upload = data.get("evidence")
     try:
-        services.verify(
-            finding,
-            outcome=data["outcome"],
-            note=data["note"],
-            user=request.user,
-            evidence=data.get("evidence"),
-            request=request,
-        )
+        if upload is None:
+            services.verify(finding, **verdict, request=request)
+        else:
+            received = ingest.receive(upload, upload.name or "佐证材料", size_hint=upload.size)
+            if isinstance(received, ingest.Outcome):
+                raise services.ReviewError(f"佐证材料{received.message}。")
+            done = review_jobs.verify_with_evidence(
+                finding, **verdict, evidence=received, request=request
+            )
+            if isinstance(done, Job):  # a long PDF: filed, then the verdict recorded, by a job
+                return follow(done)
     except services.ReviewError as error:
         messages.error(request, f"未保存：{error}")
     else:

@@ -181,6 +181,7 @@ def test_no_role_reads_wagtail_english_or_a_raw_code_on_the_admin_pages(demo, dj
         "/admin/account/",
         "/admin/account/profile/",
         f"/admin/people/{person.pk}/",
+        "/admin/documents/ocr/rerun/?ocr=failed",
     ]
     roles = {
         "archivist": ARCHIVIST,

@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from archive.documents import ingest
 from archive.models import AuditLog, CaseFile, Division, Document
 from inspection import population, sampling, spot_checks
 from inspection.models import SpotCheck, SpotCheckItem
@@ -19,11 +20,9 @@ pytestmark = pytest.mark.django_db
 YES = {field: True for field, _ in SpotCheckItem.CHECKLIST}
 
 
-def evidence_file(data: bytes, name: str) -> io.BytesIO:
-    """An uploaded file for `record_result`, from bytes."""
-    handle = io.BytesIO(data)
-    handle.name = name
-    return handle
+def evidence_file(data: bytes, name: str) -> ingest.Received:
+    """An uploaded file received for `record_result`, from bytes."""
+    return ingest.receive(io.BytesIO(data), name)
 
 
 def county() -> Division:
@@ -169,9 +168,8 @@ def test_an_evidence_scan_is_filed_into_the_persons_case_file(people, make_user)
     item = check.items.get()
     scan = evidence_file(samples.jpeg(5, size=(400, 300)), "现场照片.jpg")
     spot_checks.record_result(
-        item, answers=YES, result="pass", notes="", user=inspector, evidence=scan,
-        evidence_name="现场照片.jpg",
-    )  # fmt: skip
+        item, answers=YES, result="pass", notes="", user=inspector, evidence=scan
+    )
     item.refresh_from_db()
     document = Document.objects.get(pk=item.evidence_id)
     assert document.case_file_id == item.case_file_id and document.archival_code
@@ -185,7 +183,7 @@ def test_a_rejected_evidence_file_rejects_the_result(people, make_user):
     with pytest.raises(spot_checks.SpotCheckError, match="佐证材料未能归档"):
         spot_checks.record_result(
             item, answers=YES, result="pass", notes="", user=inspector,
-            evidence=evidence_file(b"not a scan", "a.txt"), evidence_name="a.txt",
+            evidence=evidence_file(b"not a scan", "a.txt"),
         )  # fmt: skip
     item.refresh_from_db()
     assert item.result == ""

@@ -7,14 +7,19 @@ import re
 from datetime import date
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import load_workbook
 
 from archive.access.roles import ARCHIVIST, EDITOR
-from archive.models import AuditLog, Division, Enrolment
+from archive.jobs import SCAN_INGEST
+from archive.models import AuditLog, Division, Document, Enrolment
 from inspection import campaigns, spot_checks
 from inspection.models import ReviewCampaign, SpotCheck, SpotCheckItem
 from inspection.sampling import FIXED, SamplePlan
+from jobs.models import Job
+from tests.archive.documents import samples
+from tests.helpers import run_submitted_job
 from tests.inspection.conftest import COUNTY, OTHER_COUNTY, TOWN_A
 
 pytestmark = pytest.mark.django_db
@@ -224,3 +229,81 @@ def test_item_and_task_lists_filter_by_township_and_progress(people, make_user, 
     body = client.get(curl, {"township": TOWN_A}).content.decode()
     assert body.count("登记结论<span") == 20
     assert "已逾期未复核 30 项" in client.get(curl).content.decode()
+
+
+def _item(inspector):
+    check = spot_checks.create(
+        division=Division.objects.get(code=COUNTY), plan=SamplePlan(FIXED, size=1), seed="j"
+    )
+    item = check.items.get()
+    spot_checks.assign(check.items.all(), inspector, user=inspector)
+    return item
+
+
+def _result_with(evidence) -> dict:
+    answers = {f: "yes" for f, _ in SpotCheckItem.CHECKLIST}
+    return {**answers, "result": "pass", "notes": "", "evidence": evidence}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "filed"),
+    [
+        ("佐证.pdf", lambda: samples.scanned_pdf(4), 1),
+        (
+            "佐证.zip",
+            lambda: samples.zip_of({"a.jpg": samples.jpeg(3), "b.jpg": samples.jpeg(4)}),
+            2,
+        ),
+    ],
+    ids=["long-pdf", "zip"],
+)
+def test_a_long_pdf_or_a_zip_of_evidence_is_filed_by_a_job_that_then_records_the_result(
+    people, inspector, client_as, settings, name, content, filed
+):
+    settings.ARCHIVE_BACKGROUND_PDF_PAGES = 2
+    item = _item(inspector)
+    client = client_as(inspector)
+    upload = SimpleUploadedFile(name, content())
+    response = client.post(reverse("inspection_item_detail", args=[item.pk]), _result_with(upload))
+    item.refresh_from_db()
+    assert item.result == "" and not Document.objects.exists()  # the request only submitted it
+    job = run_submitted_job(response)
+    assert (job.kind, job.queue, job.state, job.percent) == (SCAN_INGEST, "bulk", "done", 100)
+    assert job.result["summary"] == "检查结果已登记，佐证材料已归入本人的补贴档案"
+    assert job.result["url"] == reverse("inspection_spot_check_detail", args=[item.spot_check_id])
+    item.refresh_from_db()
+    assert item.result == "pass" and item.recorded_by == inspector
+    documents = Document.objects.filter(case_file=item.case_file)
+    assert documents.count() == filed and "抽查佐证材料" in item.evidence.title
+
+
+def test_an_item_recorded_while_its_evidence_waited_fails_the_job_and_files_nothing(
+    people, inspector, client_as, settings
+):
+    settings.ARCHIVE_BACKGROUND_PDF_PAGES = 2
+    item = _item(inspector)
+    client = client_as(inspector)
+    upload = SimpleUploadedFile("佐证.pdf", samples.scanned_pdf(3))
+    response = client.post(reverse("inspection_item_detail", args=[item.pk]), _result_with(upload))
+    client.post(reverse("inspection_item_detail", args=[item.pk]), _result_with(""))
+    job = run_submitted_job(response)
+    assert job.state == "failed" and "该对象已登记结果" in job.error
+    assert "未归档佐证材料" in job.error and not Document.objects.exists()
+    item.refresh_from_db()
+    assert item.result == "pass" and item.evidence_id is None
+
+
+def test_a_small_scan_of_evidence_is_still_filed_in_the_request(
+    people, inspector, client_as, settings
+):
+    settings.ARCHIVE_BACKGROUND_PDF_PAGES = 2
+    item = _item(inspector)
+    client = client_as(inspector)
+    upload = SimpleUploadedFile("佐证.pdf", samples.scanned_pdf(2))
+    response = client.post(reverse("inspection_item_detail", args=[item.pk]), _result_with(upload))
+    assert response["Location"] == reverse(
+        "inspection_spot_check_detail", args=[item.spot_check_id]
+    )
+    item.refresh_from_db()
+    assert item.result == "pass" and item.evidence.current.blob.page_count == 2
+    assert not Job.objects.exists()

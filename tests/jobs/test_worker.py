@@ -1,7 +1,8 @@
 """Jobs through a real worker and broker (Redis): progress reaches 100 %, a worker killed by its
 PID in the middle of an import or of filing a ZIP of scans leaves nothing half-written and the
-job is retried to the end by another worker, and a running import or ZIP ingestion cancelled by
-its owner writes nothing.
+job is retried to the end by another worker, a running import or ZIP ingestion cancelled by
+its owner writes nothing, a re-run of OCR on a filter queues only its documents and stops
+when cancelled, and a spot check's long evidence scan is filed and its result recorded there.
 
 Each test sends its job to a queue of its own ("kill-test"), so that the session's worker
 (tests/conftest.py) cannot take it from the worker the test is about to kill.
@@ -16,19 +17,42 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth.models import Group
 from django.db import connection, transaction
 
 from archive import casefiles
+from archive.access.roles import ARCHIVIST, INSPECTOR
 from archive.documents import ingest
 from archive.imports import uploads
 from archive.imports.write import IMPORT_LOCK
-from archive.jobs import CASE_FILE_EXPORT, ROSTER_IMPORT, ROSTER_PREVIEW, SCAN_INPUT, submit_ingest
-from archive.models import CaseFile, Document, ImportRecord, Person
+from archive.jobs import (
+    CASE_FILE_EXPORT,
+    OCR_RERUN,
+    ROSTER_IMPORT,
+    ROSTER_PREVIEW,
+    SCAN_INPUT,
+    submit_ingest,
+)
+from archive.models import (
+    AuditLog,
+    CaseFile,
+    Division,
+    Document,
+    DocumentVersion,
+    ImportRecord,
+    Person,
+    UserProfile,
+)
+from inspection import spot_checks
+from inspection.jobs import record_with_evidence
+from inspection.models import SpotCheckItem
+from inspection.sampling import FIXED, SamplePlan
 from jobs import services
 from jobs.models import Job
 from jobs.runner import OUT_OF_MEMORY, job_dir
-from tests.archive.conftest import make_person
+from tests.archive.conftest import COUNTY, OTHER_COUNTY, make_person
 from tests.archive.documents import samples
+from tests.archive.documents.ocr_queue import document_row
 from tests.archive.imports.test_import import csv_bytes, many_rows
 from tests.conftest import start_celery_worker, stop_celery_worker
 from tests.helpers import row_locked, wait_until
@@ -269,4 +293,98 @@ def test_a_zip_ingestion_cancelled_while_running_files_nothing(
         stop_celery_worker(worker)
     assert job.state == "cancelled" and "未写入任何数据" in job.message
     assert not Document.objects.exists()
+    assert not (job_dir(job) / SCAN_INPUT).exists()
+
+
+def _user(user_model, username: str, role: str):
+    user = user_model.objects.create_user(username, password="pw-Secret-123")
+    user.groups.add(Group.objects.get(name=role))
+    UserProfile.objects.create(user=user, division_id=COUNTY)
+    return user
+
+
+def _rerun_audited() -> set[int]:
+    audits = AuditLog.objects.filter(action="rerun_ocr").values_list("object_id", flat=True)
+    return {int(pk) for pk in audits}
+
+
+def test_an_ocr_rerun_of_a_filter_queues_in_the_worker_only_the_users_county_with_progress(
+    worker_settings, django_user_model, tmp_path
+):
+    """按筛选结果重新识别: the documents whose OCR failed in the archivist's county are queued
+    once each (the neighbour county's and the ones read fine are not), progress by document."""
+    archivist = _user(django_user_model, "archivist", ARCHIVIST)
+    failed = [document_row(COUNTY, "failed") for _ in range(12)]
+    document_row(COUNTY, "done")
+    document_row(OTHER_COUNTY, "failed")
+    worker = start_celery_worker(tmp_path / "worker.log", "rerun", queues=QUEUE)
+    try:
+        job = _submit(OCR_RERUN, archivist, division_code=COUNTY, filters={"ocr": "failed"})
+        assert wait_until(lambda: _state(job).is_finished, 120), (
+            tmp_path / "worker.log"
+        ).read_text()[-3000:]
+    finally:
+        stop_celery_worker(worker)
+    assert (job.state, job.percent, job.done, job.total) == ("done", 100, 12, 12)
+    assert job.result["queued"] == 12 and "识别失败：已排队重新识别 12 份文件" in job.message
+    assert _rerun_audited() == {d.pk for d in failed}
+    queued = DocumentVersion.objects.filter(ocr_queued_at__gte=job.created_at)
+    assert set(queued.values_list("document_id", flat=True)) == {d.pk for d in failed}
+
+
+def test_an_ocr_rerun_cancelled_while_running_stops_before_the_next_document(
+    worker_settings, django_user_model, tmp_path
+):
+    """The test holds the third document's version locked, so the job is running (the first
+    two queued) when the cancel arrives; it stops before the fourth, and what it queued stays
+    queued, each re-run whole and audited."""
+    archivist = _user(django_user_model, "archivist", ARCHIVIST)
+    documents = [document_row(COUNTY, "failed") for _ in range(6)]
+    worker = start_celery_worker(tmp_path / "worker.log", "cancel-rerun", queues=QUEUE)
+    try:
+        with row_locked(documents[2].current):
+            job = _submit(OCR_RERUN, archivist, division_code=COUNTY, filters={"ocr": "failed"})
+            assert wait_until(lambda: {documents[0].pk, documents[1].pk} <= _rerun_audited(), 120)
+            assert services.cancel(job)
+        assert wait_until(lambda: _state(job).is_finished, 120)
+    finally:
+        stop_celery_worker(worker)
+    assert job.state == "cancelled"
+    audited = _rerun_audited()
+    assert {documents[0].pk, documents[1].pk} <= audited <= {d.pk for d in documents[:3]}
+    assert not DocumentVersion.objects.filter(
+        document__in=documents[3:], ocr_status="queued"
+    ).exists()
+
+
+def test_a_spot_check_result_with_a_long_pdf_of_evidence_is_recorded_by_the_worker(
+    worker_settings, django_user_model, tmp_path
+):
+    """抽查佐证材料 as any upload of its size: the job checks the PDF page by page in the
+    worker, files it into the person's case file and records the result with it."""
+    worker_settings.ARCHIVE_BACKGROUND_PDF_PAGES = 2
+    inspector = _user(django_user_model, "inspector", INSPECTOR)
+    casefiles.case_file_for(make_person())
+    check = spot_checks.create(
+        division=Division.objects.get(code=COUNTY), plan=SamplePlan(FIXED, size=1), seed="w"
+    )
+    item = check.items.get()
+    received = ingest.receive(io.BytesIO(samples.scanned_pdf(4)), "佐证.pdf")
+    answers = {field: True for field, _ in SpotCheckItem.CHECKLIST}
+    worker = start_celery_worker(tmp_path / "worker.log", "evidence", queues=QUEUE)
+    try:
+        with transaction.atomic():  # sent on commit, to this test's queue
+            job = record_with_evidence(
+                item, answers=answers, result="pass", notes="", user=inspector, evidence=received
+            )
+            job.queue = QUEUE
+            job.save(update_fields=["queue"])
+        log = tmp_path / "worker.log"
+        assert wait_until(lambda: _state(job).is_finished, 120), log.read_text()[-3000:]
+    finally:
+        stop_celery_worker(worker)
+    assert (job.state, job.percent, job.total) == ("done", 100, 4)
+    item.refresh_from_db()
+    assert item.result == "pass" and item.evidence.case_file_id == item.case_file_id
+    assert item.evidence.current.blob.page_count == 4
     assert not (job_dir(job) / SCAN_INPUT).exists()

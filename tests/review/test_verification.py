@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from archive.access.roles import ADMINISTRATOR, ARCHIVIST, INSPECTOR
 from archive.documents import storage
+from archive.jobs import SCAN_INGEST
 from archive.models import (
     AuditLog,
     Division,
@@ -20,8 +21,11 @@ from archive.models import (
     RuleSetVersion,
     StoredFile,
 )
+from jobs.models import Job
 from review import services
 from review.models import NotifyOutcome, Verification
+from tests.archive.documents import samples
+from tests.helpers import run_submitted_job
 from tests.review.conftest import cert_base_rows
 
 pytestmark = pytest.mark.django_db
@@ -236,6 +240,104 @@ def test_evidence_of_a_verdict_is_filed_into_the_persons_case_file(clerk, dead, 
     assert filed.doc_type == "change_approval" and filed.archival_code
     assert filed.current.blob.sha256 == verdict.evidence_sha256
     assert filed.current.original_name == "停发审批表.png"
+
+
+def test_a_long_pdf_of_evidence_is_filed_by_a_job_that_then_records_the_verdict(
+    client, clerk, dead, deceased, settings
+):
+    """Like any upload (扫描件归档): the request only hands the PDF to the job; the job checks
+    it page by page, files it and records the verdict in one transaction."""
+    from archive.models import Document
+
+    settings.ARCHIVE_BACKGROUND_PDF_PAGES = 2
+    client.force_login(clerk)
+    response = client.post(
+        reverse("review_finding_verify", args=[deceased.pk]),
+        {
+            "outcome": "confirmed",
+            "note": "已死亡",
+            "evidence": SimpleUploadedFile("停发审批表.pdf", samples.scanned_pdf(4)),
+        },
+    )
+    assert not Verification.objects.exists() and not Document.objects.exists()
+    job = run_submitted_job(response)
+    assert (job.kind, job.queue, job.state, job.percent, job.total) == (
+        SCAN_INGEST, "bulk", "done", 100, 4
+    )  # fmt: skip
+    assert job.result["summary"] == "核查结论已保存，佐证材料已归入本人的补贴档案"
+    assert job.result["url"] == reverse("review_finding_detail", args=[deceased.pk])
+    verdict = Verification.objects.get()
+    filed = Document.objects.get(case_file__person=dead, case_file__county_id=deceased.county_id)
+    assert filed.doc_type == "change_approval" and filed.current.blob.page_count == 4
+    assert verdict.evidence_sha256 == filed.current.blob.sha256
+    assert verdict.evidence_name == "停发审批表.pdf"
+    assert Enrolment.objects.filter(person=dead, status="stopped").exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_long_pdf_of_evidence_is_filed_and_the_verdict_recorded_by_a_real_worker(
+    celery_worker_process, client, clerk, dead, deceased, settings
+):
+    from archive.models import Document
+    from tests.helpers import wait_until
+
+    settings.ARCHIVE_BACKGROUND_PDF_PAGES = 2
+    client.force_login(clerk)
+    response = client.post(
+        reverse("review_finding_verify", args=[deceased.pk]),
+        {
+            "outcome": "confirmed",
+            "note": "已死亡",
+            "evidence": SimpleUploadedFile("停发审批表.pdf", samples.scanned_pdf(3)),
+        },
+    )
+    job = Job.objects.get(kind=SCAN_INGEST)
+    assert response["Location"].startswith(reverse("archive_job_detail", args=[job.pk]))
+    status_url = reverse("archive_job_status", args=[job.pk])
+    assert wait_until(lambda: client.get(status_url).json()["finished"], 120)
+    status = client.get(status_url).json()
+    assert (status["state"], status["percent"]) == ("done", 100), status
+    assert status["next"] == reverse("review_finding_detail", args=[deceased.pk])
+    verdict = Verification.objects.get(finding=deceased)
+    filed = Document.objects.get(case_file__person=dead, case_file__county_id=deceased.county_id)
+    assert verdict.evidence_sha256 == filed.current.blob.sha256
+    assert Enrolment.objects.filter(person=dead, status="stopped").exists()
+
+
+def test_a_verdict_recorded_meanwhile_fails_the_job_and_files_nothing(
+    client, clerk, deceased, settings
+):
+    from archive.models import Document
+
+    settings.ARCHIVE_BACKGROUND_PDF_PAGES = 2
+    client.force_login(clerk)
+    response = client.post(
+        reverse("review_finding_verify", args=[deceased.pk]),
+        {
+            "outcome": "not_confirmed",
+            "note": "未死亡",
+            "evidence": SimpleUploadedFile("证明.pdf", samples.scanned_pdf(3)),
+        },
+    )
+    services.verify(deceased, outcome="not_confirmed", note="另一人先核查", user=clerk)
+    job = run_submitted_job(response)
+    assert job.state == "failed" and "已有核查结论" in job.error and "未归档佐证材料" in job.error
+    assert not Document.objects.exists() and Verification.objects.count() == 1
+
+
+def test_a_short_pdf_of_evidence_is_still_stored_in_the_request(client, clerk, deceased, settings):
+    settings.ARCHIVE_BACKGROUND_PDF_PAGES = 2
+    client.force_login(clerk)
+    client.post(
+        reverse("review_finding_verify", args=[deceased.pk]),
+        {
+            "outcome": "not_confirmed",
+            "note": "见证明",
+            "evidence": SimpleUploadedFile("证明.pdf", samples.scanned_pdf(2)),
+        },
+    )
+    assert Verification.objects.get().evidence_name == "证明.pdf"
+    assert not Job.objects.exists()
 
 
 @pytest.mark.parametrize(

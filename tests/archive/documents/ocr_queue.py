@@ -4,6 +4,7 @@ result is applied by `archive.documents.ocr_results.keep`, as the worker does af
 from __future__ import annotations
 
 import io
+import itertools
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -59,3 +60,37 @@ def scanned(user, case_file=None, *, seed: int = 1, pages: list[Page] | None = N
     document = Document.objects.get(pk=outcome.document_id)
     ocr_results.keep(document.current_id, pages or [Page(1, "other", 0.3)])
     return Document.objects.select_related("current", "case_file__person").get(pk=document.pk)
+
+
+_SERIALS = itertools.count(1)
+
+
+def document_row(
+    county: str,
+    ocr_status: str,
+    *,
+    case_file=None,
+    doc_type: str = "",
+    reasons: str = "",
+) -> Document:
+    """A document whose current version has the OCR state given, written as rows only (no
+    file on disk, no OCR message sent): what choosing documents by their OCR state needs."""
+    from archive.models import DocumentVersion, StoredFile
+
+    serial = next(_SERIALS)
+    blob = StoredFile.objects.create(sha256=f"{serial:064x}", size=1, kind="jpeg", page_count=1)
+    document = Document.objects.create(
+        county_id=county, case_file=case_file, doc_type=doc_type if case_file else ""
+    )
+    if case_file is None and doc_type:
+        document.proposed_type = doc_type
+    document.current = DocumentVersion.objects.create(
+        document=document,
+        number=1,
+        blob=blob,
+        original_name=f"扫描{serial}.jpg",
+        ocr_status=ocr_status,
+        ocr_reasons=f",{reasons}," if reasons else "",
+    )
+    document.save()
+    return document
