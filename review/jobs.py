@@ -316,9 +316,12 @@ def _record_verdict(
     outcomes: list[ingest.Outcome], user: Any, params: dict[str, Any]
 ) -> dict[str, Any]:
     back = reverse("review_finding_detail", args=[params["finding"]])
-    finding = Finding.objects.filter(pk=params["finding"]).first()
+    if user is None:  # no user is not "everyone": no jurisdiction would apply
+        raise JobFailed("提交核查的用户已不存在，未保存核查结论，也未归档佐证材料。")
+    # Checked again as the job runs: the user may have moved to another division meanwhile.
+    finding = access.scope(Finding.objects.filter(pk=params["finding"]), user, "county").first()
     if finding is None:
-        raise JobFailed("该发现已不存在，未归档佐证材料。")
+        raise JobFailed("该发现已不存在或已不在您的辖区内，未保存核查结论，也未归档佐证材料。")
     [filed] = outcomes
     if filed.status == ingest.REJECTED:
         raise JobFailed(f"佐证材料无法使用：{filed.message}。未保存核查结论。", url=back)

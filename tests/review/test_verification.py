@@ -274,6 +274,37 @@ def test_a_long_pdf_of_evidence_is_filed_by_a_job_that_then_records_the_verdict(
     assert Enrolment.objects.filter(person=dead, status="stopped").exists()
 
 
+def test_a_verdict_job_whose_clerk_left_the_jurisdiction_meanwhile_files_and_records_nothing(
+    client, clerk, dead, deceased, settings
+):
+    """The job checks its user's jurisdiction again when it runs (the case file it files into,
+    and the finding), not only the page when it was submitted: a clerk moved to another county
+    in between has no say over this county's finding."""
+    from django.urls import resolve
+
+    from archive.models import Document, UserProfile
+    from jobs.models import Job
+    from jobs.runner import execute
+
+    settings.ARCHIVE_BACKGROUND_PDF_PAGES = 2
+    client.force_login(clerk)
+    response = client.post(
+        reverse("review_finding_verify", args=[deceased.pk]),
+        {
+            "outcome": "confirmed",
+            "note": "已死亡",
+            "evidence": SimpleUploadedFile("停发审批表.pdf", samples.scanned_pdf(4)),
+        },
+    )
+    UserProfile.objects.filter(user=clerk).update(division_id="140426")
+    pk = resolve(response["Location"].split("?")[0]).kwargs["pk"]
+    execute(pk)
+    job = Job.objects.get(pk=pk)
+    assert job.state == "failed" and "已不在您的辖区内" in job.error
+    assert not Verification.objects.exists() and not Document.objects.exists()
+    assert not Enrolment.objects.filter(person=dead, status="stopped").exists()
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_long_pdf_of_evidence_is_filed_and_the_verdict_recorded_by_a_real_worker(
     celery_worker_process, client, clerk, dead, deceased, settings
