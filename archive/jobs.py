@@ -51,8 +51,10 @@ CASE_FILE_EXPORT = "case_file_export"
 CASE_FILE_FILE = "casefiles.xlsx"
 SCAN_INGEST = "scan_ingest"
 OCR_RERUN = "ocr_rerun"
-#: The uploaded ZIP or PDF, in the job's directory, until the job has filed it.
+#: The uploaded ZIP or PDF, in the job's directory, until the job has ended.
 SCAN_INPUT = "scans.upload"
+#: A second name of the same bytes, for the ingestion to consume.
+SCAN_WORK = "scans.work"
 
 #: What each step of archive.imports reports, as the progress bar says it.
 _STAGES = {"validate": "正在逐行校验", "write": "正在写入档案"}
@@ -265,8 +267,15 @@ def ingest_scans(context: Context) -> dict[str, Any]:
                     url=back,
                 )
             raise JobFailed("上传的文件已过期或已被处理，请重新上传。", url=back)
+        # Ingestion consumes the file it reads; it reads a second name of the same bytes, so
+        # the input stays until the job ends (_forget_scan_input). A retry after a worker died
+        # past the filing commit reads it again and finds each scan already filed: the
+        # outcomes then say where each went (重复文件，已归档于…) instead of "cannot tell".
+        work = directory / SCAN_WORK
+        work.unlink(missing_ok=True)
+        os.link(source, work)
         received = ingest.Received(
-            source, params["sha"], params["size"], params["file_kind"], params["name"]
+            work, params["sha"], params["size"], params["file_kind"], params["name"]
         )
         context.progress(0, 0, "正在读取文件", force=True)
         step = _AFTER_FILING[params["then"]] if params.get("then") else None
@@ -275,8 +284,9 @@ def ingest_scans(context: Context) -> dict[str, Any]:
                 received, target, user, progress=context.progress, check=context.check_cancelled
             )
             after = step(outcomes, user, params["then_params"]) if step else {}
-    finally:
-        _remove_scan_input(directory)
+    except BaseException:
+        _remove_scan_input(directory)  # a refusal or a cancel: nothing to read again
+        raise
     listed = [outcome.as_dict() for outcome in outcomes]
     if after:
         return {"url": back, "summary": _summary(outcomes), **after, "outcomes": listed}
@@ -296,6 +306,7 @@ def _forget_scan_input(sender: type[Job], job: Job, **kwargs: Any) -> None:
 
 
 def _remove_scan_input(directory: Path) -> None:
+    (directory / SCAN_WORK).unlink(missing_ok=True)
     (directory / SCAN_INPUT).unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         directory.rmdir()  # nothing else of a scan ingestion lives there

@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from archive.jobs import SCAN_INGEST, SCAN_INPUT
 from archive.models import Document
-from jobs import services
+from jobs import kinds, services
 from jobs.models import Job
-from jobs.runner import execute, job_dir
+from jobs.runner import Context, execute, job_dir
 from tests.archive.documents import samples
 from tests.helpers import run_submitted_job
 
@@ -178,6 +178,39 @@ def test_an_ingestion_whose_worker_died_twice_is_failed_with_the_reason_and_its_
     job.refresh_from_db()
     assert job.state == "failed" and job.error == services.WORKER_DIED_AGAIN
     assert not Document.objects.exists() and _job_files(private_media) == []
+
+
+def test_a_retry_after_a_death_past_the_filing_commit_says_where_each_scan_went(
+    client, archivist, case_file, private_media
+):
+    """The worker filed the ZIP (committed) and died before the job was marked done: the
+    reaper's retry reads the kept upload again, files nothing twice, and its outcomes say where
+    each scan already is, instead of "cannot tell"."""
+    client.force_login(archivist)
+    response = client.post(
+        reverse("archive_casefile_upload", args=[case_file.pk]),
+        {
+            "doc_type": "id_card",
+            "files": SimpleUploadedFile("扫描件.zip", _zip_with_a_bad_member()),
+        },
+    )
+    job = Job.objects.get(pk=response["Location"].split("/jobs/")[1].split("/")[0])
+    Job.objects.filter(pk=job.pk).update(state="running", attempts=1)
+    job.refresh_from_db()
+    kinds.get(SCAN_INGEST).run(Context(job))  # the first attempt, up to its commit
+    assert Document.objects.filter(case_file=case_file).count() == 2
+    assert (job_dir(job) / SCAN_INPUT).exists()  # kept until the job ends
+    # What the reaper does with a dead worker's job, without sending it to a worker that
+    # another test may have left running: queued again for its second attempt.
+    Job.objects.filter(pk=job.pk).update(state="queued", heartbeat_at=None)
+    assert execute(job.pk) == "done"
+    job.refresh_from_db()
+    assert Document.objects.filter(case_file=case_file).count() == 2  # nothing filed twice
+    by_name = {outcome["name"]: outcome for outcome in job.result["outcomes"]}
+    assert by_name["扫描件.zip/身份证反面.pdf"]["label"] == "重复文件"
+    assert "已归档于" in by_name["扫描件.zip/身份证反面.pdf"]["message"]
+    assert job.result["summary"] == "已归档 0 个文件，重复 2 个，拒收 1 个（原因见下表）"
+    assert _job_files(private_media) == []  # the upload goes when the job ends
 
 
 def test_a_plain_form_with_a_scan_and_a_zip_shows_the_scan_filed_and_the_zip_handed_to_its_job(
