@@ -62,6 +62,12 @@ def _record_spot_check_result(
     item = SpotCheckItem.objects.filter(pk=params["item"]).first()
     if item is None:
         raise JobFailed("抽查对象已不存在，未归档佐证材料。")
+    done = {
+        "url": reverse("inspection_spot_check_detail", args=[item.spot_check_id]),
+        "summary": "检查结果已登记，佐证材料已归入本人的补贴档案",
+    }
+    if item.result and item.evidence_id in {outcome.document_id for outcome in outcomes}:
+        return done  # a retry after a death past the commit: this job recorded it already
     try:
         spot_checks.record_result(
             item,
@@ -73,7 +79,4 @@ def _record_spot_check_result(
         )
     except spot_checks.SpotCheckError as error:
         raise JobFailed(f"{error}未登记检查结果，也未归档佐证材料。", url=back) from None
-    return {
-        "url": reverse("inspection_spot_check_detail", args=[item.spot_check_id]),
-        "summary": "检查结果已登记，佐证材料已归入本人的补贴档案",
-    }
+    return done

@@ -326,6 +326,9 @@ def _record_verdict(
     if filed.status == ingest.REJECTED:
         raise JobFailed(f"佐证材料无法使用：{filed.message}。未保存核查结论。", url=back)
     sha, name, size = params["evidence"]
+    done = {"url": back, "summary": "核查结论已保存，佐证材料已归入本人的补贴档案"}
+    if Verification.objects.filter(finding=finding, evidence_sha256=sha).exists():
+        return done  # a retry after a death past the commit: this job recorded it already
     try:
         services.verify(
             finding,
@@ -336,4 +339,4 @@ def _record_verdict(
         )
     except services.ReviewError as error:
         raise JobFailed(f"{error}未保存核查结论，也未归档佐证材料。", url=back) from None
-    return {"url": back, "summary": "核查结论已保存，佐证材料已归入本人的补贴档案"}
+    return done

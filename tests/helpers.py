@@ -145,3 +145,20 @@ def row_locked(instance) -> Iterator[None]:
     finally:
         holder.rollback()
         holder.close()
+
+
+def run_dying_past_commit_then_retry(job_pk: int):
+    """Runs a submitted job's kind in this process up to its end without finishing the job — a
+    worker that committed and died before marking it done — then queues it again as the reaper
+    does (without sending it to a worker another test may have left running) and runs the
+    retry with the real runner; returns the job."""
+    from jobs import kinds
+    from jobs.models import Job
+    from jobs.runner import Context, execute
+
+    Job.objects.filter(pk=job_pk).update(state="running", attempts=1)
+    job = Job.objects.get(pk=job_pk)
+    kinds.get(job.kind).run(Context(job))
+    Job.objects.filter(pk=job_pk).update(state="queued", heartbeat_at=None)
+    execute(job_pk)
+    return Job.objects.get(pk=job_pk)

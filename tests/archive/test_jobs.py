@@ -15,11 +15,11 @@ from django.utils import timezone
 
 from archive.jobs import SCAN_INGEST, SCAN_INPUT
 from archive.models import Document
-from jobs import kinds, services
+from jobs import services
 from jobs.models import Job
-from jobs.runner import Context, execute, job_dir
+from jobs.runner import execute, job_dir
 from tests.archive.documents import samples
-from tests.helpers import run_submitted_job
+from tests.helpers import run_dying_past_commit_then_retry, run_submitted_job
 
 pytestmark = pytest.mark.usefixtures("private_media")
 
@@ -194,17 +194,10 @@ def test_a_retry_after_a_death_past_the_filing_commit_says_where_each_scan_went(
             "files": SimpleUploadedFile("扫描件.zip", _zip_with_a_bad_member()),
         },
     )
-    job = Job.objects.get(pk=response["Location"].split("/jobs/")[1].split("/")[0])
-    Job.objects.filter(pk=job.pk).update(state="running", attempts=1)
-    job.refresh_from_db()
-    kinds.get(SCAN_INGEST).run(Context(job))  # the first attempt, up to its commit
-    assert Document.objects.filter(case_file=case_file).count() == 2
-    assert (job_dir(job) / SCAN_INPUT).exists()  # kept until the job ends
-    # What the reaper does with a dead worker's job, without sending it to a worker that
-    # another test may have left running: queued again for its second attempt.
-    Job.objects.filter(pk=job.pk).update(state="queued", heartbeat_at=None)
-    assert execute(job.pk) == "done"
-    job.refresh_from_db()
+    job = run_dying_past_commit_then_retry(
+        int(response["Location"].split("/jobs/")[1].split("/")[0])
+    )
+    assert job.state == "done", job.error
     assert Document.objects.filter(case_file=case_file).count() == 2  # nothing filed twice
     by_name = {outcome["name"]: outcome for outcome in job.result["outcomes"]}
     assert by_name["扫描件.zip/身份证反面.pdf"]["label"] == "重复文件"

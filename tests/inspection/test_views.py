@@ -19,7 +19,7 @@ from inspection.models import ReviewCampaign, SpotCheck, SpotCheckItem
 from inspection.sampling import FIXED, SamplePlan
 from jobs.models import Job
 from tests.archive.documents import samples
-from tests.helpers import run_submitted_job
+from tests.helpers import run_dying_past_commit_then_retry, run_submitted_job
 from tests.inspection.conftest import COUNTY, OTHER_COUNTY, TOWN_A
 
 pytestmark = pytest.mark.django_db
@@ -275,6 +275,24 @@ def test_a_long_pdf_or_a_zip_of_evidence_is_filed_by_a_job_that_then_records_the
     assert item.result == "pass" and item.recorded_by == inspector
     documents = Document.objects.filter(case_file=item.case_file)
     assert documents.count() == filed and "抽查佐证材料" in item.evidence.title
+
+
+def test_an_evidence_job_retried_after_a_death_past_its_commit_records_and_files_nothing_twice(
+    people, inspector, client_as, settings
+):
+    settings.ARCHIVE_BACKGROUND_PDF_PAGES = 2
+    item = _item(inspector)
+    client = client_as(inspector)
+    evidence = samples.zip_of({"a.jpg": samples.jpeg(3), "b.jpg": samples.jpeg(4)})
+    upload = SimpleUploadedFile("佐证.zip", evidence)
+    response = client.post(reverse("inspection_item_detail", args=[item.pk]), _result_with(upload))
+    job = run_dying_past_commit_then_retry(
+        int(response["Location"].split("/jobs/")[1].split("/")[0])
+    )
+    assert job.state == "done", job.error
+    assert job.result["summary"] == "检查结果已登记，佐证材料已归入本人的补贴档案"
+    item.refresh_from_db()
+    assert item.result == "pass" and Document.objects.filter(case_file=item.case_file).count() == 2
 
 
 def test_an_item_recorded_while_its_evidence_waited_fails_the_job_and_files_nothing(

@@ -25,7 +25,7 @@ from jobs.models import Job
 from review import services
 from review.models import NotifyOutcome, Verification
 from tests.archive.documents import samples
-from tests.helpers import run_submitted_job
+from tests.helpers import run_dying_past_commit_then_retry, run_submitted_job
 from tests.review.conftest import cert_base_rows
 
 pytestmark = pytest.mark.django_db
@@ -303,6 +303,31 @@ def test_a_verdict_job_whose_clerk_left_the_jurisdiction_meanwhile_files_and_rec
     assert job.state == "failed" and "已不在您的辖区内" in job.error
     assert not Verification.objects.exists() and not Document.objects.exists()
     assert not Enrolment.objects.filter(person=dead, status="stopped").exists()
+
+
+def test_a_verdict_job_retried_after_a_death_past_its_commit_records_and_files_nothing_twice(
+    client, clerk, dead, deceased, settings
+):
+    """The first attempt filed the evidence and recorded the verdict (one transaction), then
+    its worker died before the job was marked done: the retry finds both and ends done."""
+    from django.urls import resolve
+
+    from archive.models import Document
+
+    settings.ARCHIVE_BACKGROUND_PDF_PAGES = 2
+    client.force_login(clerk)
+    response = client.post(
+        reverse("review_finding_verify", args=[deceased.pk]),
+        {
+            "outcome": "confirmed",
+            "note": "已死亡",
+            "evidence": SimpleUploadedFile("停发审批表.pdf", samples.scanned_pdf(4)),
+        },
+    )
+    job = run_dying_past_commit_then_retry(resolve(response["Location"].split("?")[0]).kwargs["pk"])
+    assert job.state == "done", job.error
+    assert job.result["summary"] == "核查结论已保存，佐证材料已归入本人的补贴档案"
+    assert Verification.objects.count() == 1 and Document.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
