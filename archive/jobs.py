@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -273,7 +274,10 @@ def ingest_scans(context: Context) -> dict[str, Any]:
         # outcomes then say where each went (重复文件，已归档于…) instead of "cannot tell".
         work = directory / SCAN_WORK
         work.unlink(missing_ok=True)
-        os.link(source, work)
+        try:
+            os.link(source, work)
+        except OSError:  # a store without hard links (some network file systems)
+            shutil.copyfile(source, work)
         received = ingest.Received(
             work, params["sha"], params["size"], params["file_kind"], params["name"]
         )
