@@ -222,8 +222,9 @@ def _import_recorded(sender, instance: AuditLog, created: bool, **kwargs) -> Non
 
 
 def _run_finished(sender, run, previous, **kwargs) -> None:
-    """A comparison run stored its findings (bulk_create): the people it or the run before it
-    found something about have a changed ``open_finding`` flag."""
+    """A comparison run stored its findings (by COPY or bulk_create, which send no post_save):
+    the people it or the run before it found something about have a changed ``open_finding``
+    flag."""
     if not active():
         return
     runs = [r.pk for r in (run, previous) if r is not None]
