@@ -263,41 +263,50 @@ def _store_findings(
     *,
     copy: bool | None = None,
 ) -> None:
-    """Writes the run's findings in batches, ``check()`` before each: by COPY on PostgreSQL,
-    the people, enrolments and the diff against the previous run resolved by one join per
-    batch; by ``bulk_create`` elsewhere (SQLite), after a few queries per batch. ``copy``
-    chooses the way (default: COPY where the database has it); both store the same rows."""
+    """Writes the run's findings in batches, ``check()`` before each. On PostgreSQL by COPY,
+    the people, enrolments and the diff against the previous run resolved beforehand by one
+    join for the whole run; elsewhere (SQLite) by ``bulk_create``, after a few queries per
+    batch. ``copy`` chooses the way (default: COPY where the database has it); both store the
+    same rows."""
     copy = pgcopy.enabled() if copy is None else copy
     carried = carried_verdicts(run)
     previous_id = previous.pk if previous else None
+    keys = [finding_key(f) for f in findings]
+    targets = [_target(f) for f in findings]
     with connection.cursor() as cursor:
-        if copy:
-            cursor.execute(_LOOKUP_TABLE)
+        joined = _lookup_joined(cursor, findings, keys, targets, previous_id) if copy else []
         for start in range(0, len(findings), FINDING_BATCH):
             check()
-            batch = findings[start : start + FINDING_BATCH]
-            keys = [finding_key(f) for f in batch]
-            targets = [_target(f) for f in batch]
+            end = start + FINDING_BATCH
+            batch = findings[start:end]
             if copy:
-                lookups = _lookup_joined(cursor, batch, keys, targets, previous_id)
+                lookups = joined[start:end]
             else:
-                lookups = _lookup_queried(batch, keys, targets, previous_id)
+                lookups = _lookup_queried(batch, keys[start:end], targets[start:end], previous_id)
             rows = [
                 _finding_row(run, f, key, target[1], lookup, carried)
-                for f, key, target, lookup in zip(batch, keys, targets, lookups, strict=True)
+                for f, key, target, lookup in zip(
+                    batch, keys[start:end], targets[start:end], lookups, strict=True
+                )
             ]
             _ensure_divisions({row["county_id"] for row in rows})
             if copy:
                 pgcopy.copy_rows(
-                    cursor,
-                    Finding._meta.db_table,
-                    [f.column for f in _COLUMNS],
-                    ([pgcopy.plain(row[f.attname]) for f in _COLUMNS] for row in rows),
+                    cursor, Finding._meta.db_table, [f.column for f in _COLUMNS], _copied(rows)
                 )
             else:
                 Finding.objects.bulk_create([Finding(**row) for row in rows])
-        if copy:  # dropped at the commit too, but a caller's transaction may go on
-            cursor.execute("DROP TABLE finding_lookup")
+
+
+def _copied(rows: Iterable[dict[str, Any]]) -> Iterable[list[Any]]:
+    """The values of each row in the order of the columns, as COPY takes them (the rest are
+    plain values already: see :func:`_finding_row`)."""
+    names = [f.attname for f in _COLUMNS]
+    evidence = names.index("evidence")
+    for row in rows:
+        values = [row[name] for name in names]
+        values[evidence] = pgcopy.plain(values[evidence])
+        yield values
 
 
 def _target(finding: engine.Finding) -> tuple[int | None, str]:
@@ -312,42 +321,63 @@ CREATE TEMPORARY TABLE finding_lookup (
 ) ON COMMIT DROP
 """
 
+# Hash joins over the whole run (a join per batch would look every row up by index); a
+# person not known from the enrolment key (a certificate holder) is looked up by ID number.
+# The previous run's keys are made distinct so that a key it raised twice matches once.
 _LOOKUP = """
-SELECT COALESCE(t.person_id, n.id), COALESCE(k.hukou_code, n.hukou_code), living.id, nursing.id,
-       EXISTS (SELECT 1 FROM review_finding AS o WHERE o.run_id = %s AND o.key = t.key)
-FROM finding_lookup AS t
-LEFT JOIN archive_person AS k ON k.id = t.person_id
-LEFT JOIN archive_person AS n ON t.person_id IS NULL AND n.id_number = t.id_number
-LEFT JOIN archive_enrolment AS living ON living.person_id = COALESCE(t.person_id, n.id)
+WITH t AS MATERIALIZED (
+    SELECT f.ord, f.county_id, f.key, COALESCE(
+        f.person_id, (SELECT n.id FROM archive_person AS n WHERE n.id_number = f.id_number)
+    ) AS person
+    FROM finding_lookup AS f
+)
+SELECT t.person, k.hukou_code, living.id, nursing.id, previous.key IS NOT NULL
+FROM t
+LEFT JOIN archive_person AS k ON k.id = t.person
+LEFT JOIN archive_enrolment AS living ON living.person_id = t.person
     AND living.county_id = t.county_id AND living.subsidy = 'living'
-LEFT JOIN archive_enrolment AS nursing ON nursing.person_id = COALESCE(t.person_id, n.id)
+LEFT JOIN archive_enrolment AS nursing ON nursing.person_id = t.person
     AND nursing.county_id = t.county_id AND nursing.subsidy = 'nursing'
+LEFT JOIN (SELECT DISTINCT key FROM review_finding WHERE run_id = %s) AS previous
+    ON previous.key = t.key
 ORDER BY t.ord
 """
 
 
 def _lookup_joined(
     cursor: Any,
-    batch: Sequence[engine.Finding],
+    findings: Sequence[engine.Finding],
     keys: Sequence[str],
     targets: Sequence[tuple[int | None, str]],
     previous_id: int | None,
 ) -> list[Lookup]:
-    """The lookups of a batch on PostgreSQL: the batch copied into a temporary table, then
-    one join with people, enrolments and the previous run's findings."""
-    cursor.execute("TRUNCATE finding_lookup")
-    pgcopy.copy_rows(
-        cursor,
-        "finding_lookup",
-        ["ord", "person_id", "id_number", "county_id", "key"],
-        (
-            (i, person, f.id_number, county, key)
-            for i, (f, key, (person, county)) in enumerate(zip(batch, keys, targets, strict=True))
-        ),
-    )
+    """The lookups of every finding on PostgreSQL: the findings' keys copied into a temporary
+    table, then one join with people, enrolments and the previous run's findings."""
+    # Room to hash and sort a province's findings in memory; no JIT compilation (it costs
+    # more than it saves on a query run once).
+    cursor.execute("SET LOCAL work_mem = '64MB'")
+    cursor.execute("SET LOCAL jit = off")
+    cursor.execute(_LOOKUP_TABLE)
+    for start in range(0, len(findings), FINDING_BATCH):
+        end = start + FINDING_BATCH
+        pgcopy.copy_rows(
+            cursor,
+            "finding_lookup",
+            ["ord", "person_id", "id_number", "county_id", "key"],
+            (
+                (i, person, f.id_number, county, key)
+                for i, (f, key, (person, county)) in enumerate(
+                    zip(findings[start:end], keys[start:end], targets[start:end], strict=True),
+                    start,
+                )
+            ),
+        )
     cursor.execute("ANALYZE finding_lookup")
     cursor.execute(_LOOKUP, [previous_id])
-    return cursor.fetchall()
+    lookups = cursor.fetchall()
+    # Dropped at the commit too, but the caller's transaction may go on (a test's does).
+    cursor.execute("DROP TABLE finding_lookup")
+    return lookups
 
 
 def _lookup_queried(
