@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from archive import pgcopy, rulesets
@@ -323,7 +323,6 @@ CREATE TEMPORARY TABLE finding_lookup (
 
 # Hash joins over the whole run (a join per batch would look every row up by index); a
 # person not known from the enrolment key (a certificate holder) is looked up by ID number.
-# The previous run's keys are made distinct so that a key it raised twice matches once.
 _LOOKUP = """
 WITH t AS MATERIALIZED (
     SELECT f.ord, f.county_id, f.key, COALESCE(
@@ -338,9 +337,16 @@ LEFT JOIN archive_enrolment AS living ON living.person_id = t.person
     AND living.county_id = t.county_id AND living.subsidy = 'living'
 LEFT JOIN archive_enrolment AS nursing ON nursing.person_id = t.person
     AND nursing.county_id = t.county_id AND nursing.subsidy = 'nursing'
-LEFT JOIN (SELECT DISTINCT key FROM review_finding WHERE run_id = %s) AS previous
-    ON previous.key = t.key
+LEFT JOIN finding_previous AS previous ON previous.key = t.key
 ORDER BY t.ord
+"""
+
+# The previous run's keys, distinct (a key it raised twice matches once), in a table of their
+# own with statistics: the planner may take a run committed a moment ago for a few rows and
+# join it row by row.
+_PREVIOUS_TABLE = """
+CREATE TEMPORARY TABLE finding_previous ON COMMIT DROP AS
+SELECT DISTINCT key FROM review_finding WHERE run_id = %s
 """
 
 
@@ -372,11 +378,13 @@ def _lookup_joined(
                 )
             ),
         )
+    cursor.execute(_PREVIOUS_TABLE, [previous_id])
     cursor.execute("ANALYZE finding_lookup")
-    cursor.execute(_LOOKUP, [previous_id])
+    cursor.execute("ANALYZE finding_previous")
+    cursor.execute(_LOOKUP)
     lookups = cursor.fetchall()
     # Dropped at the commit too, but the caller's transaction may go on (a test's does).
-    cursor.execute("DROP TABLE finding_lookup")
+    cursor.execute("DROP TABLE finding_lookup, finding_previous")
     return lookups
 
 
@@ -475,21 +483,29 @@ def _ensure_divisions(codes: set[str]) -> None:
 
 
 def resolved_findings(run: ComparisonRun):
-    """Findings of the previous run that this run no longer raises (an anti-join on the key)."""
+    """Findings of the previous run that this run no longer raises."""
     if run.previous_id is None:
         return Finding.objects.none()
-    later = Finding.objects.filter(run_id=run.pk, key=OuterRef("key"))
-    return Finding.objects.filter(run_id=run.previous_id).filter(~Exists(later))
+    return Finding.objects.filter(run_id=run.previous_id).exclude(
+        key__in=Finding.objects.filter(run=run).values("key")
+    )
 
 
 def diff_counts(run: ComparisonRun) -> tuple[int, int, int]:
     """How many findings of ``run`` are new and still open against its previous run, and how
-    many of the previous run's are resolved — counted by key in the database, a key raised
-    twice counting once."""
+    many of the previous run's are resolved — counted by key in the database (a key raised
+    twice counts once) from the ``diff`` each finding was stored with: the previous run's keys
+    less those still open are the resolved ones. No join of the two runs: the run just written
+    has no statistics yet, and the planner would take it for a few rows."""
     keys = Finding.objects.filter(run_id=run.pk).values("key").distinct()
     total = keys.count()
     new = keys.filter(diff=Finding.Diff.NEW).count()
-    return new, total - new, resolved_findings(run).values("key").distinct().count()
+    before = (
+        Finding.objects.filter(run_id=run.previous_id).values("key").distinct().count()
+        if run.previous_id
+        else 0
+    )
+    return new, total - new, before - (total - new)
 
 
 def run_json(run: ComparisonRun) -> dict[str, Any]:

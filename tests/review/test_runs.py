@@ -423,9 +423,9 @@ def _rows(run) -> list[tuple]:
     return list(Finding.objects.filter(run_id=run.pk).order_by("id").values_list(*FIELDS))
 
 
-def _stored_by_bulk_create(run, handed) -> ComparisonRun:
+def _stored_again(run, handed, *, copy: bool = False) -> ComparisonRun:
     """The same findings stored into a twin of ``run`` by ``bulk_create`` (the way of SQLite,
-    and of PostgreSQL before COPY)."""
+    and of PostgreSQL before COPY), or again by COPY."""
     from django.db import transaction
 
     from review import services
@@ -434,7 +434,7 @@ def _stored_by_bulk_create(run, handed) -> ComparisonRun:
     findings, previous = handed[run.pk]
     twin = services.create_run(division=run.division, as_of=run.as_of, uploads=[])
     with transaction.atomic():
-        runs._store_findings(twin, findings, previous, lambda: None, copy=False)
+        runs._store_findings(twin, findings, previous, lambda: None, copy=copy)
     twin.previous = previous
     return twin
 
@@ -479,7 +479,7 @@ def test_findings_stored_by_copy_are_field_by_field_the_rows_bulk_create_stores(
         ],
     )
     rows = _rows(run)
-    assert rows == _rows(_stored_by_bulk_create(run, engine_findings))
+    assert rows == _rows(_stored_again(run, engine_findings))
 
     findings, _ = engine_findings[run.pk]
     assert run.finding_count == len(rows) == len(findings) > 10
@@ -537,6 +537,18 @@ def test_a_second_run_stored_by_copy_marks_new_and_still_open_and_counts_the_gon
     from review.services.runs import diff_counts
 
     assert gone.id_number in {f.id_number for f in resolved_findings(second)}
-    twin = _stored_by_bulk_create(second, engine_findings)
+    twin = _stored_again(second, engine_findings)
     assert _rows(twin) == _rows(second)
     assert diff_counts(twin) == (second.new_count, second.still_open_count, second.resolved_count)
+
+    # A key raised twice counts once, on either side of the diff.
+    findings, _ = engine_findings[second.pk]
+    engine_findings[second.pk] = ([*findings, findings[0]], first)
+    for copy in (False, True):
+        twice = _stored_again(second, engine_findings, copy=copy)
+        assert twice.findings.count() == len(findings) + 1
+        assert diff_counts(twice) == (
+            second.new_count,
+            second.still_open_count,
+            second.resolved_count,
+        )
