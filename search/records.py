@@ -187,10 +187,11 @@ def document_rows(ids: Iterable[int]) -> Iterator[dict[str, Any]]:
         }
 
 
-def case_files_of_people(person_ids: Iterable[int]) -> list[int]:
-    return list(
-        CaseFile.objects.filter(person_id__in=list(person_ids)).values_list("pk", flat=True)
-    )
+def case_files_of_people(person_ids: Iterable[int] | QuerySet) -> list[int]:
+    """The case files of these people; a queryset of their ids stays a subquery (a run's
+    findings concern a province's worth of people)."""
+    people = person_ids if isinstance(person_ids, QuerySet) else list(person_ids)
+    return list(CaseFile.objects.filter(person_id__in=people).values_list("pk", flat=True))
 
 
 def case_file_ids(after: int, limit: int) -> list[int]:

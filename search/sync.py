@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
@@ -75,7 +75,7 @@ def enqueue(kind: str, ids: Iterable[int]) -> int:
     return len(entries)
 
 
-def enqueue_people(person_ids: Iterable[int]) -> int:
+def enqueue_people(person_ids: Iterable[int] | QuerySet) -> int:
     if not active():
         return 0
     return enqueue(CASE_FILE, records.case_files_of_people(person_ids))
@@ -222,17 +222,14 @@ def _import_recorded(sender, instance: AuditLog, created: bool, **kwargs) -> Non
 
 
 def _run_finished(sender, run, previous, **kwargs) -> None:
-    """A comparison run stored its findings (bulk_create): the people it or the run before it
-    found something about have a changed ``open_finding`` flag."""
+    """A comparison run stored its findings (by COPY or bulk_create, which send no post_save):
+    the people it or the run before it found something about have a changed ``open_finding``
+    flag."""
     if not active():
         return
     runs = [r.pk for r in (run, previous) if r is not None]
     enqueue_people(
-        set(
-            Finding.objects.filter(run_id__in=runs, person_id__isnull=False).values_list(
-                "person_id", flat=True
-            )
-        )
+        Finding.objects.filter(run_id__in=runs, person_id__isnull=False).values("person_id")
     )
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from django.db import connection
 
-from archive import casefiles
+from archive import casefiles, pgcopy
 from archive.imports.plan import CHUNK, EnrolmentKey, PersonKey, _chunks, _member_of, _Plan
 from archive.imports.results import Progress
 from archive.models import (
@@ -55,7 +54,7 @@ class _Writer:
         self.progress = progress
         self.total = total
         self.done = 0
-        self.postgres = connection.vendor == "postgresql"
+        self.postgres = pgcopy.enabled()
 
     def _step(self, n: int) -> None:
         self.done += n
@@ -71,8 +70,7 @@ class _Writer:
             value = self.now
         else:
             value = field_.get_default()
-        # Choices enums are str/int subclasses; COPY wants the plain value.
-        return value.value if isinstance(value, enum.Enum) else value
+        return pgcopy.plain(value)
 
     def insert(self, model: Any, rows: Sequence[dict[str, Any]], *, ids: bool) -> list[int]:
         """Insert ``rows`` (field attname → value); return the new pks if ``ids``."""
@@ -81,28 +79,22 @@ class _Writer:
         fields = [f for f in model._meta.concrete_fields if not f.primary_key]
         if not self.postgres:
             return self._bulk_create(model, rows, fields, ids)
-        from psycopg import sql
-
         table = model._meta.db_table
         pks: list[int] = []
         with connection.cursor() as cursor:
             if ids:
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                    [table, model._meta.pk.column, len(rows)],
-                )
-                pks = [r[0] for r in cursor.fetchall()]
+                pks = pgcopy.next_ids(cursor, table, model._meta.pk.column, len(rows))
             names = ([model._meta.pk.column] if ids else []) + [f.column for f in fields]
-            statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-                sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names))
-            )
+
+            def batch(start: int) -> Iterable[list[Any]]:
+                for index in range(start, min(start + WRITE_BATCH, len(rows))):
+                    values = [self._value(f, rows[index]) for f in fields]
+                    yield [pks[index], *values] if ids else values
+
             # One COPY per batch, progress between them: a progress report queries the job
             # (cancelled?), and no other statement may run on the connection inside a COPY.
             for start in range(0, len(rows), WRITE_BATCH):
-                with cursor.cursor.copy(statement) as copy:
-                    for index in range(start, min(start + WRITE_BATCH, len(rows))):
-                        values = [self._value(f, rows[index]) for f in fields]
-                        copy.write_row([pks[index], *values] if ids else values)
+                pgcopy.copy_rows(cursor, table, names, batch(start))
                 self._step(min(WRITE_BATCH, len(rows) - start))
         return pks
 
@@ -135,39 +127,19 @@ class _Writer:
                 model.objects.bulk_update(objects, [f.name for f in fields])
                 self._step(len(chunk))
             return
-        from psycopg import sql
-
         table = model._meta.db_table
         pk = model._meta.pk.column
         columns = [f.column for f in fields]
         with connection.cursor() as cursor:
             # A temporary copy of the columns, filled by COPY, then one UPDATE … FROM.
-            cursor.execute(
-                sql.SQL(
-                    "CREATE TEMPORARY TABLE import_update ON COMMIT DROP AS "
-                    "SELECT {} FROM {} WITH NO DATA"
-                ).format(
-                    sql.SQL(", ").join(map(sql.Identifier, [pk, *columns])), sql.Identifier(table)
-                )
+            pgcopy.temporary_copy_of(cursor, "import_update", table, [pk, *columns])
+            pgcopy.copy_rows(
+                cursor,
+                "import_update",
+                [pk, *columns],
+                ([key, *(row[name] for name in attnames)] for key, row in rows.items()),
             )
-            with cursor.cursor.copy(
-                sql.SQL("COPY import_update ({}) FROM STDIN").format(
-                    sql.SQL(", ").join(map(sql.Identifier, [pk, *columns]))
-                )
-            ) as copy:
-                for key, row in rows.items():
-                    copy.write_row([key, *(row[name] for name in attnames)])
-            cursor.execute(
-                sql.SQL("UPDATE {} AS t SET {} FROM import_update AS u WHERE t.{} = u.{}").format(
-                    sql.Identifier(table),
-                    sql.SQL(", ").join(
-                        sql.SQL("{} = u.{}").format(sql.Identifier(c), sql.Identifier(c))
-                        for c in columns
-                    ),
-                    sql.Identifier(pk),
-                    sql.Identifier(pk),
-                )
-            )
+            pgcopy.update_from(cursor, table, "import_update", pk, columns)
             cursor.execute("DROP TABLE import_update")
         self._step(len(rows))
 

@@ -1,6 +1,7 @@
 """Comparison runs (比对批次): creating, executing (the engine fed from the stored rosters and
-the database) and storing findings with ``bulk_create`` in batches, after one query per batch
-to resolve the people and enrolments they concern. A run is executed by its background job
+the database) and storing findings in batches — by COPY on PostgreSQL, after one join per
+batch that resolves the people and enrolments they concern and the diff against the previous
+run; by ``bulk_create`` elsewhere. A run is executed by its background job
 (``review/jobs.py``), which carries its progress, heartbeat and retries."""
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from archive import rulesets
+from archive import pgcopy, rulesets
 from archive.models import Division, Enrolment, Person
 from core.divisions import city_of, covering_codes, division_prefix, township_of
 from core.eligibility import SHANXI_2023, RuleSet
@@ -175,11 +176,6 @@ def _execute(run: ComparisonRun, progress: Progress | None, check: Check) -> Non
         )
     _report(progress, "保存比对发现", 80)
     previous = previous_run(run)
-    before = (
-        set(Finding.objects.filter(run=previous).values_list("key", flat=True))
-        if previous
-        else set()
-    )
     with transaction.atomic():
         # Locked for the rest of the transaction: should the reaper have taken a slow but live
         # attempt for dead, the attempt that comes second finds the run stored and stops.
@@ -192,9 +188,9 @@ def _execute(run: ComparisonRun, progress: Progress | None, check: Check) -> Non
         if stored != ComparisonRun.Status.RUNNING:
             logger.warning("comparison run %s already %s: not stored again", run.pk, stored)
             return
-        keys = _store_findings(run, result.findings, before, check)
-        resolved = len(before - keys)
-        new = sum(1 for k in keys if k not in before)
+        _store_findings(run, result.findings, previous, check)
+        run.previous = previous
+        new, still_open, resolved = diff_counts(run)
         check()  # the last moment to stop: after this the run is stored whole
         ComparisonRun.objects.filter(pk=run.pk).update(
             status=ComparisonRun.Status.FINISHED,
@@ -205,7 +201,7 @@ def _execute(run: ComparisonRun, progress: Progress | None, check: Check) -> Non
             finding_count=len(result.findings),
             previous=previous,
             new_count=new,
-            still_open_count=len(keys) - new,
+            still_open_count=still_open,
             resolved_count=resolved,
             finished_at=timezone.now(),
         )
@@ -227,15 +223,14 @@ def previous_run(run: ComparisonRun) -> ComparisonRun | None:
     )
 
 
-def carried_verdicts(run: ComparisonRun, keys: Iterable[str]) -> dict[str, tuple[int, str]]:
-    """For each key, the not-confirmed verdict in force on the latest earlier finding of the
+def carried_verdicts(run: ComparisonRun) -> dict[str, tuple[int, str]]:
+    """By finding key, the not-confirmed verdict in force on the latest earlier finding of the
     same problem in this run's division: ``key -> (verification id, evidence fingerprint)``.
     A 不属实 verdict sticks to later runs while the evidence is unchanged (docs/review.md)."""
     earlier = (
         Verification.objects.filter(
             outcome=Verification.Outcome.NOT_CONFIRMED,
             reversed_at__isnull=True,
-            finding__key__in=list(keys),
             finding__county__code__startswith=division_prefix(run.division_id),
         )
         .filter(
@@ -251,75 +246,224 @@ def carried_verdicts(run: ComparisonRun, keys: Iterable[str]) -> dict[str, tuple
     return carried
 
 
+#: What storing a finding needs to know from the database: the person (from the enrolment
+#: key, else by ID number), their 户籍 code, their living and nursing enrolments in the
+#: finding's county, and whether the previous run raised the same finding (its key).
+Lookup = tuple[int | None, str | None, int | None, int | None, bool]
+
+#: The columns of a finding, in the order COPY writes them.
+_COLUMNS = [f for f in Finding._meta.concrete_fields if not f.primary_key]
+
+
 def _store_findings(
-    run: ComparisonRun, findings: Sequence[engine.Finding], before: set[str], check: Check
-) -> set[str]:
-    keys: set[str] = set()
+    run: ComparisonRun,
+    findings: Sequence[engine.Finding],
+    previous: ComparisonRun | None,
+    check: Check,
+    *,
+    copy: bool | None = None,
+) -> None:
+    """Writes the run's findings in batches, ``check()`` before each. On PostgreSQL by COPY,
+    the people, enrolments and the diff against the previous run resolved beforehand by one
+    join for the whole run; elsewhere (SQLite) by ``bulk_create``, after a few queries per
+    batch. ``copy`` chooses the way (default: COPY where the database has it); both store the
+    same rows."""
+    copy = pgcopy.enabled() if copy is None else copy
+    carried = carried_verdicts(run)
+    previous_id = previous.pk if previous else None
+    keys = [finding_key(f) for f in findings]
+    targets = [_target(f) for f in findings]
+    with connection.cursor() as cursor:
+        joined = _lookup_joined(cursor, findings, keys, targets, previous_id) if copy else []
+        for start in range(0, len(findings), FINDING_BATCH):
+            check()
+            end = start + FINDING_BATCH
+            batch = findings[start:end]
+            if copy:
+                lookups = joined[start:end]
+            else:
+                lookups = _lookup_queried(batch, keys[start:end], targets[start:end], previous_id)
+            rows = [
+                _finding_row(run, f, key, target[1], lookup, carried)
+                for f, key, target, lookup in zip(
+                    batch, keys[start:end], targets[start:end], lookups, strict=True
+                )
+            ]
+            _ensure_divisions({row["county_id"] for row in rows})
+            if copy:
+                pgcopy.copy_rows(
+                    cursor, Finding._meta.db_table, [f.column for f in _COLUMNS], _copied(rows)
+                )
+            else:
+                Finding.objects.bulk_create([Finding(**row) for row in rows])
+
+
+def _copied(rows: Iterable[dict[str, Any]]) -> Iterable[list[Any]]:
+    """The values of each row in the order of the columns, as COPY takes them (the rest are
+    plain values already: see :func:`_finding_row`)."""
+    names = [f.attname for f in _COLUMNS]
+    evidence = names.index("evidence")
+    for row in rows:
+        values = [row[name] for name in names]
+        values[evidence] = pgcopy.plain(values[evidence])
+        yield values
+
+
+def _target(finding: engine.Finding) -> tuple[int | None, str]:
+    """The person (when the engine knows the enrolment) and the county a finding acts on."""
+    parsed = _parse_key(finding.enrolment_key)
+    return parsed if parsed else (None, finding.county_code)
+
+
+_LOOKUP_TABLE = """
+CREATE TEMPORARY TABLE finding_lookup (
+    ord integer, person_id bigint, id_number varchar(18), county_id varchar(12), key varchar(80)
+) ON COMMIT DROP
+"""
+
+# Hash joins over the whole run (a join per batch would look every row up by index); a
+# person not known from the enrolment key (a certificate holder) is looked up by ID number.
+_LOOKUP = """
+WITH t AS MATERIALIZED (
+    SELECT f.ord, f.county_id, f.key, COALESCE(
+        f.person_id, (SELECT n.id FROM archive_person AS n WHERE n.id_number = f.id_number)
+    ) AS person
+    FROM finding_lookup AS f
+)
+SELECT t.person, k.hukou_code, living.id, nursing.id, previous.key IS NOT NULL
+FROM t
+LEFT JOIN archive_person AS k ON k.id = t.person
+LEFT JOIN archive_enrolment AS living ON living.person_id = t.person
+    AND living.county_id = t.county_id AND living.subsidy = 'living'
+LEFT JOIN archive_enrolment AS nursing ON nursing.person_id = t.person
+    AND nursing.county_id = t.county_id AND nursing.subsidy = 'nursing'
+LEFT JOIN finding_previous AS previous ON previous.key = t.key
+ORDER BY t.ord
+"""
+
+# The previous run's keys, distinct (a key it raised twice matches once), in a table of their
+# own with statistics: the planner may take a run committed a moment ago for a few rows and
+# join it row by row.
+_PREVIOUS_TABLE = """
+CREATE TEMPORARY TABLE finding_previous ON COMMIT DROP AS
+SELECT DISTINCT key FROM review_finding WHERE run_id = %s
+"""
+
+
+def _lookup_joined(
+    cursor: Any,
+    findings: Sequence[engine.Finding],
+    keys: Sequence[str],
+    targets: Sequence[tuple[int | None, str]],
+    previous_id: int | None,
+) -> list[Lookup]:
+    """The lookups of every finding on PostgreSQL: the findings' keys copied into a temporary
+    table, then one join with people, enrolments and the previous run's findings."""
+    # Room to hash and sort a province's findings in memory; no JIT compilation (it costs
+    # more than it saves on a query run once).
+    cursor.execute("SET LOCAL work_mem = '64MB'")
+    cursor.execute("SET LOCAL jit = off")
+    cursor.execute(_LOOKUP_TABLE)
     for start in range(0, len(findings), FINDING_BATCH):
-        check()
-        batch = findings[start : start + FINDING_BATCH]
-        carried = carried_verdicts(run, {finding_key(f) for f in batch})
-        person_ids = {parsed[0] for f in batch if (parsed := _parse_key(f.enrolment_key))}
-        unknown_ids = {f.id_number for f in batch if not f.enrolment_key}
-        people = dict(
-            Person.objects.filter(Q(pk__in=person_ids) | Q(id_number__in=unknown_ids)).values_list(
-                "id_number", "pk"
+        end = start + FINDING_BATCH
+        pgcopy.copy_rows(
+            cursor,
+            "finding_lookup",
+            ["ord", "person_id", "id_number", "county_id", "key"],
+            (
+                (i, person, f.id_number, county, key)
+                for i, (f, key, (person, county)) in enumerate(
+                    zip(findings[start:end], keys[start:end], targets[start:end], strict=True),
+                    start,
+                )
+            ),
+        )
+    cursor.execute(_PREVIOUS_TABLE, [previous_id])
+    cursor.execute("ANALYZE finding_lookup")
+    cursor.execute("ANALYZE finding_previous")
+    cursor.execute(_LOOKUP)
+    lookups = cursor.fetchall()
+    # Dropped at the commit too, but the caller's transaction may go on (a test's does).
+    cursor.execute("DROP TABLE finding_lookup, finding_previous")
+    return lookups
+
+
+def _lookup_queried(
+    batch: Sequence[engine.Finding],
+    keys: Sequence[str],
+    targets: Sequence[tuple[int | None, str]],
+    previous_id: int | None,
+) -> list[Lookup]:
+    """The lookups of a batch by the ORM, three queries (the databases without COPY)."""
+    person_ids = {person for person, _ in targets if person}
+    unknown_ids = {f.id_number for f, (person, _) in zip(batch, targets, strict=True) if not person}
+    people: dict[str, int] = {}
+    hukou: dict[int, str] = {}
+    for pk, id_number, code in Person.objects.filter(
+        Q(pk__in=person_ids) | Q(id_number__in=unknown_ids)
+    ).values_list("pk", "id_number", "hukou_code"):
+        people[id_number], hukou[pk] = pk, code
+    enrolments: dict[tuple[int, str, str], int] = {}
+    for pk, person, county, subsidy in Enrolment.objects.filter(
+        person_id__in=people.values()
+    ).values_list("pk", "person_id", "county_id", "subsidy"):
+        enrolments[(person, county, subsidy)] = pk
+    before = set(
+        Finding.objects.filter(run_id=previous_id, key__in=keys).values_list("key", flat=True)
+    )
+    lookups: list[Lookup] = []
+    for f, key, (person, county) in zip(batch, keys, targets, strict=True):
+        person_id = person or people.get(f.id_number)
+        lookups.append(
+            (
+                person_id,
+                hukou.get(person_id) if person_id else None,
+                enrolments.get((person_id, county, "living")) if person_id else None,
+                enrolments.get((person_id, county, "nursing")) if person_id else None,
+                key in before,
             )
         )
-        hukou = dict(Person.objects.filter(pk__in=people.values()).values_list("pk", "hukou_code"))
-        enrolments: dict[tuple[int, str, str], int] = {}
-        for pk, person, county, subsidy in Enrolment.objects.filter(
-            person_id__in=people.values()
-        ).values_list("pk", "person_id", "county_id", "subsidy"):
-            enrolments[(person, county, subsidy)] = pk
-        rows = []
-        for f in batch:
-            key = finding_key(f)
-            keys.add(key)
-            parsed = _parse_key(f.enrolment_key)
-            person_id = parsed[0] if parsed else people.get(f.id_number)
-            county = parsed[1] if parsed else f.county_code
-            subsidies = {"both": ("living", "nursing"), None: ("living", "nursing")}.get(
-                f.subsidy, (f.subsidy,)
-            )
-            enrolment_id = next(
-                (
-                    enrolments[(person_id, county, s)]
-                    for s in subsidies
-                    if person_id and (person_id, county, s) in enrolments
-                ),
-                None,
-            )
-            township = township_of(hukou.get(person_id)) if person_id else ""
-            if not township:
-                township = township_of((f.evidence.values or {}).get("户籍区划代码"))
-            evidence = f.evidence.to_dict()
-            verdict, fingerprint = carried.get(key, (None, None))
-            rows.append(
-                Finding(
-                    run=run,
-                    person_id=person_id,
-                    enrolment_id=enrolment_id,
-                    county_id=county,
-                    township_code=township,
-                    id_number=f.id_number,
-                    name=(f.name or "")[:64],
-                    code=f.code,
-                    subsidy=f.subsidy,
-                    action=f.action,
-                    event_date=f.event_date,
-                    evidence=evidence,
-                    note=(f.note or "")[:500],
-                    key=key,
-                    diff=Finding.Diff.STILL_OPEN if key in before else Finding.Diff.NEW,
-                    carried_verification_id=verdict
-                    if fingerprint == evidence_fingerprint(evidence)
-                    else None,
-                )
-            )
-        _ensure_divisions({r.county_id for r in rows})
-        Finding.objects.bulk_create(rows, batch_size=FINDING_BATCH)
-    return keys
+    return lookups
+
+
+def _finding_row(
+    run: ComparisonRun,
+    f: engine.Finding,
+    key: str,
+    county: str,
+    lookup: Lookup,
+    carried: dict[str, tuple[int, str]],
+) -> dict[str, Any]:
+    """The stored finding (field attname → value) of an engine finding."""
+    person_id, hukou, living, nursing, still_open = lookup
+    by_subsidy = {"living": living, "nursing": nursing}
+    subsidies = ("living", "nursing") if f.subsidy in ("both", None) else (f.subsidy,)
+    enrolment_id = next((by_subsidy[s] for s in subsidies if by_subsidy.get(s) is not None), None)
+    township = township_of(hukou) if person_id else ""
+    if not township:
+        township = township_of((f.evidence.values or {}).get("户籍区划代码"))
+    evidence = f.evidence.to_dict()
+    verdict, fingerprint = carried.get(key, (None, None))
+    return {
+        "run_id": run.pk,
+        "person_id": person_id,
+        "enrolment_id": enrolment_id,
+        "county_id": county,
+        "township_code": township,
+        "id_number": f.id_number,
+        "name": (f.name or "")[:64],
+        "code": f.code,
+        "subsidy": f.subsidy,
+        "action": f.action,
+        "event_date": f.event_date,
+        "evidence": evidence,
+        "note": (f.note or "")[:500],
+        "key": key,
+        "diff": (Finding.Diff.STILL_OPEN if still_open else Finding.Diff.NEW).value,
+        "carried_verification_id": verdict
+        if verdict is not None and fingerprint == evidence_fingerprint(evidence)
+        else None,
+    }
 
 
 def _ensure_divisions(codes: set[str]) -> None:
@@ -345,6 +489,23 @@ def resolved_findings(run: ComparisonRun):
     return Finding.objects.filter(run_id=run.previous_id).exclude(
         key__in=Finding.objects.filter(run=run).values("key")
     )
+
+
+def diff_counts(run: ComparisonRun) -> tuple[int, int, int]:
+    """How many findings of ``run`` are new and still open against its previous run, and how
+    many of the previous run's are resolved — counted by key in the database (a key raised
+    twice counts once) from the ``diff`` each finding was stored with: the previous run's keys
+    less those still open are the resolved ones. No join of the two runs: the run just written
+    has no statistics yet, and the planner would take it for a few rows."""
+    keys = Finding.objects.filter(run_id=run.pk).values("key").distinct()
+    total = keys.count()
+    new = keys.filter(diff=Finding.Diff.NEW).count()
+    before = (
+        Finding.objects.filter(run_id=run.previous_id).values("key").distinct().count()
+        if run.previous_id
+        else 0
+    )
+    return new, total - new, before - (total - new)
 
 
 def run_json(run: ComparisonRun) -> dict[str, Any]:

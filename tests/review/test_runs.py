@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.urls import reverse
 
 from archive.models import Enrolment, Person, RuleSetVersion
@@ -395,3 +396,159 @@ def test_a_second_attempt_that_finds_the_run_stored_stores_nothing_again(demo_pe
     finished = services.execute_run(run.pk, progress=the_other_attempt_stores_first)
     assert finished.status == ComparisonRun.Status.FINISHED and finished.finding_count == 7
     assert not finished.findings.exists()
+
+
+@pytest.fixture
+def engine_findings(monkeypatch) -> dict[int, tuple[list, ComparisonRun | None]]:
+    """What each run handed over to be stored — the engine's findings and the previous run —
+    by run id (the run stores them as it always does)."""
+    from review.services import runs
+
+    handed: dict[int, tuple[list, ComparisonRun | None]] = {}
+    store = runs._store_findings
+
+    def keep(run, findings, previous, check, **how):
+        handed[run.pk] = (list(findings), previous)
+        store(run, findings, previous, check, **how)
+
+    monkeypatch.setattr(runs, "_store_findings", keep)
+    return handed
+
+
+#: Every stored field of a finding but its id and run.
+FIELDS = [f.attname for f in Finding._meta.concrete_fields if f.attname not in ("id", "run_id")]
+
+
+def _rows(run) -> list[tuple]:
+    return list(Finding.objects.filter(run_id=run.pk).order_by("id").values_list(*FIELDS))
+
+
+def _stored_again(run, handed, *, copy: bool = False) -> ComparisonRun:
+    """The same findings stored into a twin of ``run`` by ``bulk_create`` (the way of SQLite,
+    and of PostgreSQL before COPY), or again by COPY."""
+    from django.db import transaction
+
+    from review import services
+    from review.services import runs
+
+    findings, previous = handed[run.pk]
+    twin = services.create_run(division=run.division, as_of=run.as_of, uploads=[])
+    with transaction.atomic():
+        runs._store_findings(twin, findings, previous, lambda: None, copy=copy)
+    twin.previous = previous
+    return twin
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="COPY is PostgreSQL's; elsewhere bulk_create"
+)
+
+
+@postgresql_only
+def test_findings_stored_by_copy_are_field_by_field_the_rows_bulk_create_stores(
+    demo_people, planted, upload, run_comparison, engine_findings
+):
+    from core.numbers import id_check_char
+    from review.findings import finding_key
+
+    first17 = "14040319900101123"
+    stranger_id = first17 + id_check_char(first17)
+    stranger = {
+        "姓名": "张三" * 40,  # longer than a stored name: cut at 64 both ways
+        "公民身份号码": stranger_id,
+        "残疾人证号": stranger_id + "41",
+        "残疾类别": "肢体",
+        "残疾等级": "一级",
+        "证件状态": "正常",
+        "有效期至": "长期",
+        "户籍区划代码": "140403101",
+    }
+    tekun, dead = planted["TEKUN_WITH_LIVING"], planted["CODE_MISMATCH"]
+    run = run_comparison(
+        CITY,
+        [
+            upload("cert_base", [*cert_base_rows(demo_people), stranger]),
+            upload(
+                "assistance",
+                [{"姓名": tekun.name, "公民身份号码": tekun.id_number, "保障类别": "特困"}],
+            ),
+            upload(
+                "death",
+                [{"姓名": dead.name, "公民身份号码": dead.id_number, "死亡日期": "2026-10-15"}],
+            ),
+        ],
+    )
+    rows = _rows(run)
+    assert rows == _rows(_stored_again(run, engine_findings))
+
+    findings, _ = engine_findings[run.pk]
+    assert run.finding_count == len(rows) == len(findings) > 10
+    assert len({f.code for f in findings}) >= 6
+    stored = list(run.findings.order_by("id"))
+    for finding, row in zip(findings, stored, strict=True):  # stored in the engine's order
+        assert (row.code, row.id_number, row.subsidy, row.action, row.event_date) == (
+            finding.code,
+            finding.id_number,
+            finding.subsidy,
+            finding.action,
+            finding.event_date,
+        )
+        assert row.evidence == finding.evidence.to_dict() and row.key == finding_key(finding)
+        assert row.diff == Finding.Diff.NEW
+    unknown = run.findings.get(id_number=stranger_id)
+    assert unknown.person is None and unknown.enrolment is None
+    assert unknown.name == ("张三" * 40)[:64] and unknown.township_code == "140403101"
+    death = run.findings.get(code="DECEASED")
+    assert death.person == dead and death.township_code == dead.hukou_code[:9]
+    assert death.enrolment == Enrolment.objects.get(
+        person=dead, county_id=death.county_id, subsidy=death.subsidies[0]
+    )
+
+
+@postgresql_only
+def test_a_second_run_stored_by_copy_marks_new_and_still_open_and_counts_the_gone_as_before(
+    demo_people, upload, run_comparison, engine_findings
+):
+    gone, stays, new = [
+        p for p in demo_people if p.county_id == "140425" and p.enrolments.exists()
+    ][:3]
+
+    def deaths(*people):
+        rows = [
+            {"姓名": p.name, "公民身份号码": p.id_number, "死亡日期": "2026-10-01"} for p in people
+        ]
+        return run_comparison("140425", [upload("death", rows, division="140425")])
+
+    first = deaths(gone, stays)
+    second = deaths(stays, new)
+
+    diff = {f.id_number: f.diff for f in second.findings.filter(code="DECEASED")}
+    assert diff == {stays.id_number: Finding.Diff.STILL_OPEN, new.id_number: Finding.Diff.NEW}
+    before = set(first.findings.values_list("key", flat=True))
+    keys = set(second.findings.values_list("key", flat=True))
+    # The counts runs.py computed in Python from the two sets of keys, now counted in SQL.
+    assert (second.new_count, second.still_open_count, second.resolved_count) == (
+        len(keys - before),
+        len(keys & before),
+        len(before - keys),
+    )
+    assert second.resolved_count >= 1
+    from review.services import resolved_findings
+    from review.services.runs import diff_counts
+
+    assert gone.id_number in {f.id_number for f in resolved_findings(second)}
+    twin = _stored_again(second, engine_findings)
+    assert _rows(twin) == _rows(second)
+    assert diff_counts(twin) == (second.new_count, second.still_open_count, second.resolved_count)
+
+    # A key raised twice counts once, on either side of the diff.
+    findings, _ = engine_findings[second.pk]
+    engine_findings[second.pk] = ([*findings, findings[0]], first)
+    for copy in (False, True):
+        twice = _stored_again(second, engine_findings, copy=copy)
+        assert twice.findings.count() == len(findings) + 1
+        assert diff_counts(twice) == (
+            second.new_count,
+            second.still_open_count,
+            second.resolved_count,
+        )

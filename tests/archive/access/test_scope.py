@@ -21,11 +21,10 @@ ALLOWED = {
     "archive/casefiles/casefile_views.py:casefile_detail:Document": (
         "documents of a case file fetched through access.get_scoped_or_404 just above"
     ),
-    "review/services/runs.py:_store_findings:Person": (
+    "review/services/runs.py:_lookup_queried:Person": (
         "stores the findings of a run whose population was scoped to the run's division "
         "when the run was started"
     ),
-    "review/services/runs.py:_store_findings:Person#2": "the same people as the query above",
 }
 
 

@@ -1,0 +1,85 @@
+"""COPY on PostgreSQL, the project's one bulk writer: the roster import writes people, their
+certificates and enrolments with it, a comparison run its findings.
+
+COPY is an order of magnitude faster than the multi-row INSERTs the ORM builds (which
+prepares every value of every object in Python). Callers keep ``bulk_create`` /
+``bulk_update`` on other databases (SQLite for a single-user installation): :func:`enabled`
+says which. No other statement may run on the connection while a COPY is open, so callers
+that report progress or check for cancellation do so between two calls of :func:`copy_rows`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+
+def enabled() -> bool:
+    """Whether the database is PostgreSQL, where rows are written by COPY."""
+    return connection.vendor == "postgresql"
+
+
+def plain(value: Any) -> Any:
+    """A value as COPY takes it: a choices enum (a str/int subclass) as its plain value, a
+    dict or list for a JSON column as ``jsonb``."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict | list):
+        return Jsonb(value)
+    return value
+
+
+def _columns(columns: Sequence[str]) -> sql.Composable:
+    return sql.SQL(", ").join(map(sql.Identifier, columns))
+
+
+def copy_rows(
+    cursor: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Write ``rows`` (values in the order of ``columns``, as :func:`plain` gives them) into
+    ``table`` with one ``COPY … FROM STDIN``. ``cursor`` is a Django cursor."""
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), _columns(columns))
+    with cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def next_ids(cursor: Any, table: str, column: str, count: int) -> list[int]:
+    """``count`` primary keys taken from the sequence of ``table.column``, so that rows
+    referring to rows not written yet can be written in the same pass."""
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+        [table, column, count],
+    )
+    return [r[0] for r in cursor.fetchall()]
+
+
+def temporary_copy_of(cursor: Any, name: str, table: str, columns: Sequence[str]) -> None:
+    """A temporary table ``name`` with ``columns`` of ``table`` and no row, dropped at the
+    end of the transaction."""
+    cursor.execute(
+        sql.SQL(
+            "CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA"
+        ).format(sql.Identifier(name), _columns(columns), sql.Identifier(table))
+    )
+
+
+def update_from(cursor: Any, table: str, source: str, key: str, columns: Sequence[str]) -> None:
+    """``UPDATE table SET columns = source.columns`` for the rows of ``source`` with the
+    same ``key``."""
+    cursor.execute(
+        sql.SQL("UPDATE {} AS t SET {} FROM {} AS u WHERE t.{} = u.{}").format(
+            sql.Identifier(table),
+            sql.SQL(", ").join(
+                sql.SQL("{} = u.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in columns
+            ),
+            sql.Identifier(source),
+            sql.Identifier(key),
+            sql.Identifier(key),
+        )
+    )
