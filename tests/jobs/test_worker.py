@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,7 @@ pytestmark = [
 ORIGINAL_PRIVATE_ROOT = Path(django_settings.PRIVATE_MEDIA_ROOT)
 BEATS = {"WORKER_HEARTBEAT_SECONDS": "0.5", "WORKER_DEAD_AFTER_SECONDS": "3"}
 QUEUE = "kill-test"
+AS_OF = date(2026, 11, 30)
 
 
 def _roster(rows: int) -> tuple[str, str]:
@@ -276,6 +278,49 @@ def test_a_zip_ingestion_killed_mid_way_files_nothing_and_is_finished_by_another
     assert (job.state, job.attempts, job.percent) == ("done", 2, 100)
     assert Document.objects.filter(case_file=case_file).count() == 5
     assert not (job_dir(job) / SCAN_INPUT).exists()
+
+
+def test_a_comparison_killed_mid_way_stores_nothing_and_is_finished_by_another_worker(
+    worker_settings, admin_user, tmp_path
+):
+    """The worker is killed by its PID while the comparison waits to start its run (the run's
+    row is held locked by the test, however fast the machine); the reaper gives the job to a
+    second worker, which runs the comparison to the end once."""
+    from review import services as review
+    from review.jobs import COMPARISON
+    from review.models import ComparisonRun
+
+    for serial in range(1, 4):
+        make_person(serial)
+    run = review.create_run(division=Division.objects.get(code=COUNTY), as_of=AS_OF, uploads=[])
+    log = tmp_path / "workers.log"
+    job = _submit(COMPARISON, admin_user, run=run.pk)  # waits in the queue: no worker yet
+    ComparisonRun.objects.filter(pk=run.pk).update(job=job)
+    first = None
+    try:
+        with row_locked(run):
+            first = start_celery_worker(log, "doomed-run", queues=QUEUE, **BEATS)
+            claimed = wait_until(lambda: _state(job).state == "running", 120)
+            stop_celery_worker(first, kill=True)  # while it waits to start the run
+    finally:
+        if first is not None and first.poll() is None:
+            stop_celery_worker(first, kill=True)
+    assert claimed, log.read_text()[-3000:]
+    run.refresh_from_db()
+    # The dead worker's blocked UPDATE may still mark the run running once the lock goes; the
+    # next attempt takes a running run back to pending (review/jobs.py compare).
+    assert run.status != ComparisonRun.Status.FINISHED and not run.findings.exists()
+
+    time.sleep(float(BEATS["WORKER_DEAD_AFTER_SECONDS"]) + 1)
+    second = start_celery_worker(log, "survivor-run", queues=QUEUE, **BEATS)
+    try:
+        assert services.reap()["retried"] == [job.pk]
+        assert wait_until(lambda: _state(job).is_finished, 120), log.read_text()[-3000:]
+    finally:
+        stop_celery_worker(second)
+    run.refresh_from_db()
+    assert (job.state, job.attempts, job.percent) == ("done", 2, 100), job.error
+    assert run.status == ComparisonRun.Status.FINISHED and run.checked == 3
 
 
 def test_a_zip_ingestion_cancelled_while_running_files_nothing(
