@@ -8,8 +8,9 @@ since the rebuild started (processed or not: the drain may have sent them to the
 meanwhile) into the new index; swap the alias in one call; replay once more what changed
 during the first replay; drop the old index.
 
-Loaded documents get external version 1, lower than any outbox row, so whatever the outbox
-says afterwards wins; the replays read the current rows, so nothing indexed meanwhile is lost.
+Loaded documents get external version 0, lower than any outbox row (ids start at 1; at version 1
+a new database's first edit was refused as a conflict), so whatever the outbox says afterwards
+wins; the replays read the current rows, so nothing indexed meanwhile is lost.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from search.backends.elasticsearch import ElasticsearchBackend
 from search.models import OutboxEntry
 
 BATCH = 1000
-LOADED_VERSION = 1
+LOADED_VERSION = 0
 #: Rows created this long before the start are replayed too (a transaction that began before
 #: the rebuild may commit its row after the load read the object).
 REPLAY_MARGIN = timedelta(minutes=5)
