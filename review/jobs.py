@@ -316,8 +316,7 @@ def _record_verdict(
     outcomes: list[ingest.Outcome], user: Any, params: dict[str, Any]
 ) -> dict[str, Any]:
     back = reverse("review_finding_detail", args=[params["finding"]])
-    if user is None:  # no user is not "everyone": no jurisdiction would apply
-        raise JobFailed("提交核查的用户已不存在，未保存核查结论，也未归档佐证材料。")
+    # The ingestion refused a job whose user is gone before this step (archive/jobs.py).
     # Checked again as the job runs: the user may have moved to another division meanwhile.
     finding = access.scope(Finding.objects.filter(pk=params["finding"]), user, "county").first()
     if finding is None:

@@ -106,20 +106,26 @@ def source_matches(
     return found
 
 
-def run_submitted_job(response):
-    """Runs, in this process, the job a view just submitted (its response redirects to the
-    job's page), with the real runner (jobs.runner.execute) — what the worker would do — and
-    returns the job. View tests use it; tests/jobs covers the same jobs through a real worker."""
+def submitted_job_id(response) -> int:
+    """The job a view just submitted: its response redirects to the job's page."""
     from django.urls import resolve
-
-    from jobs.models import Job
-    from jobs.runner import execute
 
     assert response.status_code == 302, response.status_code
     match = resolve(response["Location"].split("?")[0])
     assert match.url_name == "archive_job_detail", response["Location"]
-    execute(match.kwargs["pk"])
-    return Job.objects.get(pk=match.kwargs["pk"])
+    return int(match.kwargs["pk"])
+
+
+def run_submitted_job(response):
+    """Runs, in this process, the job a view just submitted, with the real runner
+    (jobs.runner.execute) — what the worker would do — and returns the job. View tests use it;
+    tests/jobs covers the same jobs through a real worker."""
+    from jobs.models import Job
+    from jobs.runner import execute
+
+    pk = submitted_job_id(response)
+    execute(pk)
+    return Job.objects.get(pk=pk)
 
 
 def follow_job(response) -> str:

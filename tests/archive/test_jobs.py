@@ -19,7 +19,7 @@ from jobs import services
 from jobs.models import Job
 from jobs.runner import execute, job_dir
 from tests.archive.documents import samples
-from tests.helpers import run_dying_past_commit_then_retry, run_submitted_job
+from tests.helpers import run_dying_past_commit_then_retry, run_submitted_job, submitted_job_id
 
 pytestmark = pytest.mark.usefixtures("private_media")
 
@@ -194,9 +194,7 @@ def test_a_retry_after_a_death_past_the_filing_commit_says_where_each_scan_went(
             "files": SimpleUploadedFile("扫描件.zip", _zip_with_a_bad_member()),
         },
     )
-    job = run_dying_past_commit_then_retry(
-        int(response["Location"].split("/jobs/")[1].split("/")[0])
-    )
+    job = run_dying_past_commit_then_retry(submitted_job_id(response))
     assert job.state == "done", job.error
     assert Document.objects.filter(case_file=case_file).count() == 2  # nothing filed twice
     by_name = {outcome["name"]: outcome for outcome in job.result["outcomes"]}

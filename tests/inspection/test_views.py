@@ -19,7 +19,7 @@ from inspection.models import ReviewCampaign, SpotCheck, SpotCheckItem
 from inspection.sampling import FIXED, SamplePlan
 from jobs.models import Job
 from tests.archive.documents import samples
-from tests.helpers import run_dying_past_commit_then_retry, run_submitted_job
+from tests.helpers import run_dying_past_commit_then_retry, run_submitted_job, submitted_job_id
 from tests.inspection.conftest import COUNTY, OTHER_COUNTY, TOWN_A
 
 pytestmark = pytest.mark.django_db
@@ -286,9 +286,7 @@ def test_an_evidence_job_retried_after_a_death_past_its_commit_records_and_files
     evidence = samples.zip_of({"a.jpg": samples.jpeg(3), "b.jpg": samples.jpeg(4)})
     upload = SimpleUploadedFile("佐证.zip", evidence)
     response = client.post(reverse("inspection_item_detail", args=[item.pk]), _result_with(upload))
-    job = run_dying_past_commit_then_retry(
-        int(response["Location"].split("/jobs/")[1].split("/")[0])
-    )
+    job = run_dying_past_commit_then_retry(submitted_job_id(response))
     assert job.state == "done", job.error
     assert job.result["summary"] == "检查结果已登记，佐证材料已归入本人的补贴档案"
     item.refresh_from_db()

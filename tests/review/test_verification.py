@@ -25,7 +25,7 @@ from jobs.models import Job
 from review import services
 from review.models import NotifyOutcome, Verification
 from tests.archive.documents import samples
-from tests.helpers import run_dying_past_commit_then_retry, run_submitted_job
+from tests.helpers import run_dying_past_commit_then_retry, run_submitted_job, submitted_job_id
 from tests.review.conftest import cert_base_rows
 
 pytestmark = pytest.mark.django_db
@@ -242,6 +242,21 @@ def test_evidence_of_a_verdict_is_filed_into_the_persons_case_file(clerk, dead, 
     assert filed.current.original_name == "停发审批表.png"
 
 
+def _post_long_evidence(client, clerk, finding, settings, pages: int = 4):
+    """The clerk confirms the finding with a PDF of ``pages`` pages, longer than the request
+    files (ARCHIVE_BACKGROUND_PDF_PAGES = 2): the view hands it to the ingestion job."""
+    settings.ARCHIVE_BACKGROUND_PDF_PAGES = 2
+    client.force_login(clerk)
+    return client.post(
+        reverse("review_finding_verify", args=[finding.pk]),
+        {
+            "outcome": "confirmed",
+            "note": "已死亡",
+            "evidence": SimpleUploadedFile("停发审批表.pdf", samples.scanned_pdf(pages)),
+        },
+    )
+
+
 def test_a_long_pdf_of_evidence_is_filed_by_a_job_that_then_records_the_verdict(
     client, clerk, dead, deceased, settings
 ):
@@ -249,16 +264,7 @@ def test_a_long_pdf_of_evidence_is_filed_by_a_job_that_then_records_the_verdict(
     it page by page, files it and records the verdict in one transaction."""
     from archive.models import Document
 
-    settings.ARCHIVE_BACKGROUND_PDF_PAGES = 2
-    client.force_login(clerk)
-    response = client.post(
-        reverse("review_finding_verify", args=[deceased.pk]),
-        {
-            "outcome": "confirmed",
-            "note": "已死亡",
-            "evidence": SimpleUploadedFile("停发审批表.pdf", samples.scanned_pdf(4)),
-        },
-    )
+    response = _post_long_evidence(client, clerk, deceased, settings)
     assert not Verification.objects.exists() and not Document.objects.exists()
     job = run_submitted_job(response)
     assert (job.kind, job.queue, job.state, job.percent, job.total) == (
@@ -280,24 +286,13 @@ def test_a_verdict_job_whose_clerk_left_the_jurisdiction_meanwhile_files_and_rec
     """The job checks its user's jurisdiction again when it runs (the case file it files into,
     and the finding), not only the page when it was submitted: a clerk moved to another county
     in between has no say over this county's finding."""
-    from django.urls import resolve
-
     from archive.models import Document, UserProfile
     from jobs.models import Job
     from jobs.runner import execute
 
-    settings.ARCHIVE_BACKGROUND_PDF_PAGES = 2
-    client.force_login(clerk)
-    response = client.post(
-        reverse("review_finding_verify", args=[deceased.pk]),
-        {
-            "outcome": "confirmed",
-            "note": "已死亡",
-            "evidence": SimpleUploadedFile("停发审批表.pdf", samples.scanned_pdf(4)),
-        },
-    )
+    response = _post_long_evidence(client, clerk, deceased, settings)
     UserProfile.objects.filter(user=clerk).update(division_id="140426")
-    pk = resolve(response["Location"].split("?")[0]).kwargs["pk"]
+    pk = submitted_job_id(response)
     execute(pk)
     job = Job.objects.get(pk=pk)
     assert job.state == "failed" and "已不在您的辖区内" in job.error
@@ -310,21 +305,10 @@ def test_a_verdict_job_retried_after_a_death_past_its_commit_records_and_files_n
 ):
     """The first attempt filed the evidence and recorded the verdict (one transaction), then
     its worker died before the job was marked done: the retry finds both and ends done."""
-    from django.urls import resolve
-
     from archive.models import Document
 
-    settings.ARCHIVE_BACKGROUND_PDF_PAGES = 2
-    client.force_login(clerk)
-    response = client.post(
-        reverse("review_finding_verify", args=[deceased.pk]),
-        {
-            "outcome": "confirmed",
-            "note": "已死亡",
-            "evidence": SimpleUploadedFile("停发审批表.pdf", samples.scanned_pdf(4)),
-        },
-    )
-    job = run_dying_past_commit_then_retry(resolve(response["Location"].split("?")[0]).kwargs["pk"])
+    response = _post_long_evidence(client, clerk, deceased, settings)
+    job = run_dying_past_commit_then_retry(submitted_job_id(response))
     assert job.state == "done", job.error
     assert job.result["summary"] == "核查结论已保存，佐证材料已归入本人的补贴档案"
     assert Verification.objects.count() == 1 and Document.objects.count() == 1
@@ -337,16 +321,7 @@ def test_a_long_pdf_of_evidence_is_filed_and_the_verdict_recorded_by_a_real_work
     from archive.models import Document
     from tests.helpers import wait_until
 
-    settings.ARCHIVE_BACKGROUND_PDF_PAGES = 2
-    client.force_login(clerk)
-    response = client.post(
-        reverse("review_finding_verify", args=[deceased.pk]),
-        {
-            "outcome": "confirmed",
-            "note": "已死亡",
-            "evidence": SimpleUploadedFile("停发审批表.pdf", samples.scanned_pdf(3)),
-        },
-    )
+    response = _post_long_evidence(client, clerk, deceased, settings, pages=3)
     job = Job.objects.get(kind=SCAN_INGEST)
     assert response["Location"].startswith(reverse("archive_job_detail", args=[job.pk]))
     status_url = reverse("archive_job_status", args=[job.pk])
