@@ -168,3 +168,12 @@ def run_dying_past_commit_then_retry(job_pk: int):
     Job.objects.filter(pk=job_pk).update(state="queued", heartbeat_at=None)
     execute(job_pk)
     return Job.objects.get(pk=job_pk)
+
+
+def log_in(page, base_url: str, username: str, password: str = "pw-Secret-123") -> None:
+    """Logs a Chromium page in through the admin's login form and waits for the dashboard."""
+    page.goto(f"{base_url}/admin/login/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{base_url}/admin/")

@@ -13,6 +13,7 @@ from archive import casefiles
 from archive.documents.ingest import FILED, Target
 from tests.archive.conftest import COUNTY, make_person
 from tests.archive.documents import samples
+from tests.helpers import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -23,11 +24,7 @@ def _login(browser, live_server):
     context = browser.new_context(locale="zh-CN", viewport=NARROW)
     page = context.new_page()
     page.set_default_timeout(15_000)
-    page.goto(f"{live_server.url}/admin/login/")
-    page.locator("#id_username").fill("archivist")
-    page.locator("#id_password").fill("pw-Secret-123")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server.url, "archivist")
     return context, page
 
 
@@ -78,22 +75,13 @@ def test_lists_at_200_percent_zoom_scroll_their_table_and_keep_names_whole(
     make_user("archivist", COUNTY, password="pw-Secret-123")
     for serial, name in enumerate(["欧阳娜娜", "司马相如", "张三"], start=1):
         casefiles.case_file_for(make_person(serial, name=name))
-    context = browser.new_context(locale="zh-CN", viewport=NARROW)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    context, page = _login(browser, live_server)
     try:
-        page.goto(f"{live_server.url}/admin/login/")
-        page.locator("#id_username").fill("archivist")
-        page.locator("#id_password").fill("pw-Secret-123")
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(f"{live_server.url}/admin/")
         page.goto(f"{live_server.url}{reverse(url_name)}")
         name = page.locator("table.listing").get_by_text("欧阳娜娜", exact=True).first
         name.wait_for()
         assert name.evaluate("e => e.getClientRects().length") == 1  # one line, not 欧/阳/娜/娜
-        overflow = page.evaluate(
-            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
+        overflow = _sideways(page)
         assert overflow <= 1, f"the page scrolls sideways by {overflow}px"
     finally:
         context.close()

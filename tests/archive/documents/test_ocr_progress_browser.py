@@ -13,6 +13,7 @@ from archive.documents.ingest import FILED, Target
 from archive.models import Document
 from tests.archive.conftest import COUNTY
 from tests.archive.documents import samples
+from tests.helpers import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 
@@ -32,11 +33,7 @@ def test_the_case_file_page_follows_ocr_to_the_end_without_a_reload(
     monkeypatch.undo()
     version = Document.objects.get(pk=outcome.document_id).current_id
 
-    page.goto(f"{live_server.url}/admin/login/")
-    page.locator("#id_username").fill("archivist")
-    page.locator("#id_password").fill("pw-Secret-123")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server.url, "archivist")
     page.goto(f"{live_server.url}/admin/casefiles/{case_file.pk}/")
     progress = page.locator("#ocr-progress")
     progress.locator("text=正在识别扫描件：已识别 0 / 3 页").wait_for()
