@@ -1,8 +1,10 @@
 /* The case file page while OCR reads its scans (issue 15): every few seconds it asks the case
  * file's OCR progress (archive/documents/ocr_progress.py) and shows the pages read out of the
  * pages waiting, for the scans that were waiting when the page opened and for those uploaded
- * since, and each document's own state; no reload. A file of its own: the CSP allows no inline
- * script. */
+ * since, and each document's own state; no reload. While nothing waits it asks less and less
+ * often (10 s, doubling to 5 min), so a page left open all day costs next to nothing, and an
+ * upload on the page (uploader.js's archive:uploaded) brings it back at once. A file of its own:
+ * the CSP allows no inline script. */
 (function () {
   "use strict";
   var first = document.querySelector("[data-ocr-progress]");
@@ -10,6 +12,8 @@
   var url = first.getAttribute("data-ocr-progress");
   var tracked = {}; // version id -> true, every version seen waiting since the page opened
   var WAITING = { queued: true, reading: true };
+  var BUSY = 2000, IDLE_FIRST = 10000, IDLE_LAST = 300000;
+  var idle = IDLE_FIRST, timer = null;
 
   function label(v) {
     if (v.state === "reading") return v.label + " 第 " + v.pages_done + "/" + v.pages + " 页";
@@ -45,14 +49,33 @@
     return waiting > 0;
   }
 
+  function later(ms) {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(poll, ms);
+  }
+
+  function rest() {
+    later(idle);
+    idle = Math.min(idle * 2, IDLE_LAST);
+  }
+
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {
-        var busy = data ? show(data.versions) : false;
-        window.setTimeout(poll, busy ? 2000 : 10000);
+        if (data && show(data.versions)) {
+          idle = IDLE_FIRST;
+          later(BUSY);
+        } else {
+          rest();
+        }
       })
-      .catch(function () { window.setTimeout(poll, 10000); });
+      .catch(rest);
   }
+
+  document.addEventListener("archive:uploaded", function () {
+    idle = IDLE_FIRST;
+    later(500);
+  });
   poll();
 })();

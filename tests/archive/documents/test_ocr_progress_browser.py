@@ -42,3 +42,29 @@ def test_the_case_file_page_follows_ocr_to_the_end_without_a_reload(
     progress.locator("text=识别完成：1 份文件，共 3 页。").wait_for(timeout=120_000)
     assert page.locator(f'[data-ocr-version="{version}"]').inner_text() == "已识别"
     assert progress.get_by_role("link", name="刷新页面查看识别结果").is_visible()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_idle_case_file_page_asks_less_often_and_an_upload_brings_it_back(
+    live_server, page, make_user, person
+):
+    make_user("archivist", COUNTY, password="pw-Secret-123")
+    case_file = casefiles.case_file_for(person)
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/ocr/") else None)
+    log_in(page, live_server.url, "archivist")
+    page.clock.install()
+    page.goto(f"{live_server.url}/admin/casefiles/{case_file.pk}/")
+    page.wait_for_load_state("networkidle")
+
+    for _ in range(150):  # five minutes of the page's clock, nothing waiting
+        page.clock.run_for(2000)
+        page.wait_for_timeout(20)  # real time for the answer to arrive and be read
+    # 0, 10, 30, 70 and 150 s with the back-off; 31 times at a steady 10 s.
+    assert 3 <= len(asked) <= 6
+
+    before = len(asked)
+    with page.expect_request(lambda r: r.url.endswith("/ocr/"), timeout=10_000):
+        page.evaluate("document.dispatchEvent(new CustomEvent('archive:uploaded'))")
+        page.clock.run_for(1000)
+    assert len(asked) == before + 1
