@@ -15,6 +15,7 @@ from archive.imports.write import IMPORT_LOCK
 from archive.models import Person
 from tests.archive.conftest import COUNTY
 from tests.archive.imports.test_import import csv_bytes, many_rows
+from tests.helpers import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 ROWS = 3000
@@ -33,11 +34,7 @@ def test_a_large_roster_shows_its_progress_until_the_preview_and_the_result(
 ):
     make_user("clerk", COUNTY, password="pw-Secret-123")
     roster = _roster(tmp_path)
-    page.goto(f"{live_server.url}/admin/login/")
-    page.locator("#id_username").fill("clerk")
-    page.locator("#id_password").fill("pw-Secret-123")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server.url, "clerk")
 
     page.goto(f"{live_server.url}/admin/import/beneficiaries/")
     page.locator("input[type=file]").set_input_files(str(roster))

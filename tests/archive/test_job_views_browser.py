@@ -16,7 +16,7 @@ from archive.documents import ingest
 from archive.jobs import submit_ingest
 from tests.archive.conftest import COUNTY
 from tests.archive.documents import samples
-from tests.helpers import row_locked
+from tests.helpers import log_in, row_locked
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 
@@ -29,11 +29,7 @@ def test_the_page_of_a_zip_being_filed_shows_its_progress_then_each_files_outcom
     case_file = casefiles.case_file_for(person)
     scans = samples.zip_of({"身份证正面.jpg": samples.jpeg(41), "说明.txt": b"not a scan"})
 
-    page.goto(f"{live_server.url}/admin/login/")
-    page.locator("#id_username").fill("archivist")
-    page.locator("#id_password").fill("pw-Secret-123")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server.url, "archivist")
 
     with row_locked(case_file):
         received = ingest.receive(io.BytesIO(scans), "扫描件.zip")

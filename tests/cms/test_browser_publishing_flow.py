@@ -11,6 +11,7 @@ from django.db import connections
 
 from cms.minipdf import make_pdf
 from tests.cms.conftest import APPROVER_PASSWORD, EDITOR_PASSWORD, refresh_search_index
+from tests.helpers import log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -19,14 +20,6 @@ pytestmark = [
 
 TITLE = "关于规范两项补贴申请表填写的通知"
 PHRASE = "监护人代为签字的须注明关系"
-
-
-def log_in(page, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/admin/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/admin/")
 
 
 def test_editor_submits_approver_publishes_visitor_finds_and_downloads(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inspection.models import SpotCheck, SpotCheckItem
+from tests.helpers import log_in
 from tests.inspection.conftest import COUNTY
 
 pytestmark = pytest.mark.browser
@@ -13,11 +14,7 @@ pytestmark = pytest.mark.browser
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_inspector_draws_a_spot_check_and_records_a_result(live_server, page, make_user, people):
     make_user("inspector", COUNTY, password="pw-Secret-123")
-    page.goto(f"{live_server.url}/admin/login/")
-    page.locator("#id_username").fill("inspector")
-    page.locator("#id_password").fill("pw-Secret-123")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server.url, "inspector")
 
     page.goto(f"{live_server.url}/admin/inspection/spot-checks/")
     page.get_by_role("link", name="发起抽查").click()

@@ -9,6 +9,7 @@ from archive.documents.ingest import inbox_target, ingest_stream
 from archive.models import Document
 from tests.archive.conftest import COUNTY
 from tests.archive.documents import samples
+from tests.helpers import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -28,11 +29,7 @@ def test_select_all_ticks_every_scan_and_one_action_types_them(
             inbox_target(archivist),
             archivist,
         )
-    page.goto(f"{live_server.url}/admin/login/")
-    page.locator("#id_username").fill("archivist")
-    page.locator("#id_password").fill("pw-Secret-123")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server.url, "archivist")
 
     page.goto(f"{live_server.url}/admin/documents/inbox/")
     page.get_by_label("全选本页文件").check()

@@ -13,6 +13,7 @@ import pytest
 from archive import casefiles
 from tests.archive.conftest import COUNTY
 from tests.archive.documents import samples
+from tests.helpers import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.services]
 
@@ -34,11 +35,7 @@ def test_archivist_uploads_a_zip_views_a_page_and_exports_the_case_file(
         )
     )
 
-    page.goto(f"{live_server.url}/admin/login/")
-    page.locator("#id_username").fill("archivist")
-    page.locator("#id_password").fill("pw-Secret-123")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server.url, "archivist")
 
     page.goto(f"{live_server.url}/admin/people/{person.pk}/casefile/")
     checklist_row = page.locator("#casefile-checklist tr[data-type=id_card]")

@@ -10,6 +10,7 @@ from archive.documents.ocr_views import CROP_WIDTH
 from archive.models import Document, OcrCheck
 from tests.archive.conftest import COUNTY
 from tests.archive.documents.ocr_queue import Page, certificate_fields, certify, scanned
+from tests.helpers import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("private_media")]
 
@@ -33,11 +34,7 @@ def test_the_keyboard_accepts_skips_and_corrects(
         for seed in (1, 2, 3)
     )
 
-    page.goto(f"{live_server.url}/admin/login/")
-    page.locator("#id_username").fill("archivist")
-    page.locator("#id_password").fill("pw-Secret-123")
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{live_server.url}/admin/")
+    log_in(page, live_server.url, "archivist")
 
     page.get_by_role("link", name="OCR 核对").first.click()
     page.wait_for_url("**/admin/ocr-review/")
