@@ -17,6 +17,9 @@ the system does with a real database behind it:
   on commit) and polls the search until each new name is found: commit-to-searchable p50/p95.
 - ``database``: the query kinds of ``search_bench`` on the database backend (run it with
   ``ELASTICSEARCH_URL=`` empty), median and p95.
+- ``queries``: the same kinds on Elasticsearch, as the issue measures them: each lookup
+  (numbers, names, a village or an OCR phrase) alone, then with the nine facets (the faceted
+  query); names and numbers across the province, village and OCR phrase also within one county.
 
 Indices use the prefix ``bench_rebuild_``; ``drop-index`` removes them.
 
@@ -107,9 +110,9 @@ def populate(case_files: int, seed: int) -> None:
         cur.execute(
             "INSERT INTO archive_documentversion (document_id, number, blob_id, original_name,"
             " note, uploaded_at, ocr_status, ocr_text, ocr_fields, ocr_engine, ocr_priority,"
-            " ocr_reasons)"
+            " ocr_reasons, ocr_pages_done)"
             " SELECT id, 1, %s, 'scan.png', '', now(), 'done', (%s::text[])[1 + mod(id, 5)],"
-            " '{}', 'bench', 2, '' FROM archive_document ORDER BY id",
+            " '{}', 'bench', 2, '', 1 FROM archive_document ORDER BY id",
             [blob, SENTENCES],
         )
         cur.execute(
@@ -140,19 +143,34 @@ def queries() -> list[tuple[str, str]]:
     ]
 
 
-def request(query: str, *, facets: bool = True) -> Request:
-    return Request(parse(query), JURISDICTION, {}, Dates(TODAY), limit=20, facets=facets)
+def county_queries() -> tuple[str, list[tuple[str, str]]]:
+    """A county of this database and the phrase kinds an inspector asks within it."""
+    county = CaseFile.objects.order_by("pk")[12345 % CaseFile.objects.count()].county_id
+    kinds = [q for q in queries() if q[0] in ("village", "OCR phrase")]
+    return county, [(f"{label} within county {county}", query) for label, query in kinds]
 
 
-def time_queries(backend, repeat: int, facets: bool) -> None:
-    heading = "query (jurisdiction 14, " + ("all facets)" if facets else "no facets)")
+def request(query: str, *, facets: bool = True, jurisdiction: list[str] = JURISDICTION) -> Request:
+    return Request(parse(query), jurisdiction, {}, Dates(TODAY), limit=20, facets=facets)
+
+
+def time_queries(
+    backend,
+    repeat: int,
+    facets: bool,
+    kinds: list[tuple[str, str]] | None = None,
+    jurisdiction: list[str] = JURISDICTION,
+) -> None:
+    heading = f"query (jurisdiction {jurisdiction[0]}, " + (
+        "all facets)" if facets else "no facets)"
+    )
     print(f"{heading:40} {'median ms':>10} {'p95 ms':>8} {'hits':>8}")
-    for label, query in queries():
-        backend.search(request(query, facets=facets))  # warm
+    for label, query in kinds or queries():
+        backend.search(request(query, facets=facets, jurisdiction=jurisdiction))  # warm
         times, total = [], 0
         for _ in range(repeat):
             start = time.perf_counter()
-            total = backend.search(request(query, facets=facets)).total
+            total = backend.search(request(query, facets=facets, jurisdiction=jurisdiction)).total
             times.append((time.perf_counter() - start) * 1000)
         times.sort()
         p95 = times[max(0, int(len(times) * 0.95) - 1)]
@@ -329,6 +347,8 @@ def main() -> None:
     fallback = commands.add_parser("database")
     fallback.add_argument("--queries", type=int, default=30, help="repetitions per query kind")
     fallback.add_argument("--no-facets", action="store_true", help="the hits and count only")
+    elastic = commands.add_parser("queries")
+    elastic.add_argument("--queries", type=int, default=30, help="repetitions per query kind")
     commands.add_parser("drop-index")
     args = parser.parse_args()
     if args.command == "populate":
@@ -342,6 +362,16 @@ def main() -> None:
             sys.exit("Run with ELASTICSEARCH_URL= (empty): the database backend.")
         print(f"case files {CaseFile.objects.count()} on {connection.vendor}")
         time_queries(get_backend(), args.queries, not args.no_facets)
+        print(f"load average {os.getloadavg()}")
+    elif args.command == "queries":
+        backend = get_backend()
+        if not backend.uses_outbox:
+            sys.exit("Set ELASTICSEARCH_URL to a node of its own.")
+        county, phrases = county_queries()
+        print(f"case files {CaseFile.objects.count()}; load average {os.getloadavg()}")
+        for facets in (False, True):
+            time_queries(backend, args.queries, facets)
+            time_queries(backend, args.queries, facets, phrases, [county])
         print(f"load average {os.getloadavg()}")
     else:
         drop_index()
