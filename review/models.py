@@ -214,8 +214,9 @@ class Finding(models.Model):
         STILL_OPEN = "still_open", "仍存在"
 
     run = models.ForeignKey(
-        ComparisonRun, models.PROTECT, related_name="findings", verbose_name="比对批次"
-    )
+        ComparisonRun, models.PROTECT, related_name="findings", verbose_name="比对批次",
+        db_index=False,  # (run, code) below serves every lookup by run
+    )  # fmt: skip
     person = models.ForeignKey(
         Person, models.PROTECT, null=True, blank=True, related_name="+", verbose_name="残疾人"
     )
@@ -224,8 +225,8 @@ class Finding(models.Model):
         verbose_name="补贴享受记录",
     )  # fmt: skip
     county = models.ForeignKey(Division, models.PROTECT, related_name="+", verbose_name="县（区）")
-    township_code = models.CharField("乡镇代码", max_length=9, blank=True, db_index=True)
-    id_number = models.CharField("公民身份号码", max_length=18, db_index=True)
+    township_code = models.CharField("乡镇代码", max_length=9, blank=True)
+    id_number = models.CharField("公民身份号码", max_length=18)
     name = models.CharField("姓名", max_length=64, blank=True)
     code = models.CharField("问题类型", max_length=24, choices=CODE_CHOICES)
     subsidy = models.CharField(
@@ -235,7 +236,7 @@ class Finding(models.Model):
     event_date = models.DateField("事件日期", null=True, blank=True)
     evidence = models.JSONField("证据", default=dict)
     note = models.CharField("备注", max_length=500, blank=True)
-    key = models.CharField("比对键", max_length=80, db_index=True)
+    key = models.CharField("比对键", max_length=80)
     diff = models.CharField("与上次比较", max_length=10, choices=Diff, default=Diff.NEW)
     carried_verification = models.ForeignKey(
         "Verification", models.PROTECT, null=True, blank=True, related_name="carried_to",
@@ -249,9 +250,15 @@ class Finding(models.Model):
         verbose_name = "比对发现"
         verbose_name_plural = "比对发现"
         ordering = ["run_id", "id"]
+        # Only the indexes a query uses: a province run writes ~190 000 findings and each index
+        # costs its share of the store (docs/benchmarks.md, "Storing findings"). Every list
+        # filters one run, so the township and ID filters ride on the run's indexes; the key is
+        # looked up across runs (a finding's history, the diff with the previous run), by
+        # equality only, so it needs no pattern (LIKE) copy either.
         indexes = [
             models.Index(fields=["run", "code"]),
             models.Index(fields=["run", "county", "township_code"]),
+            models.Index(fields=["key"], name="review_finding_key"),
         ]
         permissions = [("export_finding", "导出比对发现")]
 
