@@ -6,16 +6,20 @@ prepares every value of every object in Python). Callers keep ``bulk_create`` /
 ``bulk_update`` on other databases (SQLite for a single-user installation): :func:`enabled`
 says which. No other statement may run on the connection while a COPY is open, so callers
 that report progress or check for cancellation do so between two calls of :func:`copy_rows`.
+The other way, :func:`copy_out` lets the database write a query's rows as CSV (a comparison's
+beneficiaries).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from django.db import connection
-from psycopg import sql
+from django.db.models import QuerySet
+from psycopg import ClientCursor, sql
 from psycopg.types.json import Jsonb
 
 
@@ -47,6 +51,25 @@ def copy_rows(
     with cursor.cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def copy_out(rows: QuerySet, columns: Mapping[str, str], path: Path) -> None:
+    """The rows of a values queryset as a CSV file with a header (``COPY … TO STDOUT``): the
+    file's column names are the keys of ``columns``, each taken from the queryset's value
+    named by its value. NULL becomes an empty cell, ``''`` a quoted empty one."""
+    query, params = rows.query.sql_with_params()
+    statement = sql.SQL("COPY (SELECT {} FROM ({}) AS q) TO STDOUT WITH (FORMAT csv, HEADER)")
+    picked = sql.SQL(", ").join(
+        sql.SQL("q.{} AS {}").format(sql.Identifier(source), sql.Identifier(name))
+        for name, source in columns.items()
+    )
+    with connection.cursor() as cursor, open(path, "wb") as out:
+        # COPY takes no parameters: bind them on the client, as Django's own cursors do.
+        with ClientCursor(cursor.cursor.connection) as binder:
+            inner = binder.mogrify(query, params)
+        with cursor.cursor.copy(statement.format(picked, sql.SQL(inner))) as copy:
+            for block in copy:
+                out.write(block)
 
 
 def next_ids(cursor: Any, table: str, column: str, count: int) -> list[int]:

@@ -3,7 +3,8 @@
 * :mod:`~review.services.uploads` — comparison rosters (比对数据) stored privately, parsed once
   on upload, their normalised rows kept beside the original (:func:`cached_spool`);
 * :mod:`~review.services.beneficiaries` — the beneficiaries the engine compares, as one
-  aggregated query streamed into the engine's CSV (:func:`beneficiary_rows`);
+  aggregated query written into the engine's CSV, by COPY on PostgreSQL
+  (:func:`write_beneficiaries`);
 * :mod:`~review.services.runs` — creating and executing runs, storing findings in batches;
 * :mod:`~review.services.verification` — verification (核查), its reversal, bulk verification,
   evidence scans, the outcome of a notice;

@@ -31,7 +31,7 @@ from review.models import ComparisonRun, Finding, RosterUpload, Verification
 from review.services.base import Check, Progress, ReviewError
 from review.services.beneficiaries import (
     _parse_key,
-    beneficiary_rows,
+    write_beneficiaries,
 )
 from review.services.uploads import (
     _keep_normalised,
@@ -164,7 +164,7 @@ def _execute(run: ComparisonRun, progress: Progress | None, check: Check) -> Non
                 spooled[kind] = item
         _report(progress, "读取补贴对象", 35)
         beneficiaries = work / "beneficiaries.csv"
-        engine.write_beneficiaries_csv(beneficiary_rows(prefix), beneficiaries)
+        write_beneficiaries(prefix, beneficiaries)
         _report(progress, "比对", 55)
         result = engine.compare(
             beneficiaries,
