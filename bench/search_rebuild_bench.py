@@ -298,7 +298,9 @@ def latency(changes: int) -> None:
         people = [by_pk[pk] for pk in chosen]
         seconds = []
         for i, person in enumerate(people):
-            name = RARE[i % len(RARE)] + RARE[(i // len(RARE)) % len(RARE)] + "测"
+            # Another last character than the person's: a second run must wait for the index too.
+            last = next(c for c in "测" + RARE if c != person.name[-1:])
+            name = RARE[i % len(RARE)] + RARE[(i // len(RARE)) % len(RARE)] + last
             wanted = set(person.case_files.values_list("pk", flat=True))
             with transaction.atomic():
                 person.name = name
