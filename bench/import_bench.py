@@ -40,6 +40,7 @@ from django.db import connection  # noqa: E402
 
 from archive import imports  # noqa: E402
 from archive.models import (  # noqa: E402
+    CaseFile,
     Certificate,
     Enrolment,
     EnrolmentChange,
@@ -148,6 +149,7 @@ def cleanup() -> None:
     Enrolment.objects.filter(person__in=people).delete()
     Certificate.objects.filter(person__in=people).delete()
     FamilyStatus.objects.filter(person__in=people).delete()
+    CaseFile.objects.filter(person__in=people).delete()  # the import opens one per new person
     people.delete()
     ImportRecord.objects.filter(filename__startswith="bench-roster-").delete()
 
