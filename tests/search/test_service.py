@@ -105,6 +105,36 @@ def test_facets_count_the_hits(people):
     assert facets["township"]["140425100"] == 6
 
 
+@pytest.mark.parametrize("backend", ["elasticsearch"], indirect=True)
+@pytest.mark.parametrize(
+    ("query", "filters"),
+    [
+        ("", {}),
+        ("张", {}),
+        ("王庄", {}),
+        ("", {"subsidy": "nursing"}),
+        ("", {"county": COUNTY, "flag": "no_certificate"}),
+    ],
+)
+def test_the_database_counts_the_same_facets_as_elasticsearch(people, backend, query, filters):
+    from django.utils import timezone
+
+    from archive.models import DataFlag
+    from search.backends import get_backend
+    from search.backends.database import DatabaseBackend
+    from search.query import Dates, Request, parse
+
+    DataFlag.objects.create(
+        person=people.zhang_san, code="CERT_CODE_MISMATCH", message="证号与登记的等级不一致",
+        raised_at=timezone.now(),
+    )  # fmt: skip
+    backend.index_now()
+    request = Request(parse(query), [], filters, Dates(TODAY))
+    elasticsearch = get_backend().search(request)
+    assert elasticsearch.backend == "elasticsearch" and elasticsearch.total
+    assert DatabaseBackend().search(request).facets == elasticsearch.facets
+
+
 def test_filters_narrow_inside_the_query(people):
     assert sorted(names("", filters={"subsidy": "nursing"})) == ["张三丰", "欧阳娜娜"]
     assert names("", filters={"subsidy": "nursing", "status": "suspended"}) == ["欧阳娜娜"]
