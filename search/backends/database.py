@@ -67,6 +67,10 @@ FACET_FIELDS = {
     "family_type": "family_type",
 }
 GROUPED = (*FACET_FIELDS.values(), "hukou_town")
+#: Up to this many hits, their ids are read first and the page and facets look up only those:
+#: PostgreSQL expects a name or phrase to match most rows, so under ``LIMIT`` it walks every
+#: person in sort order, testing each, rather than finding the few hits and sorting them.
+FEW_HITS = 1000
 SNIPPET_CONTEXT = 30
 
 
@@ -249,7 +253,11 @@ class DatabaseBackend:
 
     def search(self, request: Request) -> Result:
         files = self.matching(request)
-        total = files.count()
+        ids = list(files.order_by().values_list("pk", flat=True)[: FEW_HITS + 1])
+        if len(ids) <= FEW_HITS:
+            total, files = len(ids), _annotated().filter(pk__in=ids)
+        else:
+            total = files.count()
         ranked = files.annotate(
             score=Case(
                 When(_exact(request), then=Value(EXACT_SCORE)),
