@@ -250,3 +250,17 @@ def test_an_unknown_sort_is_refused_in_chinese(people):
 
     with pytest.raises(FilterError, match="排序方式“name”无效"):
         service.search("", today=TODAY, sort="name")
+
+
+@pytest.mark.parametrize("backend", ["database"], indirect=True)
+def test_many_hits_are_counted_and_paged_as_few_are(people, backend, monkeypatch):
+    from search.backends import database
+    from search.query import Dates, Request, parse
+
+    request = Request(parse(""), [], {}, Dates(TODAY), limit=3)
+    few = database.DatabaseBackend().search(request)
+    monkeypatch.setattr(database, "FEW_HITS", 2)
+    many = database.DatabaseBackend().search(request)
+    assert many.total == few.total == 7
+    assert many.hits == few.hits
+    assert many.facets == few.facets
