@@ -15,6 +15,7 @@ from html import escape
 from operator import and_, or_
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
@@ -342,7 +343,13 @@ class DatabaseBackend:
         facets: dict[str, Counter] = {name: Counter() for name in (*FACET_FIELDS, "township")}
         for name, _, _ in fixed:
             facets[name] = Counter()
-        for row in rows:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # Its many expressions push the statement over the JIT thresholds: compiling
+                # took 2 s at 100 000 case files, the counting itself 0.2 s.
+                cursor.execute("SET LOCAL jit = off")
+            grouped = list(rows)
+        for row in grouped:
             for name, field in FACET_FIELDS.items():
                 if row[field] not in (None, ""):
                     facets[name][str(row[field])] += row["n"]
