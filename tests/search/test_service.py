@@ -105,6 +105,36 @@ def test_facets_count_the_hits(people):
     assert facets["township"]["140425100"] == 6
 
 
+@pytest.mark.parametrize("backend", ["elasticsearch"], indirect=True)
+@pytest.mark.parametrize(
+    ("query", "filters"),
+    [
+        ("", {}),
+        ("张", {}),
+        ("王庄", {}),
+        ("", {"subsidy": "nursing"}),
+        ("", {"county": COUNTY, "flag": "no_certificate"}),
+    ],
+)
+def test_the_database_counts_the_same_facets_as_elasticsearch(people, backend, query, filters):
+    from django.utils import timezone
+
+    from archive.models import DataFlag
+    from search.backends import get_backend
+    from search.backends.database import DatabaseBackend
+    from search.query import Dates, Request, parse
+
+    DataFlag.objects.create(
+        person=people.zhang_san, code="CERT_CODE_MISMATCH", message="证号与登记的等级不一致",
+        raised_at=timezone.now(),
+    )  # fmt: skip
+    backend.index_now()
+    request = Request(parse(query), [], filters, Dates(TODAY))
+    elasticsearch = get_backend().search(request)
+    assert elasticsearch.backend == "elasticsearch" and elasticsearch.total
+    assert DatabaseBackend().search(request).facets == elasticsearch.facets
+
+
 def test_filters_narrow_inside_the_query(people):
     assert sorted(names("", filters={"subsidy": "nursing"})) == ["张三丰", "欧阳娜娜"]
     assert names("", filters={"subsidy": "nursing", "status": "suspended"}) == ["欧阳娜娜"]
@@ -220,3 +250,17 @@ def test_an_unknown_sort_is_refused_in_chinese(people):
 
     with pytest.raises(FilterError, match="排序方式“name”无效"):
         service.search("", today=TODAY, sort="name")
+
+
+@pytest.mark.parametrize("backend", ["database"], indirect=True)
+def test_many_hits_are_counted_and_paged_as_few_are(people, backend, monkeypatch):
+    from search.backends import database
+    from search.query import Dates, Request, parse
+
+    request = Request(parse(""), [], {}, Dates(TODAY), limit=3)
+    few = database.DatabaseBackend().search(request)
+    monkeypatch.setattr(database, "FEW_HITS", 2)
+    many = database.DatabaseBackend().search(request)
+    assert many.total == few.total == 7
+    assert many.hits == few.hits
+    assert many.facets == few.facets
