@@ -709,7 +709,9 @@ def _date_layers(r: str, v: str) -> tuple[dict[str, str], dict[str, str]]:
 class _Sql:
     """One column's SQL: ``layers`` of named expressions (each may use the names of the
     layers before it), then its ``fields`` and ``ok`` (the cell is accepted), which may use
-    every layer's names."""
+    every layer's names.  The first layer names ``t{n}``: the cell's text as ``compact``,
+    ``trimmed`` or ``unspaced`` leave it, each of which removes at least the whitespace at
+    its edges — so where ``t{n}`` equals the cell, the cell is its own evidence text."""
 
     layers: tuple[dict[str, str], ...]
     fields: dict[str, str]
@@ -726,7 +728,7 @@ def _column_sql(column: Column, cell: str, n: int) -> _Sql | None:
     fields = vector.fields
     if vector.form == "date":
         return _Sql(
-            ({r: f"ymd(compact({cell}))"}, *_date_layers(r, v)),
+            ({t: f"compact({cell})"}, {r: f"ymd({t})"}, *_date_layers(r, v)),
             {fields[0]: v},
             f"({blank_ok} OR {v} IS NOT NULL)",
         )
@@ -789,7 +791,10 @@ def _column_sql(column: Column, cell: str, n: int) -> _Sql | None:
                 fields[3]: f"ascii(substr({t}, 19, 1)) - 48",
                 fields[4]: f"ascii(substr({t}, 20, 1)) - 48",
             },
-            f"id_valid({v}, substr({t}, 18, 1))",
+            # The embedded ID is most often the row's own, whose check the row's ``ok``
+            # already requires (every ``ok`` is one AND): then its check is not computed again.
+            f"coalesce({v} IS NOT NULL AND (substr({t}, 1, 18) = v_id "
+            f"OR id_valid({v}, substr({t}, 18, 1))), false)",
         )
     raise ValueError(f"unknown vector form {vector.form!r}")
 
@@ -802,10 +807,13 @@ def _parse_sql(spec: RosterSpec, cells: Mapping[str, str]) -> str:
         {"n_id": f"id_digits(v_id, {_sql(_ID_SHAPE)})"},
     ]
     fields: dict[str, str] = {}
+    evidence: list[str] = []
     oks = ["NOT py", "id_valid(n_id, substr(v_id, 18, 1))"]
     for n, column in enumerate(spec.columns):
-        sql = _column_sql(column, cells[column.header], n)
+        cell = cells[column.header]
+        sql = _column_sql(column, cell, n)
         if sql is None:
+            evidence.append(f"coalesce(stripped({cell}), '') AS ev{n}")
             oks.append("false")
             fields |= {f: "NULL" for f in _column_fields(column)}
             continue
@@ -814,25 +822,21 @@ def _parse_sql(spec: RosterSpec, cells: Mapping[str, str]) -> str:
                 layers.append({})
             layers[depth] |= layer
         fields |= sql.fields
+        evidence.append(
+            f"coalesce(CASE WHEN t{n} = {cell} THEN {cell} ELSE stripped({cell}) END, '') AS ev{n}"
+        )
         oks.append(sql.ok)
     if spec.period:
         start, end, _, _ = spec.period
         oks.append(f"({fields[end]} IS NULL OR {fields[end]} >= {fields[start]})")
-    evidence = [
-        f"coalesce(stripped({cells[h]}), '') AS ev{i}" for i, h in enumerate(spec.evidence_headers)
-    ]
     source = "cells"
     for layer in layers:
         named = ", ".join(f"{expr} AS {name}" for name, expr in layer.items())
         source = f"(SELECT *, {named} FROM {source})"
     field_cols = ", ".join(f'{expr} AS "{name}"' for name, expr in fields.items())
-    # The cells of a row the SQL does not accept, for iter_roster (NULL for the others).
-    kept = ", ".join(
-        f"CASE WHEN ok THEN NULL ELSE {cell} END AS raw_{cell}" for cell in cells.values()
-    )
     return (
         f"CREATE TABLE parsed AS SELECT rn, py, ok, v_id AS id_number, "
-        f"nullif(stripped({name_cell}), '') AS name, {field_cols}, {', '.join(evidence)}, {kept} "
+        f"nullif(stripped({name_cell}), '') AS name, {field_cols}, {', '.join(evidence)} "
         f"FROM (SELECT *, ({' AND '.join(oks)}) AS ok FROM {source})"
     )
 
@@ -921,10 +925,13 @@ def parse_set(
             con.execute(
                 f'CREATE VIEW {ACCEPTED} AS SELECT rn AS "row", {picked} FROM parsed WHERE ok'
             )
+            # The cells of the rows the SQL does not accept, for iter_roster: read again from
+            # ``cells`` (a handful of rows) rather than carried through ``parsed`` for all.
             rejected = con.execute(
                 "SELECT rn, "
-                + ", ".join(f"raw_c{i}" for i in range(len(headers)))
-                + " FROM parsed WHERE NOT ok AND NOT py ORDER BY rn"
+                + ", ".join(f"c{i}" for i in range(len(headers)))
+                + " FROM cells WHERE rn IN (SELECT rn FROM parsed WHERE NOT ok AND NOT py) "
+                "ORDER BY rn"
             ).fetchall()
             rows = sorted(
                 [(r[0], dict(zip(headers, r[1:], strict=True))) for r in rejected] + kept,
@@ -963,14 +970,17 @@ def _load_csv(
         path = directory / "source.csv"
         path.write_bytes(layout.data)
     columns = {f"f{i}": "VARCHAR" for i in range(layout.width)}
-    blank = " AND ".join(f"blank(f{i})" for i in range(layout.width))
+    # Each cell is judged blank once, here: ``b{i}`` is NULL exactly where ``blank(f{i})``.
+    cleaned = ", ".join(f"{_blank_sql(f'f{i}')} AS b{i}" for i in range(layout.width))
+    filled = " OR ".join(f"b{i} IS NOT NULL" for i in range(layout.width))
     chars = " + ".join(f"coalesce(length(f{i}), 0)" for i in range(layout.width))
     try:
         con.execute(
-            f"CREATE TABLE src AS SELECT *, NOT ({blank}) AS kept, {chars} AS chars "
+            f"CREATE TABLE src AS SELECT * EXCLUDE (chars), ({filled}) AS kept, chars "
+            f"FROM (SELECT {cleaned}, {chars} AS chars "
             "FROM read_csv($path, header = false, skip = 1, auto_detect = false, "
             "columns = $columns, delim = $delim, quote = '\"', escape = '\"', "
-            "null_padding = true, strict_mode = true, encoding = 'utf-8')",
+            "null_padding = true, strict_mode = true, encoding = 'utf-8'))",
             {"path": str(path), "columns": columns, "delim": layout.delimiter},
         )
     except duckdb.Error:
@@ -981,9 +991,7 @@ def _load_csv(
     if seen != (layout.data_rows, layout.last_row, layout.chars):
         con.execute("DROP TABLE src")
         return None
-    picked = ", ".join(
-        f"{_blank_sql(f'f{layout.columns[h]}')} AS c{i}" for i, h in enumerate(headers)
-    )
+    picked = ", ".join(f"b{layout.columns[h]} AS c{i}" for i, h in enumerate(headers))
     con.execute(
         f"CREATE VIEW cells AS SELECT (rowid + 2)::INTEGER AS rn, false AS py, {picked} "
         "FROM src WHERE kept"
