@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.utils import timezone
+
+from archive import pgcopy
 from archive.casefiles.checklist import (
     Pair,
     completeness_from,
@@ -58,17 +61,18 @@ def open_case_files(pairs: Iterable[Pair]) -> int:
         )
         fresh = [pair for pair in batch if pair not in existing]
         facts = facts_of(fresh)
-        CaseFile.objects.bulk_create(
-            (
-                CaseFile(
-                    person_id=person,
-                    county_id=county,
-                    **completeness_from(checklist, facts[(person, county)], {}),
-                )
-                for person, county in fresh
-            ),
-            ignore_conflicts=True,
+        rows = (
+            {
+                "person_id": person,
+                "county_id": county,
+                **completeness_from(checklist, facts[(person, county)], {}),
+            }
+            for person, county in fresh
         )
+        if pgcopy.enabled():
+            pgcopy.insert_ignoring_conflicts(CaseFile, rows, timezone.now())
+        else:
+            CaseFile.objects.bulk_create((CaseFile(**row) for row in rows), ignore_conflicts=True)
         opened += len(fresh)
     return opened
 

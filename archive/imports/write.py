@@ -62,15 +62,7 @@ class _Writer:
             self.progress("write", self.done, self.total)
 
     def _value(self, field_: Any, row: dict[str, Any]) -> Any:
-        """The value to store: given, a timestamp, or the field's default."""
-        name = field_.attname
-        if name in row:
-            value = row[name]
-        elif getattr(field_, "auto_now", False) or getattr(field_, "auto_now_add", False):
-            value = self.now
-        else:
-            value = field_.get_default()
-        return pgcopy.plain(value)
+        return pgcopy.field_value(field_, row, self.now)
 
     def insert(self, model: Any, rows: Sequence[dict[str, Any]], *, ids: bool) -> list[int]:
         """Insert ``rows`` (field attname → value); return the new pks if ``ids``."""
