@@ -340,9 +340,8 @@ class DatabaseBackend:
                 **{f"bucket{i}": Count("pk", filter=q) for i, (_, _, q) in enumerate(fixed)},
             )
         )
-        facets: dict[str, Counter] = {name: Counter() for name in (*FACET_FIELDS, "township")}
-        for name, _, _ in fixed:
-            facets[name] = Counter()
+        names = (*FACET_FIELDS, "township", *(name for name, _, _ in fixed))
+        facets: dict[str, Counter] = {name: Counter() for name in names}
         with transaction.atomic(), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # Its many expressions push the statement over the JIT thresholds: compiling

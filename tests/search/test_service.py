@@ -3,12 +3,25 @@ exact matches first, facets, jurisdiction inside the query, and every search aud
 
 from __future__ import annotations
 
-import pytest
+from datetime import datetime, time
 
-from archive.models import AuditLog
+import pytest
+from django.utils import timezone
+
+from archive.models import AuditLog, DataFlag
 from core.numbers import to_halfwidth
 from search import service
 from tests.search.conftest import COUNTY, OTHER_COUNTY, TODAY
+
+#: When the tests' data flags are raised and cleared: a moment of TODAY, not the real clock.
+FLAGGED_AT = timezone.make_aware(datetime.combine(TODAY, time(9)))
+
+
+def raise_data_flag(person) -> DataFlag:
+    return DataFlag.objects.create(
+        person=person, code="CERT_CODE_MISMATCH", message="证号与登记的等级不一致",
+        raised_at=FLAGGED_AT,
+    )  # fmt: skip
 
 
 def names(query: str, **kwargs) -> list[str]:
@@ -117,17 +130,11 @@ def test_facets_count_the_hits(people):
     ],
 )
 def test_the_database_counts_the_same_facets_as_elasticsearch(people, backend, query, filters):
-    from django.utils import timezone
-
-    from archive.models import DataFlag
     from search.backends import get_backend
     from search.backends.database import DatabaseBackend
     from search.query import Dates, Request, parse
 
-    DataFlag.objects.create(
-        person=people.zhang_san, code="CERT_CODE_MISMATCH", message="证号与登记的等级不一致",
-        raised_at=timezone.now(),
-    )  # fmt: skip
+    raise_data_flag(people.zhang_san)
     backend.index_now()
     request = Request(parse(query), [], filters, Dates(TODAY))
     elasticsearch = get_backend().search(request)
@@ -211,18 +218,11 @@ def test_highlights_mark_the_address_and_escape_the_text(people, backend):
 
 
 def test_an_open_data_flag_is_a_facet_and_a_filter_until_it_is_cleared(people, backend):
-    from django.utils import timezone
-
-    from archive.models import DataFlag
-
-    flag = DataFlag.objects.create(
-        person=people.wang, code="CERT_CODE_MISMATCH", message="证号与登记的等级不一致",
-        raised_at=timezone.now(),
-    )  # fmt: skip
+    flag = raise_data_flag(people.wang)
     backend.index_now()
     assert names("", filters={"flag": "data_flag"}) == ["王小明"]
     assert service.search("", today=TODAY).facets["flag"]["data_flag"] == 1
-    flag.cleared_at = timezone.now()
+    flag.cleared_at = FLAGGED_AT
     flag.save()
     backend.index_now()
     assert names("", filters={"flag": "data_flag"}) == []
