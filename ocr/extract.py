@@ -78,17 +78,31 @@ _CATEGORY_VALUE = re.compile(
 _GRADE_LABEL = re.compile(r"等级[:]?")
 _GRADE_VALUE = re.compile(r"(IV|III|II|I|[1-4一二三四壹贰叁肆ⅠⅡⅢⅣ])级?")
 _DATE = r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{8}"
-_EXPIRY_UNTIL = re.compile(rf"有效期至[:]?(?P<end>长期有效|长期|{_DATE})")
-_EXPIRY_RANGE = re.compile(rf"有效期限?[:]?(?:{_DATE})[至到~\-—]+(?P<end>长期有效|长期|{_DATE})")
+# The label as printed, or with its middle character misread (有姓期至, 有双期限) where a
+# date or 至/限 follows: OCR of a fax or under a seal rarely keeps all three characters.
+_EXPIRY_WORD = r"有(?:效|[^\d\s至限:：](?=期(?:[至限]|[:：]?\d)))期"
+_EXPIRY_UNTIL = re.compile(rf"{_EXPIRY_WORD}至[:]?(?P<end>长期有效|长期|{_DATE})")
+_EXPIRY_RANGE = re.compile(
+    rf"{_EXPIRY_WORD}限?[:]?(?:{_DATE})[至到~\-—]+(?P<end>长期有效|长期|{_DATE})"
+)
 # A range whose start date is misread (2019:02.87-2029.02.27): the end is still printed
 # whole, and it is what the field holds; it passes the same date and year checks.
 _EXPIRY_GARBLED_START = re.compile(
-    rf"有效期限?[:]?[0-9.:/年月日]{{6,11}}[至到~\-—]+(?P<end>{_DATE})(?!\d)"
+    rf"{_EXPIRY_WORD}限?[:]?[0-9.:/年月日]{{6,11}}[至到~\-—]+(?P<end>{_DATE})(?!\d)"
 )
-_EXPIRY_LABEL = re.compile(r"有效期")
-_EXPIRY_BARE = re.compile(r"有效期限?[:]?")
+# A range whose separator was lost (2021.08.102031.08.10): where the split is ambiguous
+# only the reading in which both dates fall on the same day of the year is taken
+# (:func:`_glued`), as a certificate's validity runs for whole years.
+_EXPIRY_GLUED = re.compile(
+    rf"{_EXPIRY_WORD}限?[:]?(?P<start>\d{{4}}(?P<s>[./-])\d{{1,2}}(?P=s)\d{{1,2}})"
+    rf"(?P<end>\d{{4}}(?P<e>[./-])\d{{1,2}}(?P=e)\d{{1,2}})(?!\d)"
+)
+_EXPIRY_LABEL = re.compile(_EXPIRY_WORD)
+_EXPIRY_BARE = re.compile(rf"{_EXPIRY_WORD}限?[:]?")
 # 有效期 followed by one date only (no 至 or range after it): that date is the end.
-_EXPIRY_SINGLE = re.compile(rf"有效期限?[:]?(?P<end>长期有效|长期|{_DATE})(?![至到~\-—\d])")
+_EXPIRY_SINGLE = re.compile(
+    rf"{_EXPIRY_WORD}限?[:]?(?P<end>长期有效|长期|{_DATE})(?![至到~\-—\d])"
+)
 _NUMBER_LABEL = re.compile(r"证号|身份|号码|证件")
 _LOW_CONFIDENCE = 60.0
 #: Years an expiry date can have: second-generation certificates date from 2008, and none
@@ -397,6 +411,21 @@ def _read_category_grade(
     return category, grade
 
 
+def _glued(joined: str) -> re.Match[str] | None:
+    """A range without its separator, taken only when its two dates fall on the same day
+    of the year: otherwise the split between them is a guess."""
+    match = _EXPIRY_GLUED.search(joined)
+    if match is None:
+        return None
+    try:
+        start, end = parse_expiry(match.group("start")), parse_expiry(match.group("end"))
+    except CellError:
+        return None
+    if not isinstance(start, date) or not isinstance(end, date) or end <= start:
+        return None
+    return match if (start.month, start.day) == (end.month, end.day) else None
+
+
 def _read_expiry(grid: list[list[_Box]], result: Extraction) -> None:
     for index, row in enumerate(grid):
         joined = "".join(box.text for box in row)
@@ -410,6 +439,7 @@ def _read_expiry(grid: list[list[_Box]], result: Extraction) -> None:
             or _EXPIRY_RANGE.search(joined)
             or _EXPIRY_SINGLE.search(joined)
             or _EXPIRY_GARBLED_START.search(joined)
+            or _glued(joined)
         )
         if not match:
             result.warn(f"有效期「{joined}」无法识别")

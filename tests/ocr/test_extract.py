@@ -357,3 +357,33 @@ def test_an_expiry_year_no_certificate_carries_is_null_with_a_warning():
 
 def test_a_range_with_a_misread_start_date_still_gives_its_end():
     assert read("姓名 张三\n有效期限 2019:02.87-2029.02.27\n").fields["valid_until"] == "2029-02-27"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("有效期限2021.08.102031.08.10", "2031-08-10"),
+        ("有效期限 2021-8-12031-8-1", "2031-08-01"),
+    ],
+)
+def test_a_range_that_lost_its_separator_gives_its_end(line: str, expected: str):
+    assert read(f"姓名 张三\n{line}\n").fields["valid_until"] == expected
+
+
+def test_a_range_that_lost_its_separator_is_null_unless_both_dates_fall_on_one_day():
+    # 2021.08.1 | 2031.08.10 or 2021.08.10 | 2031.08.1 …: no split is the same day of the year.
+    assert read("姓名 张三\n有效期限2021.08.12031.08.10\n").fields["valid_until"] is None
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("有姓期至2035/12/1", "2035-12-01"), ("有双期限 2020.05.01-2030.05.01", "2030-05-01")],
+)
+def test_an_expiry_label_with_its_middle_character_misread_is_still_found(
+    line: str, expected: str
+):
+    assert read(f"姓名 张三\n{line}\n").fields["valid_until"] == expected
+
+
+def test_a_word_like_the_expiry_label_without_a_date_after_it_is_not_an_expiry():
+    assert read("姓名 张三\n有无期望 2030.05.01\n").fields["valid_until"] is None
