@@ -41,6 +41,7 @@ __all__ = [
     "correct_digits",
     "extract_fields",
     "find_numbers",
+    "line_name",
     "name_boxes",
     "settle_name",
 ]
@@ -100,9 +101,7 @@ _EXPIRY_GLUED = re.compile(
 _EXPIRY_LABEL = re.compile(_EXPIRY_WORD)
 _EXPIRY_BARE = re.compile(rf"{_EXPIRY_WORD}限?[:]?")
 # 有效期 followed by one date only (no 至 or range after it): that date is the end.
-_EXPIRY_SINGLE = re.compile(
-    rf"{_EXPIRY_WORD}限?[:]?(?P<end>长期有效|长期|{_DATE})(?![至到~\-—\d])"
-)
+_EXPIRY_SINGLE = re.compile(rf"{_EXPIRY_WORD}限?[:]?(?P<end>长期有效|长期|{_DATE})(?![至到~\-—\d])")
 _NUMBER_LABEL = re.compile(r"证号|身份|号码|证件")
 _LOW_CONFIDENCE = 60.0
 #: Years an expiry date can have: second-generation certificates date from 2008, and none
@@ -362,6 +361,49 @@ def name_boxes(words: Sequence[Word]) -> list[Word]:
             break  # the next field's label, printed without a gap
         value.append(word)
     return value
+
+
+#: How far a one-character word may sit from a name's line, as shares of the line's height,
+#: before it counts as a letter of a seal's ring (:func:`line_name`).
+_OFF_LINE_SHIFT = 0.2
+_OFF_LINE_HEIGHT = 0.8
+
+
+def _off_line(stray: Word, line: Word) -> bool:
+    middle = (stray.top + stray.bottom - line.top - line.bottom) / 2
+    return abs(middle) > _OFF_LINE_SHIFT * line.height or stray.height < (
+        _OFF_LINE_HEIGHT * line.height
+    )
+
+
+def line_name(value: str, words: Sequence[Word]) -> tuple[str, float] | None:
+    """The name as one detected line holds it, with that line's confidence, or ``None``.
+
+    A line engine (RapidOCR) reads the name inside one line (``姓名林静``), and that line's
+    confidence is the name's.  A seal's ring letters (长治市残疾人联合会 bent round the
+    stamp) are detected as single characters beside the name and the page's layout joins
+    them to it (``治刘敏军合``, ``林静市``): such a character is dropped when it is a
+    one-character word off the name's line (shifted or smaller), at either end of the value.
+    A name split by the detector into aligned parts is not mistaken for one: its parts sit
+    on the line, so nothing is dropped and the value is judged as it is.
+    """
+    holding = [w.conf for w in words if value in _SPACE.sub("", w.text)]
+    if holding:
+        return value, max(holding)
+    best: tuple[str, Word] | None = None
+    for word in words:
+        core = _NAME_LABEL.sub("", _SPACE.sub("", word.text), count=1)
+        if len(core) >= 2 and core in value and (best is None or len(core) > len(best[0])):
+            best = (core, word)
+    if best is None:
+        return None
+    core, line = best
+    start = value.index(core)
+    strays = value[:start] + value[start + len(core) :]
+    singles = [w for w in words if _off_line(w, line)]
+    if all(any(w.text.strip() == char for w in singles) for char in strays):
+        return core, line.conf
+    return None
 
 
 def settle_name(result: Extraction, reading: str, confidences: Sequence[float]) -> None:

@@ -263,14 +263,17 @@ def _read(
 
 
 def _settle_line_name(found: extract.Extraction, words: list[Word]) -> None:
-    """Keep a RapidOCR name only when the line it was read from is confident."""
+    """Keep a RapidOCR name only when the line it was read from is confident
+    (:func:`ocr.extract.line_name`)."""
     value = found.fields["name"]
     if value is None:
         return
-    confidences = [w.conf for w in words if value in w.text.replace(" ", "")]
-    if max(confidences, default=0.0) < RAPID_NAME_MIN_CONFIDENCE:
+    settled = extract.line_name(value, words)
+    if settled is None or settled[1] < RAPID_NAME_MIN_CONFIDENCE:
         found.fields["name"] = None
         found.warn(f"姓名识别不可靠（疑为「{value}」），请人工核对")
+        return
+    found.fields["name"] = settled[0]
 
 
 def _worth_retry(text: str, doc_type: str, image: Image.Image) -> bool:

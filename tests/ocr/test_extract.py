@@ -8,7 +8,14 @@ from datetime import date
 import pytest
 
 from core.numbers import id_check_char
-from ocr.extract import FIELD_NAMES, correct_digits, extract_fields, name_boxes, settle_name
+from ocr.extract import (
+    FIELD_NAMES,
+    correct_digits,
+    extract_fields,
+    line_name,
+    name_boxes,
+    settle_name,
+)
 from ocr.words import Word, layout_lines
 
 TODAY = date(2026, 11, 30)
@@ -379,11 +386,39 @@ def test_a_range_that_lost_its_separator_is_null_unless_both_dates_fall_on_one_d
     ("line", "expected"),
     [("有姓期至2035/12/1", "2035-12-01"), ("有双期限 2020.05.01-2030.05.01", "2030-05-01")],
 )
-def test_an_expiry_label_with_its_middle_character_misread_is_still_found(
-    line: str, expected: str
-):
+def test_an_expiry_label_with_its_middle_character_misread_is_still_found(line: str, expected: str):
     assert read(f"姓名 张三\n{line}\n").fields["valid_until"] == expected
 
 
 def test_a_word_like_the_expiry_label_without_a_date_after_it_is_not_an_expiry():
     assert read("姓名 张三\n有无期望 2030.05.01\n").fields["valid_until"] is None
+
+
+def _box(text: str, conf: float, left: int, top: int, width: int, height: int) -> Word:
+    return Word(text, conf, left, top, width, height)
+
+
+def test_a_name_read_inside_one_line_takes_that_lines_confidence():
+    words = [_box("姓名林静", 99.2, 66, 135, 165, 50)]
+    assert line_name("林静", words) == ("林静", 99.2)
+
+
+def test_a_seals_ring_letters_joined_to_a_name_are_dropped():
+    # 长治市残疾人联合会 bent round the stamp: 治 and 合 detected alone, lower and smaller.
+    words = [
+        _box("刘福丽", 99.9, 161, 110, 61, 26),
+        _box("治", 99.7, 125, 123, 23, 23),
+        _box("合", 98.8, 244, 124, 21, 23),
+    ]
+    assert line_name("治刘福丽合", words) == ("刘福丽", 99.9)
+    stamped = [_box("市", 99.9, 187, 115, 24, 26), _box("姓名林静", 99.2, 66, 135, 165, 50)]
+    assert line_name("林静市", stamped) == ("林静", 99.2)
+
+
+def test_a_name_split_into_aligned_parts_is_not_cut_short():
+    words = [_box("刘", 99.0, 100, 100, 30, 30), _box("敏军", 99.0, 132, 100, 60, 30)]
+    assert line_name("刘敏军", words) is None
+
+
+def test_a_name_no_line_holds_is_none():
+    assert line_name("张三", [_box("李四", 99.0, 0, 0, 60, 30)]) is None
