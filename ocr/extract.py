@@ -62,6 +62,7 @@ _DIGIT_CONFUSIONS = str.maketrans(
 )
 _CONFUSABLE_LETTERS = "OoIlZzSsB"
 _RUN = re.compile(r"[0-9OoIlZzSsBXx]+")
+_NOISE_IN_NUMBER = re.compile(r"(?<=\d)[-.,·、_~—](?=\d)")
 # Cells of a form row: a wide gap, a tab, or a table rule that Tesseract read as a bar.
 _CELL_SPLIT = re.compile(r"\s{2,}|\t|[|｜]")
 _SPACE = re.compile(r"\s+")
@@ -175,7 +176,9 @@ def find_numbers(text: str, *, today: date | None = None) -> _Numbers:
 
     Searched per cell first (a wide gap never joins two numbers), then, for lines where that
     found nothing valid, across the whole line with all spaces removed (a number printed in
-    widely spaced groups).  Candidates that fail validation are kept with their reason, but
+    widely spaced groups), and last without a dash or dot between two digits (a speck of a
+    seal or the fold of a photocopy read as punctuation: ``14042619541019-488052``); the
+    check character still has to hold, so no digit is ever invented.  Candidates that fail validation are kept with their reason, but
     only on lines labelled as a number (证号, 身份, 号码): a bank card or account number
     that is not an ID is no reason for a warning.
     """
@@ -184,7 +187,8 @@ def find_numbers(text: str, *, today: date | None = None) -> _Numbers:
         cells = _cells(line)
         found_before = len(numbers.certificates) + len(numbers.ids)
         pending: list[tuple[str, str, NumberError]] = []
-        for source in (cells, ["".join(cells)]):
+        joined = "".join(cells)
+        for source in (cells, [joined], [_NOISE_IN_NUMBER.sub("", joined)]):
             for cell in source:
                 for run in _runs(cell):
                     _judge(run, numbers, pending, today)

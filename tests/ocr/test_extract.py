@@ -422,3 +422,15 @@ def test_a_name_split_into_aligned_parts_is_not_cut_short():
 
 def test_a_name_no_line_holds_is_none():
     assert line_name("张三", [_box("李四", 99.0, 0, 0, 60, 30)]) is None
+
+
+def test_a_dash_or_dot_read_between_the_digits_of_a_number_is_dropped():
+    noisy = f"{CERT[:14]}-{CERT[14:]}"
+    fields = read(certificate_text(number=noisy)).fields
+    assert (fields["certificate_number"], fields["id_number"]) == (CERT, ID)
+    assert read(f"公民身份号码 {ID[:9]}.{ID[9:]}\n").fields["id_number"] == ID
+
+
+def test_a_digit_read_as_a_dash_leaves_the_number_null():
+    fields = read(certificate_text(number=f"{CERT[:14]}-{CERT[15:]}")).fields
+    assert fields["certificate_number"] is None
