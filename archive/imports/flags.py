@@ -13,6 +13,7 @@ from datetime import datetime
 
 from archive.imports.plan import CHUNK, EnrolmentKey, PersonKey, _chunks, _member_of
 from archive.imports.results import RowFlag, Validation
+from archive.imports.write import _Writer
 from archive.models import DataFlag, ImportRecord
 from core.codes import FLAGS
 
@@ -66,16 +67,22 @@ def sync_flags(
     cleared = [pk for key, pk in open_flags.items() if key not in wanted]
     for chunk in _chunks(cleared, CHUNK):
         DataFlag.objects.filter(_member_of("pk", chunk)).update(cleared_at=now, cleared_by=record)
-    DataFlag.objects.bulk_create(
-        DataFlag(
-            person_id=person,
-            enrolment_id=enrolment,
-            code=code,
-            column=flag.column,
-            message=flag.message[:255],
-            raised_by=record,
-            raised_at=now,
-        )
-        for (person, enrolment, code), flag in wanted.items()
-        if (person, enrolment, code) not in open_flags
+    # By COPY on PostgreSQL (the ORM's bulk_create took a tenth of a first import of 100 000
+    # rows, half of them flagged: docs/benchmarks.md), bulk statements elsewhere.
+    _Writer(now, None, 0).insert(
+        DataFlag,
+        [
+            {
+                "person_id": person,
+                "enrolment_id": enrolment,
+                "code": code,
+                "column": flag.column,
+                "message": flag.message[:255],
+                "raised_by_id": record.pk,
+                "raised_at": now,
+            }
+            for (person, enrolment, code), flag in wanted.items()
+            if (person, enrolment, code) not in open_flags
+        ],
+        ids=False,
     )

@@ -151,6 +151,20 @@ def test_the_same_problem_again_keeps_one_flag_and_a_corrected_row_clears_it(
     assert DataFlag.objects.count() == 2 and DataFlag.objects.open().count() == 1
 
 
+def test_a_stored_flag_is_open_and_names_the_import_that_raised_it(
+    tmp_path: Path,
+) -> None:
+    """The flags go by COPY on PostgreSQL and by bulk statements elsewhere: both must store
+    every field as the model defines it."""
+    payload = _command(_roster(tmp_path, [roster_row(性别="女")]))
+    [flag] = DataFlag.objects.select_related("raised_by")
+    record = flag.raised_by
+    assert record is not None and record.flagged == 1 and record.filename == "roster.csv"
+    assert flag.raised_at is not None and flag.cleared_at is None and flag.cleared_by is None
+    assert flag.message == payload["flagged"][0]["message"][:255]
+    assert len(flag.message) <= DataFlag._meta.get_field("message").max_length
+
+
 def test_a_subsidy_flag_is_cleared_when_the_subsidy_stops(tmp_path: Path) -> None:
     overrides, _ = FLAGGED_ROWS["NURSING_NOT_QUALIFIED"]
     _command(_roster(tmp_path, [roster_row(**overrides)], "a.csv"))
