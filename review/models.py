@@ -217,14 +217,22 @@ class Finding(models.Model):
         ComparisonRun, models.PROTECT, related_name="findings", verbose_name="比对批次",
         db_index=False,  # (run, code) below serves every lookup by run
     )  # fmt: skip
+    # The references to the archive are kept by Django (PROTECT: a person, enrolment, county
+    # or verdict a finding names cannot be deleted), not by the database: its per-row checks
+    # took 6 of the 7 s PostgreSQL spends storing a province run's 190 000 findings, each
+    # written once, by the run, from ids read in the same transaction (docs/benchmarks.md,
+    # "Storing findings"). The run's own key stays a database constraint (0.7 s).
     person = models.ForeignKey(
-        Person, models.PROTECT, null=True, blank=True, related_name="+", verbose_name="残疾人"
-    )
+        Person, models.PROTECT, null=True, blank=True, related_name="+", verbose_name="残疾人",
+        db_constraint=False,
+    )  # fmt: skip
     enrolment = models.ForeignKey(
         Enrolment, models.PROTECT, null=True, blank=True, related_name="+",
-        verbose_name="补贴享受记录",
+        verbose_name="补贴享受记录", db_constraint=False,
     )  # fmt: skip
-    county = models.ForeignKey(Division, models.PROTECT, related_name="+", verbose_name="县（区）")
+    county = models.ForeignKey(
+        Division, models.PROTECT, related_name="+", verbose_name="县（区）", db_constraint=False
+    )
     township_code = models.CharField("乡镇代码", max_length=9, blank=True)
     id_number = models.CharField("公民身份号码", max_length=18)
     name = models.CharField("姓名", max_length=64, blank=True)
@@ -242,6 +250,7 @@ class Finding(models.Model):
         "Verification", models.PROTECT, null=True, blank=True, related_name="carried_to",
         verbose_name="沿用的核查结论",
         help_text="此前比对中同一问题、证据未变且经查不属实的结论，本次沿用，不再待核查。",
+        db_constraint=False,
     )  # fmt: skip
 
     objects = FindingQuerySet.as_manager()

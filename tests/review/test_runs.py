@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection
+from django.db.models import ProtectedError
 from django.urls import reverse
 
 from archive.models import Enrolment, Person, RuleSetVersion
@@ -199,6 +200,21 @@ def test_finished_runs_and_findings_are_immutable(demo_people, run_comparison):
         run.findings.update(code="DECEASED")
     with pytest.raises(PermissionDenied):
         run.findings.all().delete()
+
+
+def test_a_person_enrolment_or_county_a_finding_names_cannot_be_deleted(
+    demo_people, run_comparison
+):
+    """The database does not check these references (review/models.py, Finding): Django's
+    PROTECT must still refuse the deletion that would leave a finding pointing nowhere."""
+    run = run_comparison("140425")
+    finding = run.findings.filter(person__isnull=False, enrolment__isnull=False).first()
+    for referenced in (finding.enrolment, finding.person, finding.county):
+        with pytest.raises(ProtectedError) as refused:
+            referenced.delete()
+        assert finding in refused.value.protected_objects
+    assert Person.objects.filter(pk=finding.person_id).exists()
+    assert Enrolment.objects.filter(pk=finding.enrolment_id).exists()
 
 
 def test_stopped_enrolment_is_not_a_beneficiary_any_more(
