@@ -12,7 +12,9 @@ from archive import casefiles, pgcopy
 from archive.imports.plan import CHUNK, EnrolmentKey, PersonKey, _chunks, _member_of, _Plan
 from archive.imports.results import Progress
 from archive.models import (
+    CaseFile,
     Certificate,
+    DataFlag,
     Enrolment,
     EnrolmentChange,
     FamilyStatus,
@@ -23,6 +25,8 @@ from archive.models import (
 #: Objects per INSERT / UPDATE statement.
 WRITE_BATCH = 2000
 UPDATE_BATCH = 1000
+#: Rows written at which the written tables' statistics are refreshed (:func:`analyze`).
+ANALYZE_AFTER = 10_000
 
 
 #: The PostgreSQL advisory lock that serialises beneficiary imports (any constant of our own).
@@ -61,9 +65,6 @@ class _Writer:
         if self.progress is not None:
             self.progress("write", self.done, self.total)
 
-    def _value(self, field_: Any, row: dict[str, Any]) -> Any:
-        return pgcopy.field_value(field_, row, self.now)
-
     def insert(self, model: Any, rows: Sequence[dict[str, Any]], *, ids: bool) -> list[int]:
         """Insert ``rows`` (field attname → value); return the new pks if ``ids``."""
         if not rows:
@@ -78,10 +79,12 @@ class _Writer:
                 pks = pgcopy.next_ids(cursor, table, model._meta.pk.column, len(rows))
             names = ([model._meta.pk.column] if ids else []) + [f.column for f in fields]
 
+            values = pgcopy.row_values(fields, self.now)
+
             def batch(start: int) -> Iterable[list[Any]]:
                 for index in range(start, min(start + WRITE_BATCH, len(rows))):
-                    values = [self._value(f, rows[index]) for f in fields]
-                    yield [pks[index], *values] if ids else values
+                    row = values(rows[index])
+                    yield [pks[index], *row] if ids else row
 
             # One COPY per batch, progress between them: a progress report queries the job
             # (cancelled?), and no other statement may run on the connection inside a COPY.
@@ -94,8 +97,10 @@ class _Writer:
         self, model: Any, rows: Sequence[dict[str, Any]], fields: list[Any], ids: bool
     ) -> list[int]:
         pks: list[int] = []
+        values = pgcopy.row_values(fields, self.now)
+        names = [f.attname for f in fields]
         for chunk in _chunks(rows, WRITE_BATCH):
-            objects = [model(**{f.attname: self._value(f, row) for f in fields}) for row in chunk]
+            objects = [model(**dict(zip(names, values(row), strict=True))) for row in chunk]
             model.objects.bulk_create(objects)
             if ids:
                 pks.extend(obj.pk for obj in objects)
@@ -201,3 +206,12 @@ def _write(
         (row["person_id"], row["county_id"]) for row in new_enrolments if row.get("county_id")
     )
     return person_pk, {**plan.enrolment_pks, **enrolment_pk}
+
+
+def analyze(plan: _Plan) -> None:
+    """After a large import on PostgreSQL, the statistics of the tables it wrote, so that
+    the next import's lookups are planned for the rows now there (:func:`pgcopy.analyze`)."""
+    if pgcopy.enabled() and plan.writes >= ANALYZE_AFTER:
+        pgcopy.analyze(
+            [Person, Certificate, FamilyStatus, Enrolment, EnrolmentChange, CaseFile, DataFlag]
+        )
