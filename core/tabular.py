@@ -477,6 +477,84 @@ def _csv_records(src: _Source, encoding: str, delimiter: str) -> Iterator[tuple[
             text.detach()
 
 
+#: Characters a line of a plain CSV may consist of and still be blank: what
+#: :data:`BLANK_CHARS` strips, but the line breaks (a line never holds one).
+_LINE_BLANK = BLANK_CHARS.replace("\r", "").replace("\n", "")
+#: Python's ``csv`` refuses a longer field (``csv.field_size_limit()``'s default).
+_CSV_FIELD_LIMIT = 131_072
+_PLAIN_BLOCK = 1 << 20
+
+
+def _plain_csv_facts(src: _Source, delimiter: str) -> tuple[int, int, int, bool] | None:
+    """The facts the validation pass gathers (data rows, last row number, characters of
+    the non-blank records, ``simple``) for a UTF-8 CSV whose header is its first line,
+    computed with whole-text string operations instead of Python's ``csv`` — or ``None``
+    when the file holds anything that makes a record other than one line split at the
+    delimiter: a quote, a lone carriage return, a NUL, a ``=`` (a possible formula, whose
+    cell the full pass must name) or a line longer than ``csv`` accepts. Then the full pass
+    runs and says what is wrong, if anything.
+
+    Python's ``csv`` was a third of the CPU of parsing a 1 000 000-row roster (docs/
+    benchmarks.md, "Roster parsing"); this pass reads the file in 1 MB blocks of whole lines,
+    so its memory stays bounded whatever the file's size. ``tests/core/test_tabular.py``
+    holds both passes to the same facts.
+    """
+    blank = re.compile(f"^[{re.escape(_LINE_BLANK + delimiter)}]*$", re.MULTILINE)
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    count = chars = last = 0
+    first_empty = 0  # the number of the first empty line after the header, if any
+    base = 1  # the number of the block's first line
+    carry = ""
+    with src.open() as fh:
+        while True:
+            data = fh.read(_PLAIN_BLOCK)
+            text = carry + decoder.decode(data, final=not data)
+            if data:
+                cut = text.rfind("\n")
+                if cut < 0:
+                    carry = text
+                    continue
+                block, carry = text[:cut].removesuffix("\r"), text[cut + 1 :]
+            else:
+                block, carry = text, ""
+            block = block.replace("\r\n", "\n")
+            if any(c in block for c in '"\r\x00='):
+                return None
+            lines = block.count("\n") + 1
+            if max(map(len, block.split("\n"))) > _CSV_FIELD_LIMIT:
+                return None
+            empty: list[int] = []
+            blank_chars = 0
+            index = position = 0
+            for match in blank.finditer(block):
+                index += block.count("\n", position, match.start())
+                position = match.start()
+                empty.append(index)
+                line = match.group()
+                blank_chars += len(line) - line.count(delimiter)
+                if not line and not first_empty and base + index > 1:
+                    first_empty = base + index
+            kept = lines - len(empty)
+            block_chars = len(block) - (lines - 1) - block.count(delimiter) - blank_chars
+            if base == 1:  # the header: not a data row
+                header = block.split("\n", 1)[0]
+                kept -= 1
+                block_chars -= len(header) - header.count(delimiter)
+            if kept > 0:
+                skipped = set(empty)
+                final = lines - 1
+                while final in skipped:
+                    final -= 1
+                last = max(last, base + final)
+            count += kept
+            chars += block_chars
+            base += lines
+            if not data:
+                break
+    simple = not (first_empty and first_empty < last)
+    return count, last, chars, simple
+
+
 def _read_csv(
     src: _Source, head: bytes, label: str, spec: HeaderSpec | None, max_rows: int
 ) -> Table:
@@ -512,7 +590,18 @@ def _read_csv(
                 width = len(record)
                 header, indexes, unknown = _check_headers(record, label, spec)
                 break
-        for number, record in stream:
+        plain = None
+        if header_number == 1 and encoding == "utf-8-sig":
+            stream.close()
+            plain = _plain_csv_facts(src, delimiter)
+            if plain is None:
+                stream = records()
+                next(stream)  # the header again
+            else:
+                count, last, chars, simple = plain
+                if count > max_rows:
+                    raise _too_many_rows(label, max_rows)
+        for number, record in () if plain is not None else stream:
             # Whole-record string operations first: they run in C, and the per-cell loop only
             # runs for the rare record that can hold a formula.
             joined = "\x00".join(record)

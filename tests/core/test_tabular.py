@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from core import tabular
 from core.tabular import HeaderSpec, TableError, column_letter, read_table
 from tests.core import bombs
 
@@ -373,3 +374,71 @@ def test_xlsx_with_an_error_cell_is_read_by_openpyxl_which_gives_its_text() -> N
     assert [row for _, row in read_table(buf.getvalue(), "x.xlsx").rows] == [
         {"姓名": "张三", "值": "#N/A"}
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# The plain-CSV pass (core.tabular._plain_csv_facts) against the full ``csv`` pass
+
+PLAIN_SHAPES = {
+    "lf": "姓名,号码\n张三,1\n李四,2\n",
+    "crlf": "姓名,号码\r\n张三,1\r\n李四,2\r\n",
+    "bom and no final newline": "\ufeff姓名,号码\n张三,1\n李四,2",
+    "blank lines at the end": "姓名,号码\n张三,1\n\n\n",
+    "an empty line in the middle": "姓名,号码\n张三,1\n\n李四,2\n",
+    "separators and spaces only": "姓名,号码\n张三,1\n , \u3000\n,,\n李四,2\n ,\n",
+    "short and long records": "姓名,号码,备注\n张三\n李四,2,x,y\n",
+    "tab separated": "姓名\t号码\n张三\t1\n\t\n李四\t2\n",
+    "only the header": "姓名,号码\n",
+}
+FULL_ONLY = {
+    "a quoted cell": '姓名,号码\n"张,三",1\n',
+    "a cell spanning lines": '姓名,号码\n"张\n三",1\n',
+    "a lone carriage return": "姓名,号码\r张三,1\n",
+    "a possible formula": "姓名,号码\n张三,=1+1\n",
+}
+
+
+def _layout(data: bytes, plain: bool, monkeypatch) -> tuple:
+    """What the validation pass says about a file, by the plain pass or the full one."""
+    if not plain:
+        monkeypatch.setattr(tabular, "_plain_csv_facts", lambda src, delimiter: None)
+    try:
+        table = read_table(data, "x.csv")
+    except TableError as error:
+        return ("error", error.code)
+    layout = table.csv_layout
+    return (table.row_count, layout.data_rows, layout.last_row, layout.chars, layout.simple)
+
+
+@pytest.mark.parametrize("shape", list(PLAIN_SHAPES))
+def test_the_plain_csv_pass_finds_what_the_full_csv_pass_finds(shape, monkeypatch) -> None:
+    data = PLAIN_SHAPES[shape].encode()
+    delimiter = "\t" if shape == "tab separated" else ","
+    assert tabular._plain_csv_facts(tabular._Source(data), delimiter) is not None
+    assert _layout(data, True, monkeypatch) == _layout(data, False, monkeypatch)
+
+
+@pytest.mark.parametrize("shape", list(FULL_ONLY))
+def test_a_csv_with_quotes_carriage_returns_or_formulas_goes_through_the_full_pass(
+    shape, monkeypatch
+) -> None:
+    data = FULL_ONLY[shape].encode()
+    assert tabular._plain_csv_facts(tabular._Source(data), ",") is None
+    assert _layout(data, True, monkeypatch) == _layout(data, False, monkeypatch)
+
+
+def test_the_plain_csv_pass_reads_a_file_larger_than_its_block_the_same(monkeypatch) -> None:
+    monkeypatch.setattr(tabular, "_PLAIN_BLOCK", 64)  # lines cut across many blocks
+    lines = ["姓名,号码"]
+    for i in range(500):
+        lines.append("" if i % 97 == 5 else (" , " if i % 31 == 0 else f"张三{i},{i}"))
+    data = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    assert tabular._plain_csv_facts(tabular._Source(data), ",") is not None
+    assert _layout(data, True, monkeypatch) == _layout(data, False, monkeypatch)
+
+
+def test_a_plain_csv_over_the_row_limit_is_refused_by_the_plain_pass_too() -> None:
+    data = ("姓名,号码\n" + "张三,1\n" * 11).encode()
+    with pytest.raises(TableError) as refused:
+        read_table(data, "x.csv", max_rows=10)
+    assert refused.value.code == "TABLE_TOO_MANY_ROWS"
