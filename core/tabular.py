@@ -485,6 +485,15 @@ _CSV_FIELD_LIMIT = 131_072
 _PLAIN_BLOCK = 1 << 20
 
 
+def _has_long_line(block: str) -> bool:
+    """Whether a line of ``block`` is longer than ``csv`` accepts. A line that long spans a
+    whole window of half the limit, so only blocks with such a window are split into lines."""
+    step = _CSV_FIELD_LIMIT // 2
+    if all(block.find("\n", i, i + step) >= 0 for i in range(0, len(block) - step, step)):
+        return False
+    return max(map(len, block.split("\n"))) > _CSV_FIELD_LIMIT
+
+
 def _plain_csv_facts(src: _Source, delimiter: str) -> tuple[int, int, int, bool] | None:
     """The facts the validation pass gathers (data rows, last row number, characters of
     the non-blank records, ``simple``) for a UTF-8 CSV whose header is its first line,
@@ -499,7 +508,8 @@ def _plain_csv_facts(src: _Source, delimiter: str) -> tuple[int, int, int, bool]
     so its memory stays bounded whatever the file's size. ``tests/core/test_tabular.py``
     holds both passes to the same facts.
     """
-    blank = re.compile(f"^[{re.escape(_LINE_BLANK + delimiter)}]*$", re.MULTILINE)
+    # A blank line after its line break: the search jumps from line break to line break.
+    blank = re.compile(f"\n([{re.escape(_LINE_BLANK + delimiter)}]*)\r?(?=\n|\\Z)")
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
     count = chars = last = 0
     first_empty = 0  # the number of the first empty line after the header, if any
@@ -517,27 +527,28 @@ def _plain_csv_facts(src: _Source, delimiter: str) -> tuple[int, int, int, bool]
                 block, carry = text[:cut].removesuffix("\r"), text[cut + 1 :]
             else:
                 block, carry = text, ""
-            block = block.replace("\r\n", "\n")
-            if any(c in block for c in '"\r\x00='):
+            crlf = block.count("\r\n")
+            if block.count("\r") != crlf or any(c in block for c in '"\x00='):
+                return None
+            if _has_long_line(block):
                 return None
             lines = block.count("\n") + 1
-            if max(map(len, block.split("\n"))) > _CSV_FIELD_LIMIT:
-                return None
             empty: list[int] = []
             blank_chars = 0
             index = position = 0
-            for match in blank.finditer(block):
-                index += block.count("\n", position, match.start())
+            scan = "\n" + block
+            for match in blank.finditer(scan):
+                index += scan.count("\n", position, match.start())
                 position = match.start()
                 empty.append(index)
-                line = match.group()
+                line = match.group(1)
                 blank_chars += len(line) - line.count(delimiter)
                 if not line and not first_empty and base + index > 1:
                     first_empty = base + index
             kept = lines - len(empty)
-            block_chars = len(block) - (lines - 1) - block.count(delimiter) - blank_chars
+            block_chars = len(block) - (lines - 1) - crlf - block.count(delimiter) - blank_chars
             if base == 1:  # the header: not a data row
-                header = block.split("\n", 1)[0]
+                header = block.split("\n", 1)[0].removesuffix("\r")
                 kept -= 1
                 block_chars -= len(header) - header.count(delimiter)
             if kept > 0:

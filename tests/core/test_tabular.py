@@ -389,12 +389,14 @@ PLAIN_SHAPES = {
     "short and long records": "姓名,号码,备注\n张三\n李四,2,x,y\n",
     "tab separated": "姓名\t号码\n张三\t1\n\t\n李四\t2\n",
     "only the header": "姓名,号码\n",
+    "a long cell": "姓名,号码\n" + "张" * 100_000 + ",1\n李四,2\n",
 }
 FULL_ONLY = {
     "a quoted cell": '姓名,号码\n"张,三",1\n',
     "a cell spanning lines": '姓名,号码\n"张\n三",1\n',
     "a lone carriage return": "姓名,号码\r张三,1\n",
     "a possible formula": "姓名,号码\n张三,=1+1\n",
+    "a cell longer than csv takes": "姓名,号码\n张三,1\n" + "张" * 140_000 + ",1\n",
 }
 
 
