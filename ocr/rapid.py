@@ -23,8 +23,9 @@ from ocr.words import Word
 
 __all__ = ["recognise", "recognise_line"]
 
-#: Longest side the text detector sees; text lines are found on this reduced image and then
-#: recognised from the full-resolution crops, so a smaller value is faster at little cost.
+#: Longest side of the page as RapidOCR works on it: a larger page is reduced to this before
+#: detection, and its lines are cut from the reduced page for recognition (``_zoom`` in
+#: ``ocr/pipeline.py`` takes a closer look when that leaves the text too small).
 DETECTION_SIDE = 1600
 
 
@@ -32,14 +33,13 @@ DETECTION_SIDE = 1600
 def _session() -> Any:
     from rapidocr_onnxruntime import RapidOCR  # heavy import: only when this engine is used
 
-    threads = int(setting("OCR_THREADS", 1))
+    # Only the global thread options count: RapidOCR 1.4 copies them over the per-model
+    # ones (``det_intra_op_num_threads`` …) after reading those, so per-model values are
+    # silently replaced by "all cores" — which doubled the CPU of every page on two cores
+    # for no gain in wall time (``docs/benchmarks.md``, OCR threads).
     return RapidOCR(
-        det_intra_op_num_threads=threads,
-        cls_intra_op_num_threads=threads,
-        rec_intra_op_num_threads=threads,
-        det_inter_op_num_threads=1,
-        cls_inter_op_num_threads=1,
-        rec_inter_op_num_threads=1,
+        intra_op_num_threads=int(setting("OCR_THREADS", 1)),
+        inter_op_num_threads=1,
         max_side_len=DETECTION_SIDE,
         det_limit_side_len=736,
         det_limit_type="min",

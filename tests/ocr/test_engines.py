@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from core.numbers import id_check_char
-from ocr import engine, pipeline, samples, world
+from ocr import engine, pipeline, rapid, samples, world
 from ocr.engine import EngineError
 
 
@@ -103,3 +103,23 @@ def test_an_unknown_engine_is_a_clear_error(settings):
     settings.OCR_ENGINE = "abbyy"
     with pytest.raises(EngineError, match="未知的文字识别引擎"):
         engine.engine_name()
+
+
+@pytest.fixture
+def fresh_rapid_session():
+    """A RapidOCR session built for the test's settings, and a fresh one for the next test."""
+    rapid._session.cache_clear()
+    yield rapid._session
+    rapid._session.cache_clear()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_every_rapidocr_model_runs_on_the_threads_of_ocr_threads(
+    settings, fresh_rapid_session, threads
+):
+    settings.OCR_THREADS = threads
+    session = fresh_rapid_session()
+    models = (session.text_det.infer, session.text_cls.infer, session.text_rec.session)
+    for model in models:
+        options = model.session.get_session_options()
+        assert (options.intra_op_num_threads, options.inter_op_num_threads) == (threads, 1)
