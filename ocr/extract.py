@@ -80,17 +80,30 @@ _CATEGORY_VALUE = re.compile(
 _GRADE_LABEL = re.compile(r"等级[:]?")
 _GRADE_VALUE = re.compile(r"(IV|III|II|I|[1-4一二三四壹贰叁肆ⅠⅡⅢⅣ])级?")
 _DATE = r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{8}"
-# The label as printed, or with its middle character misread (有姓期至, 有双期限) where a
-# date or 至/限 follows: OCR of a fax or under a seal rarely keeps all three characters.
-_EXPIRY_WORD = r"有(?:效|[^\d\s至限:：](?=期(?:[至限]|[:：]?\d)))期"
+# The label as printed, with its middle or last character misread (有姓期至, 有双期限,
+# 有效棚至) where a date or 至/限 follows, or with its first lost before 至/限 (效期至): OCR
+# of a fax or under a seal rarely keeps all three.
+_EXPIRY_WORD = (
+    r"(?:有(?:效|[^\d\s至限:：](?=期(?:[至限]|[:：]?\d)))期"
+    r"|有效[^\d\s至限期:：](?=[至限]|[:：]?\d)"
+    r"|效期(?=[至限]))"
+)
 _EXPIRY_UNTIL = re.compile(rf"{_EXPIRY_WORD}至[:]?(?P<end>长期有效|长期|{_DATE})")
 _EXPIRY_RANGE = re.compile(
     rf"{_EXPIRY_WORD}限?[:]?(?:{_DATE})[至到~\-—]+(?P<end>长期有效|长期|{_DATE})"
 )
-# A range whose start date is misread (2019:02.87-2029.02.27): the end is still printed
-# whole, and it is what the field holds; it passes the same date and year checks.
+# A range whose start date is misread (2019:02.87-2029.02.27, 2020,02.15-…, 2018-10:17-…):
+# the end is still printed whole, and it is what the field holds; it passes the same date
+# and year checks.
 _EXPIRY_GARBLED_START = re.compile(
-    rf"{_EXPIRY_WORD}限?[:]?[0-9.:/年月日]{{6,11}}[至到~\-—]+(?P<end>{_DATE})(?!\d)"
+    rf"{_EXPIRY_WORD}限?[:]?[0-9.,，:/\-年月日]{{6,11}}[至到~\-—]+(?P<end>{_DATE})(?!\d)"
+)
+# 至 (or the colon) misread as another character (有效期全2030.10.25): one character between
+# the label and a single date that no range follows.  Never 自/从/起, which begin a range
+# (有效期自2020年1月1日起): that date is the start.
+_EXPIRY_STRAY = re.compile(
+    rf"{_EXPIRY_WORD}[^\d\s限自从起]"
+    rf"(?P<end>长期有效|长期|{_DATE})(?![至到~\-—\d])"
 )
 # A range whose separator was lost (2021.08.102031.08.10): where the split is ambiguous
 # only the reading in which both dates fall on the same day of the year is taken
@@ -251,7 +264,11 @@ def _grid(text: str, words: Sequence[Word] | None) -> list[list[_Box]]:
 
 
 def _is_label(text: str) -> bool:
-    head = text.removeprefix("残疾").removeprefix("申请人")
+    """A label cell, also behind the prefixes a form puts before it (残疾类别, 残疾人证号,
+    申请人姓名): such a cell under an empty 姓名 is the next header, not the name."""
+    head = text
+    for prefix in ("残疾人", "残疾", "申请人"):
+        head = head.removeprefix(prefix)
     return any(head.startswith(label) for label in _LABELS)
 
 
@@ -485,6 +502,7 @@ def _read_expiry(grid: list[list[_Box]], result: Extraction) -> None:
             or _EXPIRY_RANGE.search(joined)
             or _EXPIRY_SINGLE.search(joined)
             or _EXPIRY_GARBLED_START.search(joined)
+            or _EXPIRY_STRAY.search(joined)
             or _glued(joined)
         )
         if not match:

@@ -343,6 +343,18 @@ def test_a_label_followed_by_another_label_is_never_taken_as_the_value():
     assert read("\n".join(layout_lines(words)), words=words).fields["name"] is None
 
 
+def test_an_empty_name_over_the_certificate_number_label_is_not_read_from_that_label():
+    # A photocopy whose name cell came out blank: below it is the 残疾人证号 header, and
+    # what precedes its 证号 (残疾人) is no name.
+    words = [
+        _line("姓名", 100, 100, 1),
+        _line("性别男", 600, 100, 2),
+        _line("残疾人证号", 100, 160, 3),
+        _line("照片", 600, 160, 4),
+    ]
+    assert read("\n".join(layout_lines(words)), words=words).fields["name"] is None
+
+
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
@@ -362,8 +374,37 @@ def test_an_expiry_year_no_certificate_carries_is_null_with_a_warning():
     assert any("不合常理" in warning for warning in result.warnings)
 
 
-def test_a_range_with_a_misread_start_date_still_gives_its_end():
-    assert read("姓名 张三\n有效期限 2019:02.87-2029.02.27\n").fields["valid_until"] == "2029-02-27"
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("有效期限 2019:02.87-2029.02.27", "2029-02-27"),
+        ("有效期限 2020,02.15-2030.02.15", "2030-02-15"),
+        ("有效期限2018-10:17-2028.10.17", "2028-10-17"),
+    ],
+)
+def test_a_range_with_a_misread_start_date_still_gives_its_end(line: str, expected: str):
+    assert read(f"姓名 张三\n{line}\n").fields["valid_until"] == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("有效期全2030.10.25", "2030-10-25"),
+        ("有效期；2030年5月1日", "2030-05-01"),
+        ("有效期全长期", "长期"),
+    ],
+)
+def test_until_misread_as_another_character_before_one_date_gives_that_date(
+    line: str, expected: str
+):
+    assert read(f"姓名 张三\n{line}\n").fields["valid_until"] == expected
+
+
+@pytest.mark.parametrize(
+    "line", ["有效期自2020年1月1日起", "有效期全2020.10.25-2030.10.25", "有效期从2020.10.25"]
+)
+def test_a_stray_character_before_a_start_date_never_makes_it_the_end(line: str):
+    assert read(f"姓名 张三\n{line}\n").fields["valid_until"] is None
 
 
 @pytest.mark.parametrize(
@@ -384,9 +425,16 @@ def test_a_range_that_lost_its_separator_is_null_unless_both_dates_fall_on_one_d
 
 @pytest.mark.parametrize(
     ("line", "expected"),
-    [("有姓期至2035/12/1", "2035-12-01"), ("有双期限 2020.05.01-2030.05.01", "2030-05-01")],
+    [
+        ("有姓期至2035/12/1", "2035-12-01"),
+        ("有双期限 2020.05.01-2030.05.01", "2030-05-01"),
+        ("有效棚至20280711", "2028-07-11"),
+        ("效期至2032年07月09日", "2032-07-09"),
+    ],
 )
-def test_an_expiry_label_with_its_middle_character_misread_is_still_found(line: str, expected: str):
+def test_an_expiry_label_with_one_character_misread_or_lost_is_still_found(
+    line: str, expected: str
+):
     assert read(f"姓名 张三\n{line}\n").fields["valid_until"] == expected
 
 
