@@ -72,6 +72,7 @@ _LABELS = (
     "发证", "签发", "户籍", "电话", "照片", "申请", "监护",
 )  # fmt: skip
 _NAME_LABEL = re.compile(r"姓名[:]?")
+_STRAY_BEFORE_LABEL = re.compile(r"^[^\u4e00-\u9fff]{1,3}")
 _NAME_CHARS = re.compile(r"[\u4e00-\u9fff·•]+")
 _CATEGORY_LABEL = re.compile(r"(?<!补贴)类别[:]?")
 _CATEGORY_VALUE = re.compile(
@@ -265,11 +266,13 @@ def _grid(text: str, words: Sequence[Word] | None) -> list[list[_Box]]:
 
 def _is_label(text: str) -> bool:
     """A label cell, also behind the prefixes a form puts before it (残疾类别, 残疾人证号,
-    申请人姓名): such a cell under an empty 姓名 is the next header, not the name."""
-    head = text
+    申请人姓名): such a cell under an empty 姓名 is the next header, not the name.  Also
+    behind one stray character or a few non-Chinese ones — a seal's letter or specks read
+    into the cell (``联公民身份号码``, ``HL公民身份号码``): no value begins that way."""
+    head = _STRAY_BEFORE_LABEL.sub("", text)
     for prefix in ("残疾人", "残疾", "申请人"):
         head = head.removeprefix(prefix)
-    return any(head.startswith(label) for label in _LABELS)
+    return any(head.startswith(label) or head[1:].startswith(label) for label in _LABELS)
 
 
 def _below(grid: list[list[_Box]], row: int, box: _Box) -> _Box | None:

@@ -27,6 +27,8 @@ FIELD_GAP = "  "
 _CELL_GAP_HEIGHTS = 1.2
 # Two Tesseract lines belong to one row when they overlap by this share of the shorter one.
 _ROW_OVERLAP = 0.5
+# A line taller than this many times the page's median line is outsized (a seal's letter).
+_OUTSIZED_HEIGHTS = 1.8
 
 
 @dataclass(frozen=True)
@@ -71,19 +73,28 @@ class _Row:
 
 
 def _rows(words: Iterable[Word]) -> list[_Row]:
-    """Group words into rows: Tesseract's lines, merged when they sit side by side."""
+    """Group words into rows: Tesseract's lines, merged when they sit side by side.
+
+    A line far taller than the page's text (a letter of a seal's ring, 2–4 lines high) is
+    placed after the others, in the row it overlaps, and does not stretch that row:
+    otherwise, in a table with a header row, the seal's letters beside it would reach down
+    into the row of values and join the two (``程梅平申请人姓名``).
+    """
     lines: dict[tuple[int, int, int], list[Word]] = {}
     for word in words:
         if word.text.strip():
             lines.setdefault(word.line, []).append(word)
+    if not lines:
+        return []
+    bands = [(min(w.top for w in ws), max(w.bottom for w in ws), ws) for ws in lines.values()]
+    tallest = _OUTSIZED_HEIGHTS * statistics.median(bottom - top for top, bottom, _ in bands)
     rows: list[_Row] = []
-    for members in sorted(lines.values(), key=lambda ws: min(w.top for w in ws)):
-        top = min(w.top for w in members)
-        bottom = max(w.bottom for w in members)
+    for top, bottom, members in sorted(bands, key=lambda b: (b[1] - b[0] > tallest, b[0])):
         for row in rows:
             if row.overlap(top, bottom) >= _ROW_OVERLAP:
                 row.words.extend(members)
-                row.top, row.bottom = min(row.top, top), max(row.bottom, bottom)
+                if bottom - top <= tallest:
+                    row.top, row.bottom = min(row.top, top), max(row.bottom, bottom)
                 break
         else:
             rows.append(_Row(top, bottom, list(members)))

@@ -355,6 +355,33 @@ def test_an_empty_name_over_the_certificate_number_label_is_not_read_from_that_l
     assert read("\n".join(layout_lines(words)), words=words).fields["name"] is None
 
 
+def test_a_seal_letter_beside_a_header_row_does_not_join_it_to_the_row_of_values():
+    # A seal's ring letter is 2-4 text lines tall: beside the header row it overlaps the row
+    # of values too, and must not merge the two (程梅平申请人姓名).
+    words = [
+        _line("申请人姓名", 100, 100, 1),
+        _line("公民身份号码", 1100, 100, 2),
+        Word("联", 99.0, 1700, 90, 110, 130, (3, 0, 0)),
+        _line("程梅平", 100, 170, 4),
+        _line(ID, 1100, 170, 5),
+    ]
+    lines = layout_lines(words)
+    assert len(lines) == 2
+    assert read("\n".join(lines), words=words).fields["name"] == "程梅平"
+
+
+@pytest.mark.parametrize("header", ["HL公民身份号码", "联公民身份号码", "·公民身份号码"])
+def test_a_header_behind_a_stray_character_is_a_label_not_the_name(header: str):
+    words = [
+        _line("申请人姓名", 100, 100, 1),
+        _line(header, 1100, 100, 2),
+        _line("朱海", 100, 230, 3),
+        _line(ID, 1100, 230, 4),
+    ]
+    fields = read("\n".join(layout_lines(words)), words=words).fields
+    assert (fields["name"], fields["id_number"]) == ("朱海", ID)
+
+
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
