@@ -71,7 +71,9 @@ _LABELS = (
     "姓名", "性别", "民族", "出生", "住址", "证号", "身份", "公民", "类别", "等级", "有效期",
     "发证", "签发", "户籍", "电话", "照片", "申请", "监护",
 )  # fmt: skip
-_NAME_LABEL = re.compile(r"姓名[:]?")
+# 姓 is read as 娃 or 蛙 on faint copies (生 and 圭 differ by a stroke, 女 and 虫 blur alike):
+# neither word exists on these pages, so the label is still the label.
+_NAME_LABEL = re.compile(r"[姓娃蛙]名[:]?")
 _STRAY_BEFORE_LABEL = re.compile(r"^[^\u4e00-\u9fff]{1,3}")
 _NAME_CHARS = re.compile(r"[\u4e00-\u9fff·•]+")
 _CATEGORY_LABEL = re.compile(r"(?<!补贴)类别[:]?")
@@ -81,12 +83,18 @@ _CATEGORY_VALUE = re.compile(
 _GRADE_LABEL = re.compile(r"等级[:]?")
 _GRADE_VALUE = re.compile(r"(IV|III|II|I|[1-4一二三四壹贰叁肆ⅠⅡⅢⅣ])级?")
 _DATE = r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{8}"
+# An end date that lost one of its separators (203011.11, 2030.1111): with a two-digit month
+# and day the split is not in doubt.  Only after a range's separator, never alone.
+_LOOSE_DATE = r"\d{4}[./-]?\d{2}[./-]?\d{2}"
 # The label as printed, with its middle or last character misread (有姓期至, 有双期限,
-# 有效棚至) where a date or 至/限 follows, or with its first lost before 至/限 (效期至): OCR
-# of a fax or under a seal rarely keeps all three.
+# 有效棚至, 有效0限) where a date or 至/限 follows, or with its first lost before 至/限
+# (效期至), or its last lost before 限 and a date (有效限2020…): OCR of a fax or under a seal
+# rarely keeps all three.
 _EXPIRY_WORD = (
     r"(?:有(?:效|[^\d\s至限:：](?=期(?:[至限]|[:：]?\d)))期"
     r"|有效[^\d\s至限期:：](?=[至限]|[:：]?\d)"
+    r"|有效\d(?=[至限])"
+    r"|有效(?=限[:：]?\d)"
     r"|效期(?=[至限]))"
 )
 _EXPIRY_UNTIL = re.compile(rf"{_EXPIRY_WORD}至[:]?(?P<end>长期有效|长期|{_DATE})")
@@ -97,7 +105,8 @@ _EXPIRY_RANGE = re.compile(
 # the end is still printed whole, and it is what the field holds; it passes the same date
 # and year checks.
 _EXPIRY_GARBLED_START = re.compile(
-    rf"{_EXPIRY_WORD}限?[:]?[0-9.,，:/\-年月日]{{6,11}}[至到~\-—]+(?P<end>{_DATE})(?!\d)"
+    rf"{_EXPIRY_WORD}限?[:]?[0-9.,，:/\-年月日]{{6,11}}[至到~\-—]+"
+    rf"(?P<end>{_DATE}|{_LOOSE_DATE})(?!\d)"
 )
 # 至 (or the colon) misread as another character (有效期全2030.10.25): one character between
 # the label and a single date that no range follows.  Never 自/从/起, which begin a range
@@ -512,6 +521,8 @@ def _read_expiry(grid: list[list[_Box]], result: Extraction) -> None:
             result.warn(f"有效期「{joined}」无法识别")
             return
         text = match.group("end")
+        if re.fullmatch(_LOOSE_DATE, text) and not re.fullmatch(_DATE, text):
+            text = re.sub(r"\D", "", text)
         try:
             expiry = parse_expiry(text)
         except CellError as error:

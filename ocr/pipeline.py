@@ -89,14 +89,23 @@ class PageResult:
         return item
 
 
-def _quality(words: list[Word]) -> tuple[int, float]:
-    good = sum(1 for word in words if word.conf >= _GOOD_WORD_CONF)
+def _quality(words: list[Word], engine_name: str) -> tuple[int, float]:
+    """How much of a reading is confident, and its mean confidence.
+
+    A RapidOCR word is a whole detected line, so its characters are counted, not the line:
+    a bank card's four confident lines (some 40 characters) are a good reading, not the
+    "few words" of an upside-down page that Tesseract OSD is then asked about.
+    """
+    if engine_name == "rapidocr":
+        good = sum(len(w.text.strip()) for w in words if w.conf >= _GOOD_WORD_CONF)
+    else:
+        good = sum(1 for word in words if word.conf >= _GOOD_WORD_CONF)
     mean = statistics.fmean(word.conf for word in words) if words else 0.0
     return good, mean
 
 
-def _is_poor(words: list[Word]) -> bool:
-    good, mean = _quality(words)
+def _is_poor(words: list[Word], engine_name: str) -> bool:
+    good, mean = _quality(words, engine_name)
     return good < _MIN_GOOD_WORDS or mean < _MIN_MEAN_CONF
 
 
@@ -113,7 +122,7 @@ def _recognise(
     prepared = preprocess.prepare(image, rescale=rescale, suppress_red=suppress_red)
     words = ocr_engine.recognise(prepared.image, engine=engine_name)
     prepared, words = _zoom(prepared, words, engine_name)
-    if not detect_orientation or not _is_poor(words):
+    if not detect_orientation or not _is_poor(words, engine_name):
         return prepared, words
     upright, rotated, note = preprocess.orient(prepared.image)
     if note:
@@ -126,7 +135,7 @@ def _recognise(
     retry.page_size = prepared.page_size
     retry.steps[:0] = [*prepared.steps, preprocess.Turn(rotated, prepared.image.size)]
     retry_words = ocr_engine.recognise(retry.image, engine=engine_name)
-    if _quality(retry_words)[0] > _quality(words)[0]:
+    if _quality(retry_words, engine_name)[0] > _quality(words, engine_name)[0]:
         return _zoom(retry, retry_words, engine_name)
     return prepared, words
 
@@ -141,7 +150,12 @@ def _zoom(
     reading is kept when it has at least as many confident words.
     """
     image = prepared.image
+    seen = min(1.0, _rapid_side() / max(image.size)) if engine_name == "rapidocr" else 1.0
     good = [w for w in words if w.conf >= _ZOOM_MIN_CONF]
+    # Two confident RapidOCR lines (each a whole line, unlike Tesseract's words) already say
+    # whether the text is large enough: a bank card's few lines need no second reading.
+    if engine_name == "rapidocr" and len(good) >= 2 and _text_height(good) * seen >= _SMALL_TEXT:
+        return prepared, words
     if len(good) < _MIN_GOOD_WORDS:
         # Too little was read to say where the text is: where the ink is, then.
         box = preprocess.ink_box(image)
@@ -150,8 +164,7 @@ def _zoom(
         height = max(4.0, (box[3] - box[1]) / 20)  # a card holds about ten lines
         good = [Word("", 100.0, box[0], box[1], box[2] - box[0], box[3] - box[1])]
     else:
-        height = statistics.median(min(w.height, w.width) for w in good)
-    seen = min(1.0, _rapid_side() / max(image.size)) if engine_name == "rapidocr" else 1.0
+        height = _text_height(good)
     if height * seen >= _SMALL_TEXT and len(good) > 1:
         return prepared, words
     margin = round(2 * height)
@@ -168,12 +181,16 @@ def _zoom(
     size = (max(1, round(width * factor)), max(1, round(tall * factor)))
     crop = image.crop(area).resize(size, Image.Resampling.LANCZOS)
     closer = ocr_engine.recognise(crop, engine=engine_name)
-    if _quality(closer)[0] < _quality(words)[0]:
+    if _quality(closer, engine_name)[0] < _quality(words, engine_name)[0]:
         return prepared, words
     prepared.image = crop
     prepared.steps.append(preprocess.Resize(size[0] / width, area[0], area[1]))
     prepared.scale = round(prepared.scale * factor, 3)
     return prepared, closer
+
+
+def _text_height(words: list[Word]) -> float:
+    return statistics.median(min(w.height, w.width) for w in words)
 
 
 def _rapid_side() -> int:
@@ -206,7 +223,7 @@ def read_image(
         _merge(found, retry[4])
         readings.append(retry[:2])
     warnings = list(prepared.notes)
-    if _is_poor(words):
+    if _is_poor(words, name):
         warnings.append("识别质量较差（页面模糊、倾斜过大或不是文字页面），结果请人工核对")
     if kind.doc_type == classifier.UNKNOWN:
         warnings.append("无法确定文件类型，请人工归类")

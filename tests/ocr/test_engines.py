@@ -64,6 +64,28 @@ def test_bank_card_number_is_never_taken_for_an_id():
     assert result.fields["id_number"] is None
 
 
+def _counted(calls: list[str], name: str):
+    real = getattr(engine, name)
+
+    def call(*args, **kwargs):
+        calls.append(name)
+        return real(*args, **kwargs)
+
+    return call
+
+
+def test_a_clean_bank_card_is_read_once_without_asking_its_orientation(monkeypatch):
+    # Its four lines are few as lines but many as characters: no zoom, no Tesseract OSD,
+    # and no "poor reading" warning (docs/benchmarks.md, bank cards).
+    calls: list[str] = []
+    for name in ("recognise", "detect_orientation"):
+        monkeypatch.setattr(engine, name, _counted(calls, name))
+    result = _read(world.sample(2, layout="bank_card", level="clean"))
+    assert result.doc_type == "bank_card"
+    assert calls == ["recognise"]
+    assert not any("识别质量较差" in warning for warning in result.warnings)
+
+
 def _with_id(person: samples.SamplePerson, first17: str, check: str | None = None):
     return replace(person, id_number=first17 + (check or id_check_char(first17)))
 

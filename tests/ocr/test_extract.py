@@ -338,6 +338,11 @@ def test_value_in_the_cell_below_its_label_is_read_in_a_header_row_table():
     assert (fields["category"], fields["grade"]) == (4, 3)
 
 
+@pytest.mark.parametrize("label", ["娃名", "蛙名"])
+def test_the_name_label_with_its_first_character_misread_still_labels_the_name(label: str):
+    assert read(f"{label}程刚玉  性别男").fields["name"] == "程刚玉"
+
+
 def test_a_label_followed_by_another_label_is_never_taken_as_the_value():
     words = [_line("姓名", 100, 100, 1), _line("性别", 600, 100, 2)]
     assert read("\n".join(layout_lines(words)), words=words).fields["name"] is None
@@ -425,6 +430,40 @@ def test_until_misread_as_another_character_before_one_date_gives_that_date(
     line: str, expected: str
 ):
     assert read(f"姓名 张三\n{line}\n").fields["valid_until"] == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("有效限2020.11.11-2030.11.11", "2030-11-11"),
+        ("有效0限2021.10.25-2031.10.25", "2031-10-25"),
+    ],
+)
+def test_a_label_whose_last_character_is_lost_or_read_as_a_digit_before_xian_is_read(
+    line: str, expected: str
+):
+    assert read(f"姓名 张三\n{line}\n").fields["valid_until"] == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("有效期限2020.1111-203011.11", "2030-11-11"),
+        ("有效期限 2020.11.11-2030.1111", "2030-11-11"),
+        ("有效期限2020.01.01-2030-0101", "2030-01-01"),
+    ],
+)
+def test_a_range_end_that_lost_a_separator_is_read_by_its_two_digit_month_and_day(
+    line: str, expected: str
+):
+    assert read(f"姓名 张三\n{line}\n").fields["valid_until"] == expected
+
+
+@pytest.mark.parametrize(
+    "line", ["有效期至203011.11", "有效期 2030.1111", "有效期限2020.1.1-2030.111"]
+)
+def test_a_date_that_lost_a_separator_is_not_read_outside_a_range_or_when_in_doubt(line: str):
+    assert read(f"姓名 张三\n{line}\n").fields["valid_until"] is None
 
 
 @pytest.mark.parametrize(
