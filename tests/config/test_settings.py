@@ -65,3 +65,18 @@ def test_development_defaults_need_no_server(tmp_path):
         "zh-hans",
         "Asia/Shanghai",
     ]
+
+
+def test_the_sqlite_test_database_is_a_file_that_a_child_manage_py_can_open(tmp_path):
+    # An in-memory test database is private to the pytest process: the tests that run
+    # manage.py as a child (exit codes as a shell sees them) would find no tables.
+    done = _manage(
+        tmp_path,
+        {"DATABASE_URL": ""},
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; print(s.DATABASES['default']['TEST']['NAME'])",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("test.sqlite3")
