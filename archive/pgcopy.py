@@ -111,6 +111,19 @@ def copy_rows(
             copy.write_row(row)
 
 
+def copy_in(cursor: Any, table: str, columns: Sequence[str], path: Path) -> None:
+    """The CSV file at ``path`` (a header, then ``columns`` in order; an empty cell NULL, a
+    quoted empty one '') into ``table`` with one ``COPY … FROM STDIN``, sent as it is, in
+    blocks: the file is never parsed in Python. The connection is busy until the end (no
+    other query may run on it meanwhile)."""
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, HEADER)").format(
+        sql.Identifier(table), _columns(columns)
+    )
+    with cursor.cursor.copy(statement) as copy, open(path, "rb") as source:
+        while block := source.read(1 << 20):
+            copy.write(block)
+
+
 def copy_out(rows: QuerySet, columns: Mapping[str, str], path: Path) -> None:
     """The rows of a values queryset as a CSV file with a header (``COPY … TO STDOUT``): the
     file's column names are the keys of ``columns``, each taken from the queryset's value

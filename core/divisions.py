@@ -75,7 +75,7 @@ def township_of(code: str | None, county: str = "") -> str:
     """The 9-digit township of a township or village code, else "" (unknown); with
     ``county``, also "" when the code does not lie in that county."""
     code = "".join((code or "").split())
-    if len(code) >= 9 and code[:9].isdigit() and code.startswith(county):
+    if len(code) >= 9 and code[:9].isascii() and code[:9].isdigit() and code.startswith(county):
         return code[:9]
     return ""
 

@@ -47,7 +47,7 @@ from review.engine.inputs import (
     spool_roster_files,
     write_beneficiaries_csv,
 )
-from review.engine.output import _fetch_findings
+from review.engine.output import FINDING_FILE_COLUMNS, _fetch_findings, _write_findings
 from review.engine.rules import (
     _CREATE_F,
     _PREPARE,
@@ -63,6 +63,7 @@ from review.rosters import KINDS, ParsedRoster
 
 __all__ = [
     "BENEFICIARY_COLUMNS",
+    "FINDING_FILE_COLUMNS",
     "RULES",
     "Beneficiary",
     "ComparisonResult",
@@ -95,12 +96,17 @@ def compare(
     division: str,
     rules: RuleSet = SHANXI_2023,
     config: EngineConfig | None = None,
+    findings_file: str | os.PathLike[str] | None = None,
 ) -> ComparisonResult:
     """Run the comparison of ``docs/rules.md`` for ``division`` on ``as_of``.
 
     ``beneficiaries`` may cover more than the division (e.g. the whole province); only those
     whose county lies in ``division`` are checked, but all of them count when deciding
     whether a certificate holder already receives a subsidy (应享未享).
+
+    The findings come back as objects, or, with ``findings_file``, are written to that CSV
+    file (:data:`FINDING_FILE_COLUMNS`, the rows a run stores) and not listed: a province's
+    190 000 findings need never be Python objects (``review/services/runs.py``).
     """
     unknown = set(rosters) - set(KINDS)
     if unknown:
@@ -144,7 +150,12 @@ def compare(
                 for statement in _rule_statements(code, supplied):
                     con.execute(statement, _used(statement, bound))
             checked = _scalar(con, "SELECT count(*) FROM bd")
-            findings = list(_fetch_findings(con))
+            if findings_file is None:
+                findings = list(_fetch_findings(con))
+                count = len(findings)
+            else:
+                findings = []
+                count = _write_findings(con, Path(findings_file))
         finally:
             con.close()
     return ComparisonResult(
@@ -154,6 +165,7 @@ def compare(
         evaluated_rules=evaluated,
         not_evaluated=not_evaluated,
         findings=findings,
+        finding_count=count,
         roster_errors=roster_errors,
     )
 

@@ -111,6 +111,7 @@ class ComparisonResult:
     evaluated_rules: list[str]
     not_evaluated: list[tuple[str, list[str]]]
     findings: list[Finding]
+    finding_count: int = 0  # len(findings), or the rows written to the findings file
     roster_errors: dict[str, list[RowError]] = field(default_factory=dict)
 
 

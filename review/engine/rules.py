@@ -1,19 +1,13 @@
 """The rules of ``docs/rules.md`` as SQL, one entry per finding code (``core/codes.py`` holds
 its label, the rosters it needs and the action it asks): which rules a run can evaluate, the
-tables they read, the statements that insert their findings into table ``f``, and the values
-of the beneficiary record quoted as evidence."""
+tables they read and the statements that insert their findings into table ``f``."""
 
 from __future__ import annotations
-
-from collections.abc import Callable, Sequence
-from datetime import date
-from typing import Any, NamedTuple
 
 import duckdb
 
 from core.codes import FINDING_CODES, FindingCode
 from core.eligibility import ALLOWED, EXCLUDED, SUSPENDED, RuleSet
-from core.numbers import CATEGORIES, GRADES
 from review.engine.inputs import _BENEFIT_ROSTERS
 
 #: Every row of the findings table (core/codes.py), in its order; the SQL of each is in
@@ -454,76 +448,3 @@ def _rule_statements(code: str, supplied: set[str]) -> tuple[str, ...]:
             return (_NO_CERTIFICATE_WITH_BASE,)
         return (_NO_CERTIFICATE_WITHOUT_BASE,)
     return _RULE_SQL[code]
-
-
-def _category_text(value: int | None) -> str:
-    return CATEGORIES.get(value, "") if value is not None else ""
-
-
-def _grade_text(value: int | None) -> str:
-    return GRADES.get(value, "") if value is not None else ""
-
-
-class Record(NamedTuple):
-    """The beneficiary-record columns a rule may quote (table f's ``rec_*`` columns)."""
-
-    id_number: str
-    cert: str
-    category: int | None
-    grade: int | None
-    expiry: date | None
-    division: str | None
-    kept_county: str | None
-
-
-def _certificate(r: Record) -> dict[str, str]:
-    return {"残疾人证号": r.cert}
-
-
-def _expiry(r: Record) -> dict[str, str]:
-    return {"残疾人证号": r.cert, "证件有效期至": r.expiry.isoformat() if r.expiry else ""}
-
-
-def _grade_in_number(r: Record) -> dict[str, str]:
-    digits = r.cert[18:20]
-    cat = _category_text(int(digits[0])) if digits[:1].isdigit() else ""
-    grd = _grade_text(int(digits[1])) if digits[1:2].isdigit() else ""
-    return {"残疾人证号": r.cert, "残疾类别": cat, "残疾等级": grd}
-
-
-def _id_and_certificate(r: Record) -> dict[str, str]:
-    return {"公民身份号码": r.id_number, "残疾人证号": r.cert}
-
-
-def _recorded_category(r: Record) -> dict[str, str]:
-    return {
-        "残疾人证号": r.cert,
-        "残疾类别": _category_text(r.category),
-        "残疾等级": _grade_text(r.grade),
-    }
-
-
-def _enrolment_counties(r: Record) -> dict[str, str]:
-    return {"户籍区划代码": r.division or "", "保留登记的户籍区划代码": r.kept_county or ""}
-
-
-#: What each rule whose evidence is the beneficiary record itself quotes from it, under the
-#: import headers (docs/formats.md), so the finding reads like the roster the office keeps.
-RECORD_VALUES: dict[str, Callable[[Record], dict[str, str]]] = {
-    "NO_CERTIFICATE": _certificate,
-    "CERT_EXPIRED": _expiry,
-    "CERT_EXPIRING": _expiry,
-    "GRADE_INSUFFICIENT": _grade_in_number,
-    "CERT_ID_MISMATCH": _id_and_certificate,
-    "CERT_CODE_MISMATCH": _recorded_category,
-    "DUPLICATE_ENROLMENT": _enrolment_counties,
-}
-
-
-def _record_values(code: str, id_number: str, rec: Sequence[Any]) -> dict[str, str]:
-    """Evidence values quoted from the beneficiary record (:data:`RECORD_VALUES`)."""
-    quote = RECORD_VALUES.get(code)
-    if quote is None:
-        return {}
-    cert, category, grade, expiry, division, kept = rec
-    return quote(Record(id_number, cert or "", category, grade, expiry, division, kept))

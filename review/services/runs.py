@@ -166,6 +166,8 @@ def _execute(run: ComparisonRun, progress: Progress | None, check: Check) -> Non
         beneficiaries = work / "beneficiaries.csv"
         write_beneficiaries(prefix, beneficiaries)
         _report(progress, "比对", 55)
+        # On PostgreSQL the findings go from DuckDB's file into the database untouched.
+        findings_file = work / "findings.csv" if pgcopy.enabled() else None
         result = engine.compare(
             beneficiaries,
             spooled,
@@ -173,8 +175,21 @@ def _execute(run: ComparisonRun, progress: Progress | None, check: Check) -> Non
             division=run.division_id,
             rules=rules_of(run),
             config=engine_config(work),
+            findings_file=findings_file,
         )
-    _report(progress, "保存比对发现", 80)
+        _report(progress, "保存比对发现", 80)
+        _store(run, result, findings_file, uploads, check)
+
+
+def _store(
+    run: ComparisonRun,
+    result: engine.ComparisonResult,
+    findings_file: Path | None,
+    uploads: Sequence[RosterUpload],
+    check: Check,
+) -> None:
+    """Stores the run's findings, the difference from the previous run and the summary, in
+    one transaction."""
     previous = previous_run(run)
     with transaction.atomic():
         # Locked for the rest of the transaction: should the reaper have taken a slow but live
@@ -188,7 +203,10 @@ def _execute(run: ComparisonRun, progress: Progress | None, check: Check) -> Non
         if stored != ComparisonRun.Status.RUNNING:
             logger.warning("comparison run %s already %s: not stored again", run.pk, stored)
             return
-        _store_findings(run, result.findings, previous, check)
+        if findings_file is None:
+            _store_findings(run, result.findings, previous, check)
+        else:
+            _copy_findings(run, findings_file, previous, check)
         run.previous = previous
         new, still_open, resolved = diff_counts(run)
         check()  # the last moment to stop: after this the run is stored whole
@@ -198,7 +216,7 @@ def _execute(run: ComparisonRun, progress: Progress | None, check: Check) -> Non
             evaluated_rules=list(result.evaluated_rules),
             not_evaluated=[[code, list(kinds)] for code, kinds in result.not_evaluated],
             roster_errors={u.kind: u.error_count for u in uploads if u.error_count},
-            finding_count=len(result.findings),
+            finding_count=result.finding_count,
             previous=previous,
             new_count=new,
             still_open_count=still_open,
@@ -251,62 +269,30 @@ def carried_verdicts(run: ComparisonRun) -> dict[str, tuple[int, str]]:
 #: finding's county, and whether the previous run raised the same finding (its key).
 Lookup = tuple[int | None, str | None, int | None, int | None, bool]
 
-#: The columns of a finding, in the order COPY writes them.
-_COLUMNS = [f for f in Finding._meta.concrete_fields if not f.primary_key]
-
 
 def _store_findings(
     run: ComparisonRun,
     findings: Sequence[engine.Finding],
     previous: ComparisonRun | None,
     check: Check,
-    *,
-    copy: bool | None = None,
 ) -> None:
-    """Writes the run's findings in batches, ``check()`` before each. On PostgreSQL by COPY,
-    the people, enrolments and the diff against the previous run resolved beforehand by one
-    join for the whole run; elsewhere (SQLite) by ``bulk_create``, after a few queries per
-    batch. ``copy`` chooses the way (default: COPY where the database has it); both store the
-    same rows."""
-    copy = pgcopy.enabled() if copy is None else copy
+    """Writes the run's findings by ``bulk_create`` in batches, ``check()`` before each, after
+    a few queries per batch: the way of the databases without COPY (SQLite). It stores the
+    rows :func:`_copy_findings` stores (tests/review/test_runs.py holds them equal)."""
     carried = carried_verdicts(run)
     previous_id = previous.pk if previous else None
-    keys = [finding_key(f) for f in findings]
-    targets = [_target(f) for f in findings]
-    with connection.cursor() as cursor:
-        joined = _lookup_joined(cursor, findings, keys, targets, previous_id) if copy else []
-        for start in range(0, len(findings), FINDING_BATCH):
-            check()
-            end = start + FINDING_BATCH
-            batch = findings[start:end]
-            if copy:
-                lookups = joined[start:end]
-            else:
-                lookups = _lookup_queried(batch, keys[start:end], targets[start:end], previous_id)
-            rows = [
-                _finding_row(run, f, key, target[1], lookup, carried)
-                for f, key, target, lookup in zip(
-                    batch, keys[start:end], targets[start:end], lookups, strict=True
-                )
-            ]
-            _ensure_divisions({row["county_id"] for row in rows})
-            if copy:
-                pgcopy.copy_rows(
-                    cursor, Finding._meta.db_table, [f.column for f in _COLUMNS], _copied(rows)
-                )
-            else:
-                Finding.objects.bulk_create([Finding(**row) for row in rows])
-
-
-def _copied(rows: Iterable[dict[str, Any]]) -> Iterable[list[Any]]:
-    """The values of each row in the order of the columns, as COPY takes them (the rest are
-    plain values already: see :func:`_finding_row`)."""
-    names = [f.attname for f in _COLUMNS]
-    evidence = names.index("evidence")
-    for row in rows:
-        values = [row[name] for name in names]
-        values[evidence] = pgcopy.plain(values[evidence])
-        yield values
+    for start in range(0, len(findings), FINDING_BATCH):
+        check()
+        batch = findings[start : start + FINDING_BATCH]
+        keys = [finding_key(f) for f in batch]
+        targets = [_target(f) for f in batch]
+        lookups = _lookup_queried(batch, keys, targets, previous_id)
+        rows = [
+            _finding_row(run, f, key, target[1], lookup, carried)
+            for f, key, target, lookup in zip(batch, keys, targets, lookups, strict=True)
+        ]
+        _ensure_divisions({row["county_id"] for row in rows})
+        Finding.objects.bulk_create([Finding(**row) for row in rows])
 
 
 def _target(finding: engine.Finding) -> tuple[int | None, str]:
@@ -315,28 +301,65 @@ def _target(finding: engine.Finding) -> tuple[int | None, str]:
     return parsed if parsed else (None, finding.county_code)
 
 
-_LOOKUP_TABLE = """
-CREATE TEMPORARY TABLE finding_lookup (
-    ord integer, person_id bigint, id_number varchar(18), county_id varchar(12), key varchar(80)
+_STAGE_TABLE = """
+CREATE TEMPORARY TABLE finding_stage (
+    ord bigint, id_number text, name text, county_code text, enrolment_key text, code text,
+    subsidy text, action text, event_date date, evidence jsonb, note text, key text
 ) ON COMMIT DROP
 """
 
-# Hash joins over the whole run (a join per batch would look every row up by index); a
-# person not known from the enrolment key (a certificate holder) is looked up by ID number.
-_LOOKUP = """
-WITH t AS MATERIALIZED (
-    SELECT f.ord, f.county_id, f.key, COALESCE(
-        f.person_id, (SELECT n.id FROM archive_person AS n WHERE n.id_number = f.id_number)
-    ) AS person
-    FROM finding_lookup AS f
+# The person and county a staged finding acts on, as :func:`_target` reads them: the enrolment
+# key is ``person:county`` (review/services/beneficiaries.py, ``enrolment_key``); a person not
+# known from it (a certificate holder) is looked up by ID number.
+_TARGET_VIEW = """
+CREATE TEMPORARY VIEW finding_target AS
+SELECT s.*,
+       CASE WHEN s.enrolment_key <> '' THEN split_part(s.enrolment_key, ':', 2)
+            ELSE s.county_code END AS county,
+       COALESCE(
+           CASE WHEN s.enrolment_key <> '' THEN split_part(s.enrolment_key, ':', 1)::bigint END,
+           (SELECT n.id FROM archive_person AS n WHERE n.id_number = s.id_number)
+       ) AS person
+FROM finding_stage AS s
+"""
+
+# ``core.divisions.township_of`` in PostgreSQL, for this transaction: whitespace as Python's
+# ``str.split()`` sees it removed, then the first 9 characters when they are ASCII digits,
+# else '' (tests/review/test_runs.py holds the two equal). One expression, so PostgreSQL
+# inlines it.
+_TOWNSHIP_FUNCTION = r"""
+CREATE FUNCTION pg_temp.township_of(code text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+SELECT coalesce(substring(regexp_replace(coalesce(code, ''),
+    '[\s\u000b\u001c-\u001f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]',
+    '', 'g') FROM '^([0-9]{9})'), '')
+$$
+"""
+
+# Hash joins over the whole run, in the engine's order (``ord``). The enrolment is the one of
+# the finding's subsidy, or for both (or none) the living one, else the nursing one; the
+# township is the person's 户籍, else the one the evidence quotes (as :func:`_finding_row`).
+_INSERT = """
+INSERT INTO review_finding (
+    run_id, person_id, enrolment_id, county_id, township_code, id_number, name, code, subsidy,
+    action, event_date, evidence, note, key, diff, carried_verification_id
 )
-SELECT t.person, k.hukou_code, living.id, nursing.id, previous.key IS NOT NULL
+WITH t AS MATERIALIZED (SELECT * FROM finding_target)
+SELECT %(run)s, t.person,
+       CASE t.subsidy WHEN 'living' THEN living.id WHEN 'nursing' THEN nursing.id
+            ELSE coalesce(living.id, nursing.id) END,
+       t.county,
+       coalesce(nullif(pg_temp.township_of(k.hukou_code), ''),
+                pg_temp.township_of(t.evidence -> 'values' ->> '户籍区划代码')),
+       t.id_number, left(t.name, 64), t.code, t.subsidy, t.action, t.event_date, t.evidence,
+       left(coalesce(t.note, ''), 500), t.key,
+       CASE WHEN previous.key IS NULL THEN %(new)s ELSE %(still_open)s END, NULL
 FROM t
 LEFT JOIN archive_person AS k ON k.id = t.person
 LEFT JOIN archive_enrolment AS living ON living.person_id = t.person
-    AND living.county_id = t.county_id AND living.subsidy = 'living'
+    AND living.county_id = t.county AND living.subsidy = 'living'
 LEFT JOIN archive_enrolment AS nursing ON nursing.person_id = t.person
-    AND nursing.county_id = t.county_id AND nursing.subsidy = 'nursing'
+    AND nursing.county_id = t.county AND nursing.subsidy = 'nursing'
 LEFT JOIN finding_previous AS previous ON previous.key = t.key
 ORDER BY t.ord
 """
@@ -350,42 +373,64 @@ SELECT DISTINCT key FROM review_finding WHERE run_id = %s
 """
 
 
-def _lookup_joined(
-    cursor: Any,
-    findings: Sequence[engine.Finding],
-    keys: Sequence[str],
-    targets: Sequence[tuple[int | None, str]],
-    previous_id: int | None,
-) -> list[Lookup]:
-    """The lookups of every finding on PostgreSQL: the findings' keys copied into a temporary
-    table, then one join with people, enrolments and the previous run's findings."""
-    # Room to hash and sort a province's findings in memory; no JIT compilation (it costs
-    # more than it saves on a query run once).
-    cursor.execute("SET LOCAL work_mem = '64MB'")
-    cursor.execute("SET LOCAL jit = off")
-    cursor.execute(_LOOKUP_TABLE)
-    for start in range(0, len(findings), FINDING_BATCH):
-        end = start + FINDING_BATCH
-        pgcopy.copy_rows(
-            cursor,
-            "finding_lookup",
-            ["ord", "person_id", "id_number", "county_id", "key"],
-            (
-                (i, person, f.id_number, county, key)
-                for i, (f, key, (person, county)) in enumerate(
-                    zip(findings[start:end], keys[start:end], targets[start:end], strict=True),
-                    start,
-                )
-            ),
+def _copy_findings(
+    run: ComparisonRun, path: Path, previous: ComparisonRun | None, check: Check
+) -> None:
+    """Writes the run's findings from the engine's file (``engine.FINDING_FILE_COLUMNS``) on
+    PostgreSQL: the file copied as it is into a temporary table, then one ``INSERT … SELECT``
+    that resolves people, enrolments, townships and the diff against the previous run; the
+    few verdicts carried from earlier runs are set afterwards. ``check()`` is called once,
+    before the copy (it may query, so never during it)."""
+    with connection.cursor() as cursor:
+        # Room to hash and sort a province's findings in memory; no JIT compilation (it costs
+        # more than it saves on a query run once).
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(_STAGE_TABLE)
+        check()
+        pgcopy.copy_in(cursor, "finding_stage", engine.FINDING_FILE_COLUMNS, path)
+        cursor.execute(_PREVIOUS_TABLE, [previous.pk if previous else None])
+        cursor.execute("ANALYZE finding_stage")
+        cursor.execute("ANALYZE finding_previous")
+        cursor.execute(_TARGET_VIEW)
+        cursor.execute(_TOWNSHIP_FUNCTION)
+        cursor.execute("SELECT DISTINCT county FROM finding_target")
+        _ensure_divisions({code for (code,) in cursor.fetchall()})
+        cursor.execute(
+            _INSERT,
+            {
+                "run": run.pk,
+                "new": Finding.Diff.NEW.value,
+                "still_open": Finding.Diff.STILL_OPEN.value,
+            },
         )
-    cursor.execute(_PREVIOUS_TABLE, [previous_id])
-    cursor.execute("ANALYZE finding_lookup")
-    cursor.execute("ANALYZE finding_previous")
-    cursor.execute(_LOOKUP)
-    lookups = cursor.fetchall()
-    # Dropped at the commit too, but the caller's transaction may go on (a test's does).
-    cursor.execute("DROP TABLE finding_lookup, finding_previous")
-    return lookups
+        _carry_verdicts(cursor, run)
+        # Dropped at the commit too, but the caller's transaction may go on (a test's does).
+        cursor.execute("DROP VIEW finding_target")
+        cursor.execute("DROP FUNCTION pg_temp.township_of")
+        cursor.execute("DROP TABLE finding_stage, finding_previous")
+
+
+def _carry_verdicts(cursor: Any, run: ComparisonRun) -> None:
+    """Sets on the run's findings the not-confirmed verdicts of :func:`carried_verdicts`
+    whose evidence is unchanged — a few rows, updated in the transaction that writes them."""
+    carried = carried_verdicts(run)
+    if not carried:
+        return
+    ids, verdicts = [], []
+    for pk, key, evidence in Finding.objects.filter(
+        run_id=run.pk, key__in=list(carried)
+    ).values_list("pk", "key", "evidence"):
+        verdict, fingerprint = carried[key]
+        if fingerprint == evidence_fingerprint(evidence):
+            ids.append(pk)
+            verdicts.append(verdict)
+    if ids:
+        cursor.execute(
+            "UPDATE review_finding AS f SET carried_verification_id = u.verdict "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS u(id, verdict) WHERE f.id = u.id",
+            [ids, verdicts],
+        )
 
 
 def _lookup_queried(

@@ -66,6 +66,7 @@ def test_city_and_province_of_a_county_township_or_village() -> None:
         ("140425", "", ""),
         ("140426100201", "140425", ""),
         (" 140425 100 201 ", "", "140425100"),
+        ("１４０４２５１００", "", ""),  # full-width digits are no code
         (None, "", ""),
     ],
 )

@@ -320,6 +320,15 @@ def test_name_spelt_differently_in_roster_is_a_note_not_a_miss() -> None:
     assert only(same, "DECEASED").note is None
 
 
+@pytest.mark.parametrize("space", ["\u3000", "\xa0", "\t", "\u2009"])
+def test_a_name_differing_only_by_whitespace_of_any_kind_is_the_same_name(space: str) -> None:
+    result = run(
+        [person()],
+        roster("death", {"姓名": f"张{space}三", "公民身份号码": ID, "死亡日期": "2026-01-01"}),
+    )
+    assert only(result, "DECEASED").note is None
+
+
 def test_dead_person_with_expired_certificate_gets_both_findings() -> None:
     result = run(
         [person(cert_long_term=False, cert_expiry=date(2025, 1, 1))],
@@ -853,6 +862,59 @@ def test_file_inputs_give_the_same_findings_as_memory_inputs(tmp_path: Path) -> 
     from_files = compare(path, {"death": spooled}, as_of=AS_OF, division=COUNTY)
     assert [f.to_dict() for f in from_files.findings] == [f.to_dict() for f in in_memory.findings]
     assert codes(from_files) == {"DECEASED", "GRADE_INSUFFICIENT"}
+
+
+def test_the_findings_file_holds_every_finding_as_the_objects_give_it(tmp_path: Path) -> None:
+    """The file a run on PostgreSQL stores: one row per finding, ``ord`` the report order,
+    the key of ``finding_key``, the evidence as JSON, NULL an empty cell and '' a quoted one."""
+    import json
+
+    from review.engine import FINDING_FILE_COLUMNS
+
+    people = [
+        person(name="张三"),
+        person(ID2, cert="43", cert_long_term=False, cert_expiry=date(2026, 1, 31)),
+        person(ID3, cert=None, nursing=False),
+    ]
+    rosters = [
+        roster("death", {"姓名": "张 叁", "公民身份号码": ID, "死亡日期": "2026-01-01"}),
+        roster(
+            "cert_base",
+            cert_row(),
+            cert_row(ID2, "43", expiry="2026-01-31"),
+            cert_row(make_id(seq="129"), "41", name="李四"),
+        ),
+    ]
+    listed = run(people, *rosters).findings
+    path = tmp_path / "findings.csv"
+    written = run(people, *rosters, findings_file=path)
+    assert written.findings == [] and written.finding_count == len(listed) >= 5
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.reader(fh)
+        assert tuple(next(reader)) == FINDING_FILE_COLUMNS
+        rows = sorted((dict(zip(FINDING_FILE_COLUMNS, r, strict=True)) for r in reader),
+                      key=lambda r: int(r["ord"]))  # fmt: skip
+    raw = path.read_text(encoding="utf-8")
+    assert len(rows) == len(listed)
+    assert {f.code for f in listed} >= {"DECEASED", "CERT_EXPIRED", "ELIGIBLE_NOT_ENROLLED"}
+    for finding, row in zip(listed, rows, strict=True):
+        assert row["key"] == finding_key(finding)
+        assert json.loads(row["evidence"]) == finding.evidence.to_dict()
+        assert (row["id_number"], row["name"], row["code"], row["action"]) == (
+            finding.id_number,
+            finding.name,
+            finding.code,
+            finding.action,
+        )
+        assert row["subsidy"] == (finding.subsidy or "")
+        assert row["event_date"] == (finding.event_date.isoformat() if finding.event_date else "")
+        assert row["note"] == (finding.note or "")
+        assert (row["county_code"], row["enrolment_key"]) == (
+            finding.county_code,
+            finding.enrolment_key or "",
+        )
+    # The holder no one pays has no enrolment: NULL, an unquoted empty cell.
+    assert ',"ELIGIBLE_NOT_ENROLLED"' not in raw and ",,ELIGIBLE_NOT_ENROLLED," in raw
 
 
 def test_beneficiaries_as_plain_tuples_are_accepted(tmp_path: Path) -> None:

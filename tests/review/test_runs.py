@@ -3,6 +3,10 @@ findings, the rules it could not evaluate and the difference from the previous r
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+from typing import NamedTuple
+
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection
@@ -414,20 +418,39 @@ def test_a_second_attempt_that_finds_the_run_stored_stores_nothing_again(demo_pe
     assert not finished.findings.exists()
 
 
+class Handed(NamedTuple):
+    """What a run handed over to be stored: the engine's findings as objects, the previous
+    run, and (on PostgreSQL) a copy of the findings file the run stored them from."""
+
+    findings: list
+    previous: ComparisonRun | None
+    file: Path | None
+
+
 @pytest.fixture
-def engine_findings(monkeypatch) -> dict[int, tuple[list, ComparisonRun | None]]:
-    """What each run handed over to be stored — the engine's findings and the previous run —
-    by run id (the run stores them as it always does)."""
+def engine_findings(monkeypatch, tmp_path) -> dict[int, Handed]:
+    """What each run handed over to be stored, by run id (the run stores it as it always
+    does): the engine is asked a second time for its findings as objects."""
     from review.services import runs
 
-    handed: dict[int, tuple[list, ComparisonRun | None]] = {}
-    store = runs._store_findings
+    handed: dict[int, Handed] = {}
+    listed: list[list] = []
+    compare, store = runs.engine.compare, runs._store
 
-    def keep(run, findings, previous, check, **how):
-        handed[run.pk] = (list(findings), previous)
-        store(run, findings, previous, check, **how)
+    def compare_both_ways(*args, findings_file=None, **kwargs):
+        listed.append(compare(*args, **kwargs).findings)
+        return compare(*args, findings_file=findings_file, **kwargs)
 
-    monkeypatch.setattr(runs, "_store_findings", keep)
+    def keep(run, result, findings_file, *rest):
+        kept = None
+        if findings_file is not None:
+            kept = tmp_path / f"findings-{run.pk}.csv"
+            shutil.copy(findings_file, kept)
+        handed[run.pk] = Handed(listed.pop(), runs.previous_run(run), kept)
+        store(run, result, findings_file, *rest)
+
+    monkeypatch.setattr(runs.engine, "compare", compare_both_ways)
+    monkeypatch.setattr(runs, "_store", keep)
     return handed
 
 
@@ -439,19 +462,21 @@ def _rows(run) -> list[tuple]:
     return list(Finding.objects.filter(run_id=run.pk).order_by("id").values_list(*FIELDS))
 
 
-def _stored_again(run, handed, *, copy: bool = False) -> ComparisonRun:
-    """The same findings stored into a twin of ``run`` by ``bulk_create`` (the way of SQLite,
-    and of PostgreSQL before COPY), or again by COPY."""
+def _stored_again(run, handed: Handed, *, copy: bool = False) -> ComparisonRun:
+    """The findings a run was handed stored into a twin of it by ``bulk_create`` (the way of
+    SQLite), or again by COPY from the engine's file."""
     from django.db import transaction
 
     from review import services
     from review.services import runs
 
-    findings, previous = handed[run.pk]
     twin = services.create_run(division=run.division, as_of=run.as_of, uploads=[])
     with transaction.atomic():
-        runs._store_findings(twin, findings, previous, lambda: None, copy=copy)
-    twin.previous = previous
+        if copy:
+            runs._copy_findings(twin, handed.file, handed.previous, lambda: None)
+        else:
+            runs._store_findings(twin, handed.findings, handed.previous, lambda: None)
+    twin.previous = handed.previous
     return twin
 
 
@@ -495,9 +520,9 @@ def test_findings_stored_by_copy_are_field_by_field_the_rows_bulk_create_stores(
         ],
     )
     rows = _rows(run)
-    assert rows == _rows(_stored_again(run, engine_findings))
+    assert rows == _rows(_stored_again(run, engine_findings[run.pk]))
 
-    findings, _ = engine_findings[run.pk]
+    findings = engine_findings[run.pk].findings
     assert run.finding_count == len(rows) == len(findings) > 10
     assert len({f.code for f in findings}) >= 6
     stored = list(run.findings.order_by("id"))
@@ -553,18 +578,50 @@ def test_a_second_run_stored_by_copy_marks_new_and_still_open_and_counts_the_gon
     from review.services.runs import diff_counts
 
     assert gone.id_number in {f.id_number for f in resolved_findings(second)}
-    twin = _stored_again(second, engine_findings)
+    twin = _stored_again(second, engine_findings[second.pk])
     assert _rows(twin) == _rows(second)
     assert diff_counts(twin) == (second.new_count, second.still_open_count, second.resolved_count)
 
     # A key raised twice counts once, on either side of the diff.
-    findings, _ = engine_findings[second.pk]
-    engine_findings[second.pk] = ([*findings, findings[0]], first)
+    handed = engine_findings[second.pk]
+    lines = handed.file.read_text(encoding="utf-8").splitlines(keepends=True)
+    handed.file.write_text("".join([*lines, lines[1]]), encoding="utf-8")
+    handed = handed._replace(findings=[*handed.findings, handed.findings[0]])
     for copy in (False, True):
-        twice = _stored_again(second, engine_findings, copy=copy)
-        assert twice.findings.count() == len(findings) + 1
+        twice = _stored_again(second, handed, copy=copy)
+        assert twice.findings.count() == len(handed.findings)
         assert diff_counts(twice) == (
             second.new_count,
             second.still_open_count,
             second.resolved_count,
         )
+
+
+@postgresql_only
+@pytest.mark.parametrize(
+    "code",
+    [
+        "140425101",
+        "140425101203",
+        " 140425\u3000101 ",
+        "14042510\t1",
+        "\xa0140425101\u2028",
+        "140425",
+        "14042510x",
+        "１４０４２５１０１",
+        "",
+        None,
+    ],
+)
+def test_the_township_a_finding_is_stored_with_on_postgresql_is_township_of(code) -> None:
+    """The township COPY stores is ``core.divisions.township_of`` in SQL; the two agree."""
+    from django.db import transaction
+
+    from core.divisions import township_of
+    from review.services import runs
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(runs._TOWNSHIP_FUNCTION)
+        cursor.execute("SELECT pg_temp.township_of(%s)", [code])
+        assert cursor.fetchone()[0] == township_of(code)
+        transaction.set_rollback(True)
