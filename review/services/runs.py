@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from archive import pgcopy, rulesets
@@ -538,19 +538,19 @@ def resolved_findings(run: ComparisonRun):
 
 def diff_counts(run: ComparisonRun) -> tuple[int, int, int]:
     """How many findings of ``run`` are new and still open against its previous run, and how
-    many of the previous run's are resolved — counted by key in the database (a key raised
-    twice counts once) from the ``diff`` each finding was stored with: the previous run's keys
-    less those still open are the resolved ones. No join of the two runs: the run just written
-    has no statistics yet, and the planner would take it for a few rows."""
-    keys = Finding.objects.filter(run_id=run.pk).values("key").distinct()
-    total = keys.count()
-    new = keys.filter(diff=Finding.Diff.NEW).count()
-    before = (
-        Finding.objects.filter(run_id=run.previous_id).values("key").distinct().count()
-        if run.previous_id
-        else 0
+    many of the previous run's are resolved — counted by key (a key raised twice counts once)
+    from the ``diff`` each finding was stored with, in one pass over the run's findings. The
+    previous run's keys are its own new plus still open, counted when it was stored, so the
+    two runs are never joined (the run just written has no statistics yet) nor the previous
+    one counted again; resolved are those less the ones still open."""
+    counts = Finding.objects.filter(run_id=run.pk).aggregate(
+        total=Count("key", distinct=True),
+        new=Count("key", distinct=True, filter=Q(diff=Finding.Diff.NEW)),
     )
-    return new, total - new, before - (total - new)
+    previous = run.previous
+    before = previous.new_count + previous.still_open_count if previous else 0
+    still_open = counts["total"] - counts["new"]
+    return counts["new"], still_open, before - still_open
 
 
 def run_json(run: ComparisonRun) -> dict[str, Any]:
