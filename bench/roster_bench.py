@@ -165,7 +165,7 @@ def ours(kind: str, path: Path, _threads: int) -> dict[str, float]:
     table = read_table(path, path.name, spec=header_spec(kind))
     read = _cpu() - start
     with tempfile.TemporaryDirectory() as tmp:
-        spooled = spool_roster(kind, table, Path(tmp) / "norm.csv")
+        spooled = spool_roster(kind, table, Path(tmp) / "parsed.parquet")
     assert spooled.row_count + len({e.row for e in spooled.errors}) == table.row_count
     return {"read_table_cpu_s": read}
 

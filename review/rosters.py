@@ -867,11 +867,11 @@ class RosterSet:
         return [error for _, item in self.fallback if isinstance(item, list) for error in item]
 
     def copy_to(self, path: Path, columns: Sequence[str]) -> int:
-        """Write every accepted row (SQL-accepted and fallback-accepted, in row order) as CSV.
+        """Write every accepted row (SQL-accepted and fallback-accepted) as a Parquet file.
 
         ``columns`` names the output columns: ``row``, ``id_number``, ``name``, the kind's
-        fields and ``ev0``, ``ev1``, … (any order, as the engine reads them).  Dates are
-        written in ISO form, empty values as empty fields.  Returns the number of rows.
+        fields and ``ev0``, ``ev1``, … (any order, as the engine reads them), each with its
+        type (dates as dates).  Returns the number of rows.
         """
         spec = _spec(self.kind)
         names = _accepted_columns(spec)
@@ -890,7 +890,7 @@ class RosterSet:
             )
             query = f'{query} UNION ALL SELECT {picked} FROM accepted_rows ORDER BY "row"'
         self.con.execute(
-            f"COPY ({query}) TO $path (FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"')",
+            f"COPY ({query}) TO $path (FORMAT parquet)",
             {"path": str(path)},
         )
         row = self.con.execute(f"SELECT count(*) FROM {ACCEPTED}").fetchone()

@@ -10,7 +10,7 @@ Inputs
     with the columns of :data:`BENEFICIARY_COLUMNS` (the Django side can stream a queryset's
     ``values_list`` through :func:`write_beneficiaries_csv`; nothing forces it to build a
     million objects).  *Rosters*: per kind, a :class:`~review.rosters.ParsedRoster` (in memory,
-    for small files and tests) or a :class:`SpooledRoster` (normalised CSV on disk, produced by
+    for small files and tests) or a :class:`SpooledRoster` (typed Parquet on disk, produced by
     :func:`spool_roster` in bounded memory).
 
 Every rule lives in :data:`RULES` with the rosters it needs: a rule whose roster was not
@@ -42,7 +42,7 @@ from review.engine.inputs import (
     _load_beneficiaries,
     _load_roster,
     _write_roster_csv,
-    spool_header,
+    spool_is_current,
     spool_roster,
     spool_roster_files,
     write_beneficiaries_csv,
@@ -75,7 +75,7 @@ __all__ = [
     "compare",
     "diff_findings",
     "finding_key",
-    "spool_header",
+    "spool_is_current",
     "spool_roster",
     "spool_roster_files",
     "write_beneficiaries_csv",

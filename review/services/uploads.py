@@ -124,7 +124,7 @@ def store_roster(
         if progress is not None:
             table = _CountedTable(table, progress)
         with tempfile.TemporaryDirectory(dir=_work_dir()) as work:
-            spooled = engine.spool_roster(kind, table, Path(work) / "parsed.csv")
+            spooled = engine.spool_roster(kind, table, Path(work) / "parsed.parquet")
             os.replace(tmp, roster_path(sha))
             _keep_normalised(spooled, sha)
     finally:
@@ -159,7 +159,7 @@ def store_roster(
 
 def normalised_path(sha256: str, kind: str) -> Path:
     """The parsed rows of a stored roster, as the engine reads them (``SpooledRoster``)."""
-    return roster_dir() / f"{sha256}.{kind}.csv"
+    return roster_dir() / f"{sha256}.{kind}.parquet"
 
 
 def _keep_normalised(spooled: engine.SpooledRoster, sha256: str) -> None:
@@ -167,22 +167,14 @@ def _keep_normalised(spooled: engine.SpooledRoster, sha256: str) -> None:
     shutil.move(spooled.path, target)
     os.chmod(target, 0o600)
     spooled.path = target
-
-
-def _expected_header(kind: str) -> str:
-    """The header line the engine writes today for a kind (to recognise a stale file)."""
-    return engine.spool_header(kind)
+    # The CSV an engine before the Parquet spool kept: personal data nothing reads any more.
+    target.with_suffix(".csv").unlink(missing_ok=True)
 
 
 def cached_spool(upload: RosterUpload) -> engine.SpooledRoster | None:
     """The upload's rows as parsed on upload, unless missing or written by an older engine."""
     path = normalised_path(upload.sha256, upload.kind)
-    try:
-        with path.open(encoding="utf-8") as fh:
-            header = fh.readline().rstrip("\r\n")
-    except FileNotFoundError:
-        return None
-    if header != _expected_header(upload.kind):
+    if not engine.spool_is_current(path, upload.kind):
         return None
     return engine.SpooledRoster(
         kind=upload.kind,

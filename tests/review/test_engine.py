@@ -858,7 +858,7 @@ def test_file_inputs_give_the_same_findings_as_memory_inputs(tmp_path: Path) -> 
     in_memory = run(people, parse_roster("death", table))
     path = tmp_path / "b.csv"
     assert write_beneficiaries_csv(people, path) == 2
-    spooled = spool_roster("death", table, tmp_path / "death.norm.csv")
+    spooled = spool_roster("death", table, tmp_path / "death.parsed.parquet")
     from_files = compare(path, {"death": spooled}, as_of=AS_OF, division=COUNTY)
     assert [f.to_dict() for f in from_files.findings] == [f.to_dict() for f in in_memory.findings]
     assert codes(from_files) == {"DECEASED", "GRADE_INSUFFICIENT"}
@@ -1003,14 +1003,15 @@ def test_beneficiaries_from_parquet_are_accepted(tmp_path: Path) -> None:
 
 
 def _read_spool(path: Path, kind: str) -> list[tuple[Any, ...]]:
+    """The rows of a parsed roster file as the engine loads them, in row order."""
     import duckdb
 
-    from review.engine.inputs import _READ_ROSTER, _roster_columns
+    from review.engine.inputs import _load_roster
 
     con = duckdb.connect()
     try:
-        params = {"path": str(path), "columns": _roster_columns(kind)}
-        return con.execute(_READ_ROSTER, params).fetchall()
+        _load_roster(con, kind, path, relevant_only=False)
+        return con.table(f"r_{kind}").order("row").fetchall()
     finally:
         con.close()
 
@@ -1028,9 +1029,38 @@ def test_spooled_roster_holds_the_rows_of_the_per_row_parse(
     rows = hostile_rows(kind, 400, seed=3)
     data = roster_csv(kind, rows) if fmt == "csv" else roster_xlsx(kind, rows)
     table = read_table(data, f"r.{fmt}", spec=header_spec(kind))
-    spooled = spool_roster(kind, table, tmp_path / "setwise.csv")
+    spooled = spool_roster(kind, table, tmp_path / "setwise.parquet")
     reference = parse_roster_by_row(kind, table)
     _write_roster_csv(kind, reference.rows, tmp_path / "by_row.csv")
     assert spooled.row_count == len(reference.rows) > 0
     assert spooled.errors == reference.errors
-    assert _read_spool(tmp_path / "setwise.csv", kind) == _read_spool(tmp_path / "by_row.csv", kind)
+    assert _read_spool(tmp_path / "setwise.parquet", kind) == _read_spool(
+        tmp_path / "by_row.csv", kind
+    )
+
+
+def test_a_parsed_roster_file_is_current_only_with_this_engines_columns_and_types(
+    tmp_path: Path,
+) -> None:
+    import duckdb
+
+    from review.engine import spool_is_current
+
+    table = read_table(
+        f"姓名,公民身份号码,死亡日期\n张三,{ID},2026-01-01\n".encode(),
+        "d.csv",
+        spec=header_spec("death"),
+    )
+    current = spool_roster("death", table, tmp_path / "death.parquet").path
+    assert spool_is_current(current, "death")
+    assert not spool_is_current(current, "cert_base")  # another kind's columns
+    assert not spool_is_current(tmp_path / "missing.parquet", "death")
+    con = duckdb.connect()
+    retyped = tmp_path / "retyped.parquet"
+    con.execute(
+        "COPY (SELECT * REPLACE (CAST(event_date AS VARCHAR) AS event_date) "
+        "FROM read_parquet($src)) TO $dst (FORMAT parquet)",
+        {"src": str(current), "dst": str(retyped)},
+    )
+    con.close()
+    assert not spool_is_current(retyped, "death")  # a date written as text

@@ -241,7 +241,7 @@ def test_stopped_enrolment_is_not_a_beneficiary_any_more(
 def test_a_run_uses_the_rows_parsed_on_upload_and_reparses_when_they_are_stale(
     demo_people, planted, upload, run_comparison
 ):
-    from review import services
+    from review import engine, services
 
     dead = planted["GRADE3_PHYSICAL_WITH_NURSING"]
     death = upload(
@@ -258,9 +258,11 @@ def test_a_run_uses_the_rows_parsed_on_upload_and_reparses_when_they_are_stale(
 
     original.write_bytes(kept)
     parsed.write_text("stale,header\n", encoding="utf-8")  # written by an older engine
+    older = parsed.with_suffix(".csv")  # the CSV spool of the engines before Parquet
+    older.write_text("stale,header\n", encoding="utf-8")
     run = run_comparison("140425", [death])
     assert run.findings.filter(code="DECEASED").exists()
-    assert parsed.read_text(encoding="utf-8").splitlines()[0] != "stale,header"
+    assert engine.spool_is_current(parsed, "death") and not older.exists()
 
 
 # --- as a background job (review/jobs.py) ------------------------------------------------
