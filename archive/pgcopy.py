@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
 from psycopg import ClientCursor, sql
 from psycopg.types.json import Jsonb
 
@@ -124,24 +123,19 @@ def copy_in(cursor: Any, table: str, columns: Sequence[str], path: Path) -> None
             copy.write(block)
 
 
-def copy_out(rows: QuerySet, columns: Mapping[str, str], path: Path) -> None:
-    """The rows of a values queryset as a CSV file with a header (``COPY … TO STDOUT``): the
-    file's column names are the keys of ``columns``, each taken from the queryset's value
-    named by its value. NULL becomes an empty cell, ``''`` a quoted empty one. The query runs
-    once, without JIT compilation: compiling a province's beneficiary query took longer than
-    it saved (docs/benchmarks.md, "Storing findings")."""
-    query, params = rows.query.sql_with_params()
-    statement = sql.SQL("COPY (SELECT {} FROM ({}) AS q) TO STDOUT WITH (FORMAT csv, HEADER)")
-    picked = sql.SQL(", ").join(
-        sql.SQL("q.{} AS {}").format(sql.Identifier(source), sql.Identifier(name))
-        for name, source in columns.items()
-    )
+def copy_out(query: str, params: Sequence[Any], path: Path) -> None:
+    """The rows of ``query`` (SQL with ``%s`` parameters, as Django's cursors take it) as a
+    CSV file with a header of its column names (``COPY … TO STDOUT``): NULL becomes an empty
+    cell, ``''`` a quoted empty one. The query runs once, without JIT compilation: compiling a
+    province's beneficiary query took longer than it saved (docs/benchmarks.md, "Storing
+    findings")."""
     with transaction.atomic(), connection.cursor() as cursor, open(path, "wb") as out:
         cursor.execute("SET LOCAL jit = off")
         # COPY takes no parameters: bind them on the client, as Django's own cursors do.
         with ClientCursor(cursor.cursor.connection) as binder:
             inner = binder.mogrify(query, params)
-        with cursor.cursor.copy(statement.format(picked, sql.SQL(inner))) as copy:
+        statement = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv, HEADER)")
+        with cursor.cursor.copy(statement.format(sql.SQL(inner))) as copy:
             for block in copy:
                 out.write(block)
 

@@ -309,7 +309,7 @@ CREATE TEMPORARY TABLE finding_stage (
 """
 
 # The person and county a staged finding acts on, as :func:`_target` reads them: the enrolment
-# key is ``person:county`` (review/services/beneficiaries.py, ``enrolment_key``); a person not
+# key is ``person:county`` (review/services/beneficiaries.py, ``_BENEFICIARIES``); a person not
 # known from it (a certificate holder) is looked up by ID number.
 _TARGET_VIEW = """
 CREATE TEMPORARY VIEW finding_target AS
