@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from archive import pgcopy
 from archive.models import (
     CaseFile,
     ChecklistVersion,
@@ -116,18 +117,20 @@ def facts_of(pairs: Iterable[Pair]) -> dict[Pair, dict]:
         for pair in pairs
     }
     for person, county, subsidy, payee, start in Enrolment.objects.filter(
-        person_id__in=people
+        person_id__in=pgcopy.any_id(people)
     ).values_list("person_id", "county_id", "subsidy", "payee", "start_month"):
         if (pair := (person, county)) in facts:
             entry = facts[pair]
             entry["subsidies"].add(subsidy)
             entry["institution"] |= subsidy == "nursing" and payee == Enrolment.Payee.INSTITUTION
             entry["enrolled_over_a_year"] |= bool(start and start.year < this_year)
-    guardians = dict(Person.objects.filter(pk__in=people).values_list("pk", "guardian"))
+    guardians = dict(
+        Person.objects.filter(pk__in=pgcopy.any_id(people)).values_list("pk", "guardian")
+    )
     for (person, _county), entry in facts.items():
         entry["guardian"] = bool(guardians.get(person))
     for pair in (
-        EnrolmentChange.objects.filter(enrolment__person_id__in=people)
+        EnrolmentChange.objects.filter(enrolment__person_id__in=pgcopy.any_id(people))
         .exclude(action=EnrolmentChange.Action.ENROL)
         .values_list("enrolment__person_id", "enrolment__county_id")
         .distinct()

@@ -55,9 +55,9 @@ def open_case_files(pairs: Iterable[Pair]) -> int:
     for start in range(0, len(wanted), OPEN_BATCH):
         batch = wanted[start : start + OPEN_BATCH]
         existing = set(
-            CaseFile.objects.filter(person_id__in={p for p, _c in batch}).values_list(
-                "person_id", "county_id"
-            )
+            CaseFile.objects.filter(
+                person_id__in=pgcopy.any_id({p for p, _c in batch})
+            ).values_list("person_id", "county_id")
         )
         fresh = [pair for pair in batch if pair not in existing]
         facts = facts_of(fresh)
