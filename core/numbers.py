@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 from typing import Any
 
 __all__ = [
@@ -135,10 +136,10 @@ def id_check_char(first17: str) -> str:
     Exposed so that tests, demo data and OCR correction compute valid numbers the same way
     the validator checks them.
     """
-    if len(first17) != ID_LENGTH - 1 or not set(first17) <= _ASCII_DIGITS:
+    if len(first17) != ID_LENGTH - 1 or not (first17.isascii() and first17.isdigit()):
         raise NumberError("ID_CHARS", f"计算校验位需要17位数字，收到「{first17}」")
-    total = sum(int(digit) * weight for digit, weight in zip(first17, ID_WEIGHTS, strict=True))
-    return ID_CHECK_CHARS[total % 11]
+    # map/mul rather than a generator: this runs twice per row of a 100 000-row import.
+    return ID_CHECK_CHARS[sum(map(mul, map(int, first17), ID_WEIGHTS)) % 11]
 
 
 @dataclass(frozen=True)
@@ -177,13 +178,15 @@ def parse_id(raw: str, *, today: date | None = None) -> IdNumber:
         )
     if length != ID_LENGTH:
         raise NumberError("ID_LENGTH", f"身份号码应为18位，实为{length}位")
-    for position, char in enumerate(value, start=1):
-        allowed = position == ID_LENGTH and char == "X"
-        if char not in _ASCII_DIGITS and not allowed:
-            raise NumberError(
-                "ID_CHARS",
-                f"身份号码前17位应为数字、第18位应为数字或X，第{position}位为「{char}」",
-            )
+    head, last = value[:17], value[17]
+    if not (head.isascii() and head.isdigit() and (last == "X" or last in _ASCII_DIGITS)):
+        for position, char in enumerate(value, start=1):
+            allowed = position == ID_LENGTH and char == "X"
+            if char not in _ASCII_DIGITS and not allowed:
+                raise NumberError(
+                    "ID_CHARS",
+                    f"身份号码前17位应为数字、第18位应为数字或X，第{position}位为「{char}」",
+                )
     digits = value[6:14]
     try:
         birth = date(int(digits[0:4]), int(digits[4:6]), int(digits[6:8]))
