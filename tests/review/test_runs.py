@@ -549,6 +549,27 @@ def test_findings_stored_by_copy_are_field_by_field_the_rows_bulk_create_stores(
 
 
 @postgresql_only
+def test_cells_with_quotes_commas_backslashes_and_line_breaks_reach_the_database_as_read(
+    demo_people, planted, upload, run_comparison, engine_findings
+):
+    """The findings file is CSV holding JSON: what a roster cell may hold survives both."""
+    dead = planted["CODE_MISMATCH"]
+    hostile = '戴"梅",\\x\n二行\t{"a": 1}'
+    run = run_comparison(
+        CITY,
+        [
+            upload(
+                "death",
+                [{"姓名": hostile, "公民身份号码": dead.id_number, "死亡日期": "2026年10月15日"}],
+            )
+        ],
+    )
+    assert _rows(run) == _rows(_stored_again(run, engine_findings[run.pk]))
+    death = run.findings.get(code="DECEASED")
+    assert hostile in death.note and death.evidence["values"] == {"死亡日期": "2026年10月15日"}
+
+
+@postgresql_only
 def test_a_second_run_stored_by_copy_marks_new_and_still_open_and_counts_the_gone_as_before(
     demo_people, upload, run_comparison, engine_findings
 ):
