@@ -55,3 +55,23 @@ def test_each_beneficiary_row_carries_what_the_engine_reads(demo_people, planted
     assert row["start_month"] == min(e.start_month for e in person.enrolments.all())
     unenrolled = planted["NOT_ENROLLED"]
     assert unenrolled.id_number not in rows  # no enrolment, no beneficiary row
+
+
+def test_a_stopped_enrolment_is_not_received_and_a_county_with_only_stopped_ones_is_no_row(
+    demo_people, planted, tmp_path
+):
+    from archive.models import Enrolment
+
+    person = planted["GRADE3_PHYSICAL_WITH_NURSING"]
+    living = person.enrolments.get(subsidy="living")
+    nursing = person.enrolments.get(subsidy="nursing", county_id=living.county_id)
+    Enrolment.objects.filter(pk=living.pk).update(status=Enrolment.Status.STOPPED)
+    write_beneficiaries(CITY[:4], tmp_path / "b.csv")
+    rows = {r[1]: dict(zip(BENEFICIARY_COLUMNS, r, strict=True)) for r in _read(tmp_path / "b.csv")}
+    row = rows[person.id_number]
+    assert (row["receives_living"], row["receives_nursing"]) == (False, True)
+    assert row["start_month"] == nursing.start_month  # the stopped one's start does not count
+
+    Enrolment.objects.filter(pk=nursing.pk).update(status=Enrolment.Status.STOPPED)
+    write_beneficiaries(CITY[:4], tmp_path / "b.csv")
+    assert person.id_number not in {r[1] for r in _read(tmp_path / "b.csv")}
