@@ -129,6 +129,16 @@ def _claim(job_id: int) -> Job | None:
     return Job.objects.get(pk=job_id) if claimed else None
 
 
+def _usable_connection() -> None:
+    """A time or memory limit strikes wherever the attempt is, in the middle of a query too:
+    the connection is then left with a command in progress and refuses the next one, so the
+    job's end could not be written and the job would stay running (seen in
+    tests/jobs/test_worker.py once parsing got faster). Such a connection is closed; the next
+    query opens a new one."""
+    if connection.connection is not None and not connection.is_usable():
+        connection.close()
+
+
 def _finish(job: Job, state: str, **fields: Any) -> None:
     if Job.objects.filter(pk=job.pk, state=Job.State.RUNNING).update(
         state=state, finished_at=timezone.now(), **fields
@@ -161,10 +171,12 @@ def execute(job_id: int, on_progress: OnProgress | None = None) -> str:
         logger.info("job %s cancelled", job.pk)
         return Job.State.CANCELLED
     except SoftTimeLimitExceeded:
+        _usable_connection()
         _finish(job, Job.State.FAILED, error=TIMED_OUT)
         logger.warning("job %s (%s) stopped at its time limit", job.pk, job.kind)
         return Job.State.FAILED
     except MemoryError:
+        _usable_connection()
         _finish(job, Job.State.FAILED, error=OUT_OF_MEMORY)
         logger.warning("job %s (%s) stopped at its memory limit", job.pk, job.kind)
         return Job.State.FAILED
@@ -174,6 +186,7 @@ def execute(job_id: int, on_progress: OnProgress | None = None) -> str:
         return Job.State.FAILED
     except Exception:
         logger.exception("job %s (%s) raised", job.pk, job.kind)
+        _usable_connection()
         _finish(job, Job.State.FAILED, error=UNEXPECTED.format(pk=job.pk))
         return Job.State.FAILED
     totals = {} if context.pending is None else {"total": context.pending[1]}

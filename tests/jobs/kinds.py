@@ -77,3 +77,18 @@ def memory_hog(context: Context) -> dict[str, Any]:
         Division.objects.create(code="149996", name="测试县三", level="county")
         held = bytearray(context.params["mb"] * 1024 * 1024)
     return {"summary": f"{len(held)}"}
+
+
+TIMED_OUT_MID_QUERY = "test_timed_out_mid_query"
+
+
+@register(TIMED_OUT_MID_QUERY, "测试：查询中途超时")
+def timed_out_mid_query(context: Context) -> dict[str, Any]:
+    """What the worker's soft time limit does when it strikes during a query: the query sent
+    to PostgreSQL, its answer never read, and SoftTimeLimitExceeded raised there."""
+    from billiard.exceptions import SoftTimeLimitExceeded
+    from django.db import connection
+
+    connection.ensure_connection()
+    connection.connection.pgconn.send_query(b"SELECT pg_sleep(0.2)")
+    raise SoftTimeLimitExceeded()

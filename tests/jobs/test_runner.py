@@ -186,3 +186,14 @@ def test_progress_inside_a_kinds_transaction_leaves_the_job_row_unlocked_for_the
     job.refresh_from_db()
     assert (job.state, job.total, job.percent) == ("done", 4, 100)
     assert Division.objects.filter(code="149998").exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a libpq connection left mid-query")
+@pytest.mark.django_db(transaction=True)
+def test_a_time_limit_striking_in_the_middle_of_a_query_still_fails_the_job_in_chinese():
+    from jobs.runner import TIMED_OUT
+
+    job = _job(kinds.TIMED_OUT_MID_QUERY)
+    assert execute(job.pk) == "failed"
+    job.refresh_from_db()
+    assert (job.state, job.error) == ("failed", TIMED_OUT)
