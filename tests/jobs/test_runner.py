@@ -189,7 +189,7 @@ def test_progress_inside_a_kinds_transaction_leaves_the_job_row_unlocked_for_the
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a libpq connection left mid-query")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_time_limit_striking_in_the_middle_of_a_query_still_fails_the_job_in_chinese():
     from jobs.runner import TIMED_OUT
 
