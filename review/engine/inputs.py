@@ -155,13 +155,13 @@ def spool_is_current(path: str | os.PathLike[str], kind: str) -> bool:
     by an engine with other columns, is not (the roster is then parsed again)."""
     con = duckdb.connect()
     try:
-        relation = con.sql("SELECT * FROM read_parquet($path)", params={"path": os.fspath(path)})
-        found = dict(zip(relation.columns, map(str, relation.types), strict=True))
+        relation = con.sql(_READ_SPOOL, params={"path": os.fspath(path)})
+        found = list(zip(relation.columns, map(str, relation.types), strict=True))
     except (duckdb.Error, OSError):
         return False
     finally:
         con.close()
-    return list(found.items()) == list(_roster_columns(kind).items())
+    return found == list(_roster_columns(kind).items())
 
 
 def _write_roster_csv(kind: str, rows: Iterable[Mapping[str, Any]], path: Path) -> int:
