@@ -13,6 +13,7 @@ beneficiaries).
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +39,29 @@ def any_id(ids: Collection[int]) -> Collection[int] | RawSQL:
     if enabled():
         return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
     return ids
+
+
+#: How :func:`rows_table` reads a column of each PostgreSQL type back from SQLite's JSON.
+_SQLITE_CASTS = {"bigint": "INTEGER", "text": "TEXT"}
+
+
+def rows_table(rows: Collection[Sequence[Any]], columns: Mapping[str, str]) -> tuple[str, list]:
+    """``rows`` as a subquery with ``columns`` (name → PostgreSQL type, ``bigint`` or
+    ``text``) that a statement can join, and its parameters: one array per column on
+    PostgreSQL (``unnest``), one JSON text on SQLite (``json_each``). A hundred thousand
+    (person, county) pairs are then two values, not an IN list to build and parse (see
+    :func:`any_id`)."""
+    names = list(columns)
+    if enabled():
+        arrays = ", ".join(f"%s::{kind}[]" for kind in columns.values())
+        query = f"SELECT * FROM unnest({arrays}) AS t({', '.join(names)})"  # noqa: S608 (callers' names)
+        return query, [[row[i] for row in rows] for i in range(len(names))]
+    cells = ", ".join(
+        f"CAST(json_extract(value, '$[{i}]') AS {_SQLITE_CASTS[kind]}) AS {name}"
+        for i, (name, kind) in enumerate(columns.items())
+    )
+    rows_json = json.dumps([list(row) for row in rows])
+    return f"SELECT {cells} FROM json_each(%s)", [rows_json]  # noqa: S608 (callers' names)
 
 
 def plain(value: Any) -> Any:
@@ -70,29 +94,6 @@ def row_values(fields: Sequence[Any], now: datetime) -> Callable[[Mapping[str, A
         return [plain(row[name]) if name in row else fallback for name, fallback in fallbacks]
 
     return values
-
-
-def insert_ignoring_conflicts(model: Any, rows: Iterable[Mapping[str, Any]], now: datetime) -> None:
-    """``bulk_create(ignore_conflicts=True)`` by COPY: the rows (attname → value, other fields
-    as :func:`row_values` gives them) go into a temporary table, then one ``INSERT … SELECT
-    … ON CONFLICT DO NOTHING`` adds those that break no unique constraint. The ORM's multi-row
-    INSERT prepared every value in Python: a third of a first import of 100 000 people went to
-    opening their case files that way (docs/benchmarks.md)."""
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    columns = [f.column for f in fields]
-    staging = f"pgcopy_{model._meta.db_table}"
-    with transaction.atomic(), connection.cursor() as cursor:
-        temporary_copy_of(cursor, staging, model._meta.db_table, columns)
-        copy_rows(cursor, staging, columns, map(row_values(fields, now), rows))
-        cursor.execute(
-            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING").format(
-                sql.Identifier(model._meta.db_table),
-                _columns(columns),
-                _columns(columns),
-                sql.Identifier(staging),
-            )
-        )
-        cursor.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(staging)))
 
 
 def analyze(models: Iterable[Any]) -> None:

@@ -5,10 +5,10 @@ on it without looking at documents."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -99,45 +99,74 @@ def _required(item: dict, facts: dict) -> tuple[bool, str]:
 Pair = tuple[int, str]  # (person id, county code): what identifies a case file
 
 
-def facts_of(pairs: Iterable[Pair]) -> dict[Pair, dict]:
-    """The facts the checklist's conditional items depend on, for many case files in three
-    queries (one per fact table), so that opening 100 000 case files after an import does not
-    cost a query per file."""
-    pairs = set(pairs)
-    people = {person for person, _county in pairs}
-    this_year = timezone.localdate().year
-    facts: dict[Pair, dict] = {
-        pair: {
-            "subsidies": set(),
-            "guardian": False,
-            "institution": False,
-            "enrolled_over_a_year": False,
-            "changed": False,
-        }
-        for pair in pairs
+#: The facts the checklist's conditional items depend on (:func:`_required`), in the order
+#: :func:`facts_query` gives them as columns (each 0 or 1).
+FACT_COLUMNS = ("living", "nursing", "guardian", "institution", "enrolled_over_a_year", "changed")
+
+
+def facts_query(pairs: Collection[Pair], *, without_case_file: bool = False) -> tuple[str, list]:
+    """A query of the facts of the case files ``pairs`` name, one row per pair: the person and
+    county, then :data:`FACT_COLUMNS`; ``without_case_file`` leaves out the pairs that have one.
+
+    Every enrolment of the person in the county counts, whatever its status. The one
+    definition of the facts: :func:`facts_of` reads it, and opening case files joins it to
+    their completeness in the database (``archive.casefiles.opening``), so that a 100 000-row
+    import's case files are never read into Python (docs/benchmarks.md, "Import").
+    """
+    wanted, params = pgcopy.rows_table(pairs, {"person_id": "bigint", "county_id": "text"})
+    enrolment, change = Enrolment._meta.db_table, EnrolmentChange._meta.db_table
+    # A plain NOT EXISTS, which the planner makes an anti-join: hidden in a condition on a
+    # parameter it became a subquery per pair and took minutes at 100 000 pairs.
+    pair = "c.person_id = w.person_id AND c.county_id = w.county_id"
+    case_files = CaseFile._meta.db_table
+    fresh = f"WHERE NOT EXISTS (SELECT 1 FROM {case_files} c WHERE {pair})"  # noqa: S608
+    query = f"""
+        SELECT w.person_id, w.county_id,
+            MAX(CASE WHEN e.subsidy = %s THEN 1 ELSE 0 END) AS living,
+            MAX(CASE WHEN e.subsidy = %s THEN 1 ELSE 0 END) AS nursing,
+            MAX(CASE WHEN p.guardian <> '' THEN 1 ELSE 0 END) AS guardian,
+            MAX(CASE WHEN e.subsidy = %s AND e.payee = %s THEN 1 ELSE 0 END) AS institution,
+            MAX(CASE WHEN e.start_month < %s THEN 1 ELSE 0 END) AS enrolled_over_a_year,
+            MAX(CASE WHEN EXISTS (SELECT 1 FROM {change} AS ch
+                                  WHERE ch.enrolment_id = e.id AND ch.action <> %s)
+                THEN 1 ELSE 0 END) AS changed
+        FROM (SELECT DISTINCT person_id, county_id FROM ({wanted}) AS t) AS w
+        LEFT JOIN {Person._meta.db_table} AS p ON p.id = w.person_id
+        LEFT JOIN {enrolment} AS e ON e.person_id = w.person_id AND e.county_id = w.county_id
+        {fresh if without_case_file else ""}
+        GROUP BY w.person_id, w.county_id"""  # noqa: S608 (names from the models' meta, values as parameters)
+    this_year = timezone.localdate().replace(month=1, day=1)
+    # In the order of the placeholders: the columns' values, then the pairs.
+    return query, [
+        "living",
+        "nursing",
+        "nursing",
+        Enrolment.Payee.INSTITUTION.value,
+        connection.ops.adapt_datefield_value(this_year),
+        EnrolmentChange.Action.ENROL.value,
+        *params,
+    ]
+
+
+def facts_from(values: Sequence[int]) -> dict:
+    """The facts of one case file as :func:`_required` reads them, from the values of
+    :data:`FACT_COLUMNS`."""
+    flags = dict(zip(FACT_COLUMNS, map(bool, values), strict=True))
+    return {
+        "subsidies": {s for s in ("living", "nursing") if flags.pop(s)},
+        **flags,
     }
-    for person, county, subsidy, payee, start in Enrolment.objects.filter(
-        person_id__in=pgcopy.any_id(people)
-    ).values_list("person_id", "county_id", "subsidy", "payee", "start_month"):
-        if (pair := (person, county)) in facts:
-            entry = facts[pair]
-            entry["subsidies"].add(subsidy)
-            entry["institution"] |= subsidy == "nursing" and payee == Enrolment.Payee.INSTITUTION
-            entry["enrolled_over_a_year"] |= bool(start and start.year < this_year)
-    guardians = dict(
-        Person.objects.filter(pk__in=pgcopy.any_id(people)).values_list("pk", "guardian")
-    )
-    for (person, _county), entry in facts.items():
-        entry["guardian"] = bool(guardians.get(person))
-    for pair in (
-        EnrolmentChange.objects.filter(enrolment__person_id__in=pgcopy.any_id(people))
-        .exclude(action=EnrolmentChange.Action.ENROL)
-        .values_list("enrolment__person_id", "enrolment__county_id")
-        .distinct()
-    ):
-        if pair in facts:
-            facts[pair]["changed"] = True
-    return facts
+
+
+def facts_of(pairs: Iterable[Pair]) -> dict[Pair, dict]:
+    """The facts of many case files in one query (:func:`facts_query`)."""
+    pairs = set(pairs)
+    if not pairs:
+        return {}
+    query, params = facts_query(pairs)
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return {(row[0], row[1]): facts_from(row[2:]) for row in cursor.fetchall()}
 
 
 def _facts(case_file: CaseFile) -> dict:

@@ -1,36 +1,25 @@
-"""archive.pgcopy: ``insert_ignoring_conflicts`` stores what ``bulk_create(ignore_conflicts=True)``
-stores, by COPY on PostgreSQL (the suite's database in CI and ``make test``); ``any_id`` selects
-what an IN list selects, as one array there."""
+"""archive.pgcopy: ``rows_table`` and ``any_id`` give a statement many rows or ids as one
+parameter (an array on PostgreSQL, the suite's database in CI and ``make test``; JSON or the
+values on SQLite) and select what the rows themselves would."""
 
 from __future__ import annotations
 
 import pytest
-from django.utils import timezone
+from django.db import connection
 
 from archive import pgcopy
-from archive.models import CaseFile
 from tests.archive.conftest import make_person
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.skipif("not pgcopy.enabled()", reason="COPY exists on PostgreSQL only")
-def test_a_row_breaking_a_unique_constraint_is_skipped_and_the_others_get_their_defaults(db):
-    kept, fresh = make_person(1, subsidies=("living",)), make_person(2, subsidies=())
-    before = CaseFile.objects.get(person=kept)
-    now = timezone.now()
-    pgcopy.insert_ignoring_conflicts(
-        CaseFile,
-        [
-            {"person_id": kept.pk, "county_id": kept.county_id, "completeness": 7},
-            {"person_id": fresh.pk, "county_id": fresh.county_id, "missing": ",id_card,"},
-        ],
-        now,
-    )
-    assert CaseFile.objects.get(person=kept).completeness == before.completeness
-    opened = CaseFile.objects.get(person=fresh)
-    assert (opened.completeness, opened.missing, opened.document_count) == (0, ",id_card,", 0)
-    assert opened.created_at == opened.updated_at == now
+def test_rows_as_one_table_parameter_join_as_the_rows_themselves_with_their_types(db):
+    rows = [(7, "140425"), (10**12, "1404"), (7, "14'04;--")]
+    query, params = pgcopy.rows_table(rows, {"person_id": "bigint", "county_id": "text"})
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT person_id, county_id FROM ({query}) AS r", params)  # noqa: S608
+        assert sorted(cursor.fetchall()) == sorted(rows)
+    assert len(params) == (2 if pgcopy.enabled() else 1)
 
 
 def test_ids_as_one_array_select_what_an_in_list_of_them_selects(db):

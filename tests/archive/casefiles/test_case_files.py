@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+from datetime import date
 
 import pytest
 from django.apps import apps
@@ -11,8 +12,9 @@ from django.urls import reverse
 
 from archive import casefiles
 from archive.access.roles import ARCHIVIST, INSPECTOR
-from archive.models import AuditLog, CaseFile, Enrolment, Person
-from tests.archive.conftest import make_person
+from archive.casefiles.checklist import facts_of
+from archive.models import AuditLog, CaseFile, Enrolment, EnrolmentChange, Person
+from tests.archive.conftest import COUNTY, OTHER_COUNTY, make_person
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +43,42 @@ def test_opening_is_idempotent_and_matches_the_completeness_a_refresh_computes(d
         assert stored == (opened.completeness, opened.missing, opened.checklist_id)
     assert "guardian_authorization" in CaseFile.objects.get(person=both).missing
     assert "guardian_authorization" not in CaseFile.objects.get(person=living).missing
+
+
+def test_each_fact_opens_the_case_file_with_the_completeness_a_refresh_computes(db):
+    plain = make_person(1, subsidies=("living",))
+    guarded = make_person(2, subsidies=("living", "nursing"), guardian="李四")
+    institution = make_person(3, subsidies=("nursing",))
+    institution.enrolments.update(payee=Enrolment.Payee.INSTITUTION)
+    long_enrolled = make_person(4, subsidies=("living",))
+    long_enrolled.enrolments.update(start_month=date(2000, 1, 1))  # before any "this year"
+    changed = make_person(5, subsidies=("living",))
+    EnrolmentChange.objects.create(
+        enrolment=changed.enrolments.get(), action="stop", to_status="stopped"
+    )
+    elsewhere = make_person(6, subsidies=("living",))
+    Enrolment.objects.create(person=elsewhere, subsidy="nursing", county_id=OTHER_COUNTY)
+    unenrolled = make_person(7, subsidies=())
+    CaseFile.objects.all().delete()
+    pairs = _pairs() | {(unenrolled.pk, unenrolled.county_id)}
+
+    assert casefiles.open_case_files(pairs) == len(pairs) == 8
+    facts = facts_of(pairs)
+    assert facts[(guarded.pk, COUNTY)]["guardian"]
+    assert facts[(guarded.pk, COUNTY)]["subsidies"] == {"living", "nursing"}
+    assert facts[(institution.pk, COUNTY)]["institution"]
+    assert facts[(long_enrolled.pk, COUNTY)]["enrolled_over_a_year"]
+    assert facts[(changed.pk, COUNTY)]["changed"]
+    assert facts[(elsewhere.pk, COUNTY)]["subsidies"] == {"living"}
+    assert facts[(elsewhere.pk, OTHER_COUNTY)]["subsidies"] == {"nursing"}
+    assert facts[(unenrolled.pk, COUNTY)]["subsidies"] == set()
+    assert not any(facts[(plain.pk, COUNTY)][f] for f in ("guardian", "institution", "changed"))
+    for opened in CaseFile.objects.all():
+        stored = (opened.completeness, opened.missing, opened.checklist_id, opened.page_count)
+        casefiles.refresh(opened)
+        opened.refresh_from_db()
+        assert stored == (opened.completeness, opened.missing, opened.checklist_id, 0)
+    assert len(set(CaseFile.objects.values_list("missing", flat=True))) >= 5
 
 
 def test_the_migration_opens_the_case_files_missing_for_existing_enrolments(db):
