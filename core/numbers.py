@@ -269,11 +269,16 @@ class CertificateNumber:
         return GRADES[self.grade]
 
 
-def parse_certificate(raw: str, *, today: date | None = None) -> CertificateNumber:
+def parse_certificate(
+    raw: str, *, today: date | None = None, holder: IdNumber | None = None
+) -> CertificateNumber:
     """Validate and decode a certificate number, raising :class:`NumberError`.
 
     Checks run in the order of the characters (length, embedded ID, category, grade) so that
-    the first reason reported is the first thing a clerk has to correct.
+    the first reason reported is the first thing a clerk has to correct. ``holder`` is the
+    ID number already read (with the same ``today``) for the person the certificate is given
+    for: when the number embeds exactly it, as nearly every roster row's does, it is not
+    parsed a second time (a roster import parsed each row's ID twice).
     """
     if raw is None:
         raise NumberError("CERT_LENGTH", "残疾人证号为空")
@@ -297,7 +302,11 @@ def parse_certificate(raw: str, *, today: date | None = None) -> CertificateNumb
             f"末尾「{suffix}」无法识别",
         )
     try:
-        id_number = parse_id(stem[:ID_LENGTH], today=today)
+        embedded = stem[:ID_LENGTH]
+        if holder is not None and holder.value == embedded:
+            id_number = holder
+        else:
+            id_number = parse_id(embedded, today=today)
     except NumberError as error:
         raise NumberError(
             "CERT_ID", f"残疾人证号前18位不是有效的身份号码：{error.message}", error.code

@@ -256,7 +256,7 @@ class _Validator:
         category = grade = None
         if has_cert:
             try:
-                certificate = parse_certificate(row.cell(CERT), today=self.today)
+                certificate = parse_certificate(row.cell(CERT), today=self.today, holder=id_value)
             except NumberError as error:
                 row.fail(CERT, error.code, error.message)
             for header in (CATEGORY, GRADE):

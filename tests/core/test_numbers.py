@@ -290,6 +290,19 @@ def test_certificate_is_id_plus_category_plus_grade() -> None:
     assert (cert.category_name, cert.grade_name) == ("肢体残疾", "三级")
 
 
+def test_a_certificate_embedding_its_holders_id_decodes_as_when_the_id_is_parsed_again() -> None:
+    holder = parse_id(make_id(), today=TODAY)
+    given = parse_certificate(holder.value + "43", today=TODAY, holder=holder)
+    assert given == parse_certificate(holder.value + "43", today=TODAY)
+    assert given.id_number is holder
+    other = make_id(sequence="124")
+    assert parse_certificate(other + "43", today=TODAY, holder=holder).id_number.value == other
+    wrong = other[:17] + ("1" if other[-1] != "1" else "2")  # a check character that fails
+    with pytest.raises(NumberError) as error:
+        parse_certificate(wrong + "43", today=TODAY, holder=holder)
+    assert error.value.code == "CERT_ID"
+
+
 @pytest.mark.parametrize("suffix", ["B", "B1", "B2", "B12"])
 def test_reissued_certificate_suffix_is_accepted_and_kept(suffix: str) -> None:
     stem = make_id() + "43"
