@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models.expressions import RawSQL
 from psycopg import ClientCursor, sql
 from psycopg.types.json import Jsonb
@@ -79,7 +79,11 @@ def row_values(fields: Sequence[Any], now: datetime) -> Callable[[Mapping[str, A
     the row's own value, ``now`` for an ``auto_now``/``auto_now_add`` timestamp, else the
     field's default — what the ORM would have stored. What a field falls back to is worked out
     once per call here, not once per cell: at half a million rows a first import spent two
-    seconds asking every field again (docs/benchmarks.md)."""
+    seconds asking every field again (docs/benchmarks.md).
+
+    Only a JSON column's values go through :func:`plain`: psycopg writes a choices member (a
+    str or int subclass) as its value itself, and calling :func:`plain` on every cell was a
+    fifth of a first import's COPY (docs/benchmarks.md, "Import")."""
     fallbacks = [
         (
             f.attname,
@@ -90,10 +94,18 @@ def row_values(fields: Sequence[Any], now: datetime) -> Callable[[Mapping[str, A
         for f in fields
     ]
 
-    def values(row: Mapping[str, Any]) -> list[Any]:
-        return [plain(row[name]) if name in row else fallback for name, fallback in fallbacks]
+    json = {f.attname for f in fields if isinstance(f, models.JSONField)}
 
-    return values
+    def values(row: Mapping[str, Any]) -> list[Any]:
+        return [row.get(name, fallback) for name, fallback in fallbacks]
+
+    def json_values(row: Mapping[str, Any]) -> list[Any]:
+        return [
+            plain(row[name]) if name in json and name in row else row.get(name, fallback)
+            for name, fallback in fallbacks
+        ]
+
+    return json_values if json else values
 
 
 def analyze(models: Iterable[Any]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from archive import pgcopy
 from tests.archive.conftest import make_person
@@ -32,3 +33,31 @@ def test_ids_as_one_array_select_what_an_in_list_of_them_selects(db):
         Enrolment.objects.filter(person_id__in=list(wanted))
     )
     assert not Person.objects.filter(pk__in=pgcopy.any_id(set())).exists()
+
+
+def test_copy_values_give_a_json_column_jsonb_and_leave_other_values_as_they_are():
+    from psycopg.types.json import Jsonb
+
+    from archive.models import DocumentVersion, Enrolment
+
+    now = timezone.now()
+    names = ("ocr_fields", "ocr_engine", "uploaded_at")
+    values = pgcopy.row_values([DocumentVersion._meta.get_field(n) for n in names], now)
+    ocr, engine, uploaded = values({"ocr_fields": {"name": "张三"}, "ocr_engine": "rapidocr"})
+    assert isinstance(ocr, Jsonb) and ocr.obj == {"name": "张三"}
+    assert (engine, uploaded) == ("rapidocr", now)
+    default, *_ = values({})
+    assert isinstance(default, Jsonb) and default.obj == {}
+    status = pgcopy.row_values([Enrolment._meta.get_field("status")], now)
+    assert status({"status": Enrolment.Status.STOPPED}) == [Enrolment.Status.STOPPED]
+
+
+@pytest.mark.skipif("not pgcopy.enabled()", reason="COPY exists on PostgreSQL only")
+def test_a_choices_member_is_copied_as_its_value(db):
+    from archive.models import Enrolment
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE copied (status text)")
+        pgcopy.copy_rows(cursor, "copied", ["status"], [[Enrolment.Status.STOPPED]])
+        cursor.execute("SELECT status FROM copied")
+        assert cursor.fetchall() == [("stopped",)]
