@@ -27,7 +27,7 @@ from archive.imports.results import (
     Validation,
 )
 from archive.imports.validate import validate_rows
-from archive.imports.write import _lock, _write, analyze
+from archive.imports.write import LATER_TABLES, _lock, _write, analyze
 from archive.models import ImportRecord
 from archive.rulesets import rule_set_on
 from core.tabular import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, read_table
@@ -107,7 +107,7 @@ def apply_validation(
             known=set(plan.person_pks.values()),
             now=now,
         )
-        analyze(plan)
+        analyze(plan, LATER_TABLES)
         audit.record(
             request,
             "import",

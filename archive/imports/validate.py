@@ -132,10 +132,17 @@ class _RowCheck:
 
     __slots__ = ("errors", "flags", "number", "values")
 
-    def __init__(self, number: int, cells: Mapping[str, Any], columns: Mapping[str, str]) -> None:
+    def __init__(
+        self, number: int, cells: Mapping[str, Any], columns: Mapping[str, str] | None
+    ) -> None:
         self.number = number
-        # canonical header → raw cell, once per row (cells are keyed by the header as written)
-        self.values = {header: cells.get(actual) for header, actual in columns.items()}
+        # canonical header → raw cell, once per row (cells are keyed by the header as written);
+        # ``None``: every header is written as the canonical one, so the cells serve as they are
+        self.values = (
+            cells
+            if columns is None
+            else {header: cells.get(actual) for header, actual in columns.items()}
+        )
         self.errors: list[RowError] = []
         self.flags: list[RowFlag] = []
 
@@ -193,6 +200,9 @@ class _Validator:
         rules: RuleSet,
     ) -> None:
         self.columns = columns
+        # A file whose headers are written exactly as the roster's (the usual case) needs no
+        # renaming of its cells: an unknown header can never be one of the roster's.
+        self.renames = None if all(h == a for h, a in columns.items()) else columns
         self.rules = rules
         self.present = frozenset(columns)
         self.counties = counties
@@ -229,7 +239,7 @@ class _Validator:
         """Errors and flags, the valid row (or ``None``), and the (ID, county) key for
         duplicates."""
         present = self.present
-        row = _RowCheck(number, cells, self.columns)
+        row = _RowCheck(number, cells, self.renames)
 
         name = row.text(NAME)
         if not name:
