@@ -16,6 +16,9 @@ made fast without touching the rules:
    :data:`CHUNK` IDs, the differences are computed in Python and written in bulk (COPY on
    PostgreSQL, ``bulk_create``/``bulk_update`` elsewhere), because one query per row would
    take minutes for a province-wide roster of 100 000 rows (``bench/import_bench.py``).
+   Every enrolled person's case file is opened by one statement in the database
+   (``archive.casefiles.open_case_files``), after the written tables' statistics are
+   refreshed (a large import on PostgreSQL), so that it is planned for the rows now there.
    The flags of the written rows are stored, kept or cleared as
    :class:`~archive.models.DataFlag` rows in the same transaction.
 
