@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models.expressions import RawSQL
 from psycopg import ClientCursor, sql
 from psycopg.types.json import Jsonb
 
@@ -28,17 +27,6 @@ from psycopg.types.json import Jsonb
 def enabled() -> bool:
     """Whether the database is PostgreSQL, where rows are written by COPY."""
     return connection.vendor == "postgresql"
-
-
-def any_id(ids: Collection[int]) -> Collection[int] | RawSQL:
-    """The right-hand side of an ``…__in`` filter on ids: on PostgreSQL one array parameter
-    (``IN (SELECT unnest(%s))``), elsewhere the ids themselves. Opening the case files of a
-    100 000-row import asked for 2 000 ids at a time in 200 queries, and building and parsing
-    those IN lists of 2 000 placeholders took 2.6 s of Django and psycopg (docs/benchmarks.md,
-    "Import"); an array is one value."""
-    if enabled():
-        return RawSQL("SELECT unnest(%s::bigint[])", (list(ids),))
-    return ids
 
 
 #: How :func:`rows_table` reads a column of each PostgreSQL type back from SQLite's JSON.
@@ -49,8 +37,9 @@ def rows_table(rows: Collection[Sequence[Any]], columns: Mapping[str, str]) -> t
     """``rows`` as a subquery with ``columns`` (name → PostgreSQL type, ``bigint`` or
     ``text``) that a statement can join, and its parameters: one array per column on
     PostgreSQL (``unnest``), one JSON text on SQLite (``json_each``). A hundred thousand
-    (person, county) pairs are then two values, not an IN list to build and parse (see
-    :func:`any_id`)."""
+    (person, county) pairs are then two values: as IN lists of 2 000 placeholders, building and
+    parsing them took 2.6 s of Django and psycopg in a first import (docs/benchmarks.md, the
+    roster import rows)."""
     names = list(columns)
     if enabled():
         arrays = ", ".join(f"%s::{kind}[]" for kind in columns.values())
@@ -83,7 +72,7 @@ def row_values(fields: Sequence[Any], now: datetime) -> Callable[[Mapping[str, A
 
     Only a JSON column's values go through :func:`plain`: psycopg writes a choices member (a
     str or int subclass) as its value itself, and calling :func:`plain` on every cell was a
-    fifth of a first import's COPY (docs/benchmarks.md, "Import")."""
+    fifth of a first import's COPY (docs/benchmarks.md, the roster import rows)."""
     fallbacks = [
         (
             f.attname,

@@ -111,12 +111,11 @@ def facts_query(pairs: Collection[Pair], *, without_case_file: bool = False) -> 
     Every enrolment of the person in the county counts, whatever its status. The one
     definition of the facts: :func:`facts_of` reads it, and opening case files joins it to
     their completeness in the database (``archive.casefiles.opening``), so that a 100 000-row
-    import's case files are never read into Python (docs/benchmarks.md, "Import").
+    import's case files are never read into Python (docs/benchmarks.md, the roster import rows).
     """
     wanted, params = pgcopy.rows_table(pairs, {"person_id": "bigint", "county_id": "text"})
     enrolment, change = Enrolment._meta.db_table, EnrolmentChange._meta.db_table
-    # A plain NOT EXISTS, which the planner makes an anti-join: hidden in a condition on a
-    # parameter it became a subquery per pair and took minutes at 100 000 pairs.
+    # Written only when asked for, as a plain NOT EXISTS that the planner makes an anti-join.
     pair = "c.person_id = w.person_id AND c.county_id = w.county_id"
     case_files = CaseFile._meta.db_table
     fresh = f"WHERE NOT EXISTS (SELECT 1 FROM {case_files} c WHERE {pair})"  # noqa: S608

@@ -51,7 +51,7 @@ def open_case_files(pairs: Iterable[Pair]) -> int:
     worked out here for each of their 64 combinations, and one ``INSERT … SELECT`` joins every
     file's facts (:func:`facts_query`) to it. The files of a 100 000-row import are never
     read into Python: fetching their facts and sending the rows back took 3.6 s of its 20 s
-    (docs/benchmarks.md, "Import").
+    (docs/benchmarks.md, the roster import rows).
     """
     wanted = set(pairs)
     if not wanted:

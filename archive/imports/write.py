@@ -220,6 +220,6 @@ def analyze(plan: _Plan, models: Iterable[Any]) -> None:
     (:func:`pgcopy.analyze`), so that the statements after it are planned for the rows now
     there: opening the case files, and the next import's lookups. A first import into tables
     that autovacuum had just found empty joined 100 000 case files to them by nested loops
-    and took three minutes instead of one second (docs/benchmarks.md, "Import")."""
+    and took three minutes instead of one second (docs/benchmarks.md, the roster import rows)."""
     if pgcopy.enabled() and plan.writes >= ANALYZE_AFTER:
         pgcopy.analyze(models)

@@ -1,6 +1,6 @@
-"""archive.pgcopy: ``rows_table`` and ``any_id`` give a statement many rows or ids as one
-parameter (an array on PostgreSQL, the suite's database in CI and ``make test``; JSON or the
-values on SQLite) and select what the rows themselves would."""
+"""archive.pgcopy: ``rows_table`` gives a statement many rows as one parameter per column (an
+array on PostgreSQL, the suite's database in CI and ``make test``; one JSON text on SQLite)
+that selects what the rows themselves would; COPY's values."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from django.db import connection
 from django.utils import timezone
 
 from archive import pgcopy
-from tests.archive.conftest import make_person
 
 pytestmark = pytest.mark.django_db
 
@@ -21,18 +20,6 @@ def test_rows_as_one_table_parameter_join_as_the_rows_themselves_with_their_type
         cursor.execute(f"SELECT person_id, county_id FROM ({query}) AS r", params)  # noqa: S608
         assert sorted(cursor.fetchall()) == sorted(rows)
     assert len(params) == (2 if pgcopy.enabled() else 1)
-
-
-def test_ids_as_one_array_select_what_an_in_list_of_them_selects(db):
-    from archive.models import Enrolment, Person
-
-    people = [make_person(i, subsidies=("living", "nursing")) for i in range(1, 5)]
-    wanted = {people[0].pk, people[2].pk, 10**9}  # and an id no one has
-    assert set(Person.objects.filter(pk__in=pgcopy.any_id(wanted))) == {people[0], people[2]}
-    assert set(Enrolment.objects.filter(person_id__in=pgcopy.any_id(wanted))) == set(
-        Enrolment.objects.filter(person_id__in=list(wanted))
-    )
-    assert not Person.objects.filter(pk__in=pgcopy.any_id(set())).exists()
 
 
 def test_copy_values_give_a_json_column_jsonb_and_leave_other_values_as_they_are():
