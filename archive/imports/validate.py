@@ -199,7 +199,6 @@ class _Validator:
         today: date,
         rules: RuleSet,
     ) -> None:
-        self.columns = columns
         # A file whose headers are written exactly as the roster's (the usual case) needs no
         # renaming of its cells: an unknown header can never be one of the roster's.
         self.renames = None if all(h == a for h, a in columns.items()) else columns
