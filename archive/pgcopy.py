@@ -83,18 +83,18 @@ def row_values(fields: Sequence[Any], now: datetime) -> Callable[[Mapping[str, A
         for f in fields
     ]
 
-    json = {f.attname for f in fields if isinstance(f, models.JSONField)}
+    json_columns = {f.attname for f in fields if isinstance(f, models.JSONField)}
 
     def values(row: Mapping[str, Any]) -> list[Any]:
         return [row.get(name, fallback) for name, fallback in fallbacks]
 
     def json_values(row: Mapping[str, Any]) -> list[Any]:
         return [
-            plain(row[name]) if name in json and name in row else row.get(name, fallback)
+            plain(row[name]) if name in json_columns and name in row else row.get(name, fallback)
             for name, fallback in fallbacks
         ]
 
-    return json_values if json else values
+    return json_values if json_columns else values
 
 
 def analyze(models: Iterable[Any]) -> None:
