@@ -127,6 +127,10 @@ _EXPIRY_BARE = re.compile(rf"{_EXPIRY_WORD}限?[:]?")
 # 有效期 followed by one date only (no 至 or range after it): that date is the end.
 _EXPIRY_SINGLE = re.compile(rf"{_EXPIRY_WORD}限?[:]?(?P<end>长期有效|长期|{_DATE})(?![至到~\-—\d])")
 _NUMBER_LABEL = re.compile(r"证号|身份|号码|证件")
+# The certificate number's label (残疾人证号, 证号 — not 身份证号) and the ID's (公民身份号码,
+# 身份证号, 居民身份证): where only the first is printed, an 18-digit run is not an ID.
+_CERTIFICATE_LABEL = re.compile(r"(?<!身份)证号")
+_ID_LABEL = re.compile(r"身份|公民")
 _LOW_CONFIDENCE = 60.0
 #: Years an expiry date can have: second-generation certificates date from 2008, and none
 #: runs longer than a few decades.
@@ -583,6 +587,13 @@ def extract_fields(
         listed = "、".join(numbers.certificates)
         result.warn(f"页面上识别出多个不同的残疾人证号（{listed}），无法确定，未采用")
     ids = set(numbers.ids)
+    if ids and _only_certificate_printed(text, doc_type):
+        if cert is None:
+            for value in sorted(ids):
+                result.warn(
+                    f"证件上的18位号码「{value}」疑为残疾人证号缺位，未作为身份号码采用，请人工核对"
+                )
+        ids = set()
     if len(ids) == 1:
         result.fields["id_number"] = next(iter(ids))
     elif len(ids) > 1:
@@ -627,6 +638,19 @@ def extract_fields(
 
     _warn_missing(doc_type, result)
     return result
+
+
+def _only_certificate_printed(text: str, doc_type: str | None) -> bool:
+    """A certificate (by its type or its number's label) on which no ID is labelled.
+
+    Why it matters: a certificate prints its number, not the holder's ID, so an 18-digit run
+    there is that number with two digits lost — and one time in eleven the digits left pass
+    the ID's check character by chance (PP-OCRv6 read ``14040519470629687153`` as
+    ``140405194705296853``).  Taken as the ID, that is a wrong number; the ID embedded in a
+    valid certificate number is what such a page gives (:func:`extract_fields`).
+    """
+    certificate = doc_type == "disability_certificate" or _CERTIFICATE_LABEL.search(text)
+    return bool(certificate) and _ID_LABEL.search(text) is None
 
 
 _REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {

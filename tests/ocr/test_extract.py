@@ -211,6 +211,30 @@ def test_id_on_the_page_that_differs_from_the_certificate_number_is_flagged():
     assert any("不一致" in w for w in result.warnings)
 
 
+@pytest.mark.parametrize("doc_type", ["disability_certificate", None])
+def test_an_id_where_only_a_certificate_number_is_printed_is_not_taken(doc_type):
+    # A 20-digit number that lost two digits and still passes the ID's check by chance.
+    short = make_id(division="140405", birth="19470529", sequence="685")
+    text = f"中华人民共和国残疾人证\n残疾人证号  照片\n{short} 联\n残疾类别智力残疾"
+    result = read(text, doc_type=doc_type)
+    assert result.fields["id_number"] is None
+    assert result.fields["certificate_number"] is None
+    assert any(short in w and "缺位" in w for w in result.warnings)
+
+
+def test_a_certificate_page_gives_the_id_of_its_number_not_a_stray_run():
+    stray = make_id(birth="19700707")
+    result = read(certificate_text() + f"{stray}\n", doc_type="disability_certificate")
+    assert result.fields["id_number"] == ID
+    assert not any("缺位" in w or "不一致" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("label", ["公民身份号码", "身份证号", "中华人民共和国居民身份证"])
+def test_an_id_labelled_beside_a_certificate_number_is_still_read(label):
+    result = read(f"残疾人证号\n{label} {ID}", doc_type="disability_certificate")
+    assert result.fields["id_number"] == ID
+
+
 def test_birth_date_in_the_future_is_rejected_relative_to_today():
     future = make_id(birth="20270101") + "11"
     assert read(f"证号 {future}").fields["certificate_number"] is None
