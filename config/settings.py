@@ -397,7 +397,7 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 # --- OCR ----------------------------------------------------------------------------------
-# rapidocr (PP-OCR models bundled in the rapidocr-onnxruntime wheel) or tesseract; the default
+# rapidocr (PP-OCRv6 models bundled in the rapidocr wheel) or tesseract; the default
 # won on the held-out generated set (docs/benchmarks.md, docs/ocr.md "Engines").
 OCR_ENGINE = env("OCR_ENGINE", "rapidocr")
 OCR_THREADS = int(env("OCR_THREADS", "1"))  # ONNX Runtime threads per worker process

@@ -1,19 +1,25 @@
-"""RapidOCR (PP-OCRv4 detection + recognition, ONNX Runtime) behind the engine interface.
+"""RapidOCR (PP-OCRv6 detection + recognition, ONNX Runtime) behind the engine interface.
 
 Why a second engine: on scans laid out and printed unlike our own (other fonts, booklets,
 cards on A4, seals) Tesseract's page segmentation loses short values and whole lines, while
 PP-OCR's learned text detector finds every line wherever it is (``docs/benchmarks.md``).  The
-models ship inside the ``rapidocr-onnxruntime`` wheel: nothing is downloaded at run time.
+models ship inside the ``rapidocr`` wheel (3.10: PP-OCRv6 small detection and recognition,
+the v2 direction classifier) and are named by path, so nothing is downloaded at run time.
+PP-OCRv6 replaced PP-OCRv4 (``rapidocr-onnxruntime`` 1.4.4) on 2026-12-07: on the held-out
+pages it read more names and expiry dates with no wrong number, at the same CPU
+(``docs/benchmarks.md``, OCR engine models).
 
-One model session per worker process, created on first use (a lazy singleton): loading the
-three ONNX models costs about a second and ~150 MB, which a Celery prefork child pays once,
-after the fork.  ONNX Runtime is limited to ``OCR_THREADS`` threads (1 by default) for the
-same reason as Tesseract's ``OMP_THREAD_LIMIT=1``: throughput comes from worker processes.
+One model session per worker process, created on first use (a lazy singleton, whose models
+RapidOCR loads at their first page): loading them costs about a second and ~150 MB, which a
+Celery prefork child pays once, after the fork.  ONNX Runtime is limited to ``OCR_THREADS``
+threads (1 by default) for the same reason as Tesseract's ``OMP_THREAD_LIMIT=1``:
+throughput comes from worker processes.
 """
 
 from __future__ import annotations
 
 from functools import cache
+from importlib.resources import files
 from typing import Any
 
 from PIL import Image
@@ -28,21 +34,43 @@ __all__ = ["recognise", "recognise_line"]
 #: ``ocr/pipeline.py`` takes a closer look when that leaves the text too small).
 DETECTION_SIDE = 1600
 
+#: The model files inside the ``rapidocr`` wheel, per step.
+MODELS = {
+    "Det": "PP-OCRv6_det_small.onnx",
+    "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+    "Rec": "PP-OCRv6_rec_small.onnx",
+}
+
+
+@cache
+def _simplified() -> Any:
+    """Traditional → simplified characters (OpenCC ``t2s``).
+
+    Why: PP-OCRv6 recognises both scripts, and reads some simplified print as traditional —
+    a 楷体 card's title came back 中華人民共和國残疾人證, which no keyword of
+    ``ocr/classify.py`` matches, and 许 as 許 in names.  Mainland documents print simplified
+    characters, so what the engine returns is read as such.
+    """
+    from opencc import OpenCC
+
+    return OpenCC("t2s").convert
+
 
 @cache
 def _session() -> Any:
-    from rapidocr_onnxruntime import RapidOCR  # heavy import: only when this engine is used
+    from rapidocr import RapidOCR  # heavy import: only when this engine is used
 
-    # Only the global thread options count: RapidOCR 1.4 copies them over the per-model
-    # ones (``det_intra_op_num_threads`` …) after reading those, so per-model values are
-    # silently replaced by "all cores" — which doubled the CPU of every page on two cores
-    # for no gain in wall time (``docs/benchmarks.md``, OCR threads).
+    models = files("rapidocr") / "models"
     return RapidOCR(
-        intra_op_num_threads=int(setting("OCR_THREADS", 1)),
-        inter_op_num_threads=1,
-        max_side_len=DETECTION_SIDE,
-        det_limit_side_len=736,
-        det_limit_type="min",
+        params={
+            "Global.log_level": "warning",
+            "Global.max_side_len": DETECTION_SIDE,
+            "EngineConfig.onnxruntime.intra_op_num_threads": int(setting("OCR_THREADS", 1)),
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            "Det.limit_side_len": 736,
+            "Det.limit_type": "min",
+            **{f"{step}.model_path": str(models / name) for step, name in MODELS.items()},
+        }
     )
 
 
@@ -54,15 +82,19 @@ def _array(image: Image.Image) -> Any:
 
 def recognise(image: Image.Image) -> list[Word]:
     """Every text line on ``image`` as one :class:`Word` (box, text, confidence 0–100)."""
-    result, _ = _session()(_array(image))
+    result = _session()(_array(image))
+    if result.boxes is None:
+        return []
     words: list[Word] = []
-    for index, (box, text, score) in enumerate(result or ()):
+    for index, (box, text, score) in enumerate(
+        zip(result.boxes, result.txts, result.scores, strict=True)
+    ):
         xs = [point[0] for point in box]
         ys = [point[1] for point in box]
         left, top = round(min(xs)), round(min(ys))
         words.append(
             Word(
-                text=str(text),
+                text=_simplified()(str(text)),
                 conf=round(float(score) * 100, 1),
                 left=left,
                 top=top,
@@ -76,11 +108,12 @@ def recognise(image: Image.Image) -> list[Word]:
 
 def recognise_line(image: Image.Image) -> list[Word]:
     """Read ``image`` as one text line (recognition only, no detection)."""
-    result, _ = _session()(_array(image), use_det=False, use_cls=False)
+    result = _session()(_array(image), use_det=False, use_cls=False)
     words: list[Word] = []
-    for text, score in result or ():
+    for text, score in zip(result.txts or (), result.scores or (), strict=True):
         if str(text).strip():
+            simplified = _simplified()(str(text))
             words.append(
-                Word(str(text), round(float(score) * 100, 1), 0, 0, image.width, image.height)
+                Word(simplified, round(float(score) * 100, 1), 0, 0, image.width, image.height)
             )
     return words

@@ -43,6 +43,9 @@ stamp=".venv/.installed-$(cat requirements.txt requirements-dev.txt | sha256sum 
 if [ ! -f "$stamp" ]; then
   echo "==> pip install -r $req"
   .venv/bin/python -m pip install -q --upgrade pip
+  # Replaced on 2026-12-07 by rapidocr (PP-OCRv6) and opencv-python-headless: both OpenCV
+  # packages install the same cv2 module, so the old one goes before the new one comes.
+  .venv/bin/python -m pip uninstall -q -y rapidocr-onnxruntime opencv-python 2>/dev/null || true
   .venv/bin/python -m pip install -q -r "$req"
   touch "$stamp"
 fi

@@ -133,7 +133,7 @@ def shows(image: Image.Image, box, text: str) -> bool:
         box[3] * height,
     )
     assert right - left < width * 0.9 and bottom - top < height * 0.3
-    pad = 0.5 * (bottom - top)
+    pad = 0.3 * (bottom - top)  # more would take in the next line of a small card
     crop = image.crop(
         (round(left - pad), round(top - pad), round(right + pad), round(bottom + pad))
     )

@@ -7,10 +7,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from PIL import Image, ImageDraw, ImageFont
 
 from core.numbers import id_check_char
 from ocr import engine, pipeline, rapid, samples, world
 from ocr.engine import EngineError
+from ocr.fonts import cjk_font_path
 
 
 def _read(drawn: world.Sample, name: str = "rapidocr") -> pipeline.PageResult:
@@ -121,6 +123,22 @@ def test_the_default_engine_is_rapidocr(settings):
     assert engine.engine_name() == engine.DEFAULT_ENGINE == "rapidocr"
 
 
+def test_rapidocr_runs_the_models_of_its_wheel(fresh_rapid_session):
+    session = fresh_rapid_session()
+    steps = (session._load_det_model(), session._load_cls_model(), session._load_rec_model())
+    for step, name in zip(steps, rapid.MODELS.values(), strict=True):
+        assert step.session.session._model_path.endswith(f"/rapidocr/models/{name}")
+
+
+def test_rapidocr_returns_simplified_characters_for_traditional_print():
+    page = Image.new("RGB", (700, 120), "white")
+    font = ImageFont.truetype(cjk_font_path(), 44)
+    ImageDraw.Draw(page).text((30, 40), "中華人民共和國殘疾人證", font=font, fill="black")
+    text = "".join(word.text for word in rapid.recognise(page))
+    assert set("华国残证") <= set(text)
+    assert not set("華國殘證") & set(text)
+
+
 def test_an_unknown_engine_is_a_clear_error(settings):
     settings.OCR_ENGINE = "abbyy"
     with pytest.raises(EngineError, match="未知的文字识别引擎"):
@@ -141,7 +159,7 @@ def test_every_rapidocr_model_runs_on_the_threads_of_ocr_threads(
 ):
     settings.OCR_THREADS = threads
     session = fresh_rapid_session()
-    models = (session.text_det.infer, session.text_cls.infer, session.text_rec.session)
-    for model in models:
-        options = model.session.get_session_options()
+    steps = (session._load_det_model(), session._load_cls_model(), session._load_rec_model())
+    for step in steps:
+        options = step.session.session.get_session_options()
         assert (options.intra_op_num_threads, options.inter_op_num_threads) == (threads, 1)
