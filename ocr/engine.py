@@ -117,8 +117,7 @@ def _guarded(call: Any, image: Image.Image) -> list[Word]:
         return call(image)
     except ImportError:
         raise EngineError(
-            "文字识别引擎 RapidOCR 未安装（pip install rapidocr），"
-            "或设置 OCR_ENGINE=tesseract"
+            "文字识别引擎 RapidOCR 未安装（pip install rapidocr），或设置 OCR_ENGINE=tesseract"
         ) from None
 
 
