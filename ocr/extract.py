@@ -82,7 +82,9 @@ _CATEGORY_VALUE = re.compile(
 )
 _GRADE_LABEL = re.compile(r"等级[:]?")
 _GRADE_VALUE = re.compile(r"(IV|III|II|I|[1-4一二三四壹贰叁肆ⅠⅡⅢⅣ])级?")
-_DATE = r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{8}"
+# A dot read as a comma (2032,07.25) is still a date: :data:`_DATE_COMMA` makes it a dot.
+_DATE = r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}[./,，-]\d{1,2}[./,，-]\d{1,2}|\d{8}"
+_DATE_COMMA = re.compile(r"(?<=\d)[,，](?=\d)")
 # An end date that lost one of its separators (203011.11, 2030.1111): with a two-digit month
 # and day the split is not in doubt.  Only after a range's separator, never alone.
 _LOOSE_DATE = r"\d{4}[./-]?\d{2}[./-]?\d{2}"
@@ -101,11 +103,12 @@ _EXPIRY_UNTIL = re.compile(rf"{_EXPIRY_WORD}至[:]?(?P<end>长期有效|长期|{
 _EXPIRY_RANGE = re.compile(
     rf"{_EXPIRY_WORD}限?[:]?(?:{_DATE})[至到~\-—]+(?P<end>长期有效|长期|{_DATE})"
 )
-# A range whose start date is misread (2019:02.87-2029.02.27, 2020,02.15-…, 2018-10:17-…):
+# A range whose start date is misread (2019:02.87-2029.02.27, 2019;02.87-…, 2020,02.15-…,
+# 2018-10:17-…, 202T.07.T9-…: a digit read as a look-alike letter):
 # the end is still printed whole, and it is what the field holds; it passes the same date
 # and year checks.
 _EXPIRY_GARBLED_START = re.compile(
-    rf"{_EXPIRY_WORD}限?[:]?[0-9.,，:/\-年月日]{{6,11}}[至到~\-—]+"
+    rf"{_EXPIRY_WORD}限?[:]?[0-9.,，:;；/\-年月日{_CONFUSABLE_LETTERS}T]{{6,11}}[至到~\-—]+"
     rf"(?P<end>{_DATE}|{_LOOSE_DATE})(?!\d)"
 )
 # 至 (or the colon) misread as another character (有效期全2030.10.25): one character between
@@ -115,17 +118,22 @@ _EXPIRY_STRAY = re.compile(
     rf"{_EXPIRY_WORD}[^\d\s限自从起]"
     rf"(?P<end>长期有效|长期|{_DATE})(?![至到~\-—\d])"
 )
-# A range whose separator was lost (2021.08.102031.08.10): where the split is ambiguous
+# A range whose separator was lost (2021.08.102031.08.10) or read as a dot or comma
+# (2020.10.24.2030.10.24): where the split is ambiguous
 # only the reading in which both dates fall on the same day of the year is taken
 # (:func:`_glued`), as a certificate's validity runs for whole years.
 _EXPIRY_GLUED = re.compile(
-    rf"{_EXPIRY_WORD}限?[:]?(?P<start>\d{{4}}(?P<s>[./-])\d{{1,2}}(?P=s)\d{{1,2}})"
+    rf"{_EXPIRY_WORD}限?[:]?(?P<start>\d{{4}}(?P<s>[./-])\d{{1,2}}(?P=s)\d{{1,2}})[.,，]?"
     rf"(?P<end>\d{{4}}(?P<e>[./-])\d{{1,2}}(?P=e)\d{{1,2}})(?!\d)"
 )
 _EXPIRY_LABEL = re.compile(_EXPIRY_WORD)
 _EXPIRY_BARE = re.compile(rf"{_EXPIRY_WORD}限?[:]?")
 # 有效期 followed by one date only (no 至 or range after it): that date is the end.
-_EXPIRY_SINGLE = re.compile(rf"{_EXPIRY_WORD}限?[:]?(?P<end>长期有效|长期|{_DATE})(?![至到~\-—\d])")
+# Not when a separator and a digit follow: that date starts a range whose dash was read as a
+# dot (2020.10.24.2030.10.24), and taking it would give the start, a wrong expiry.
+_EXPIRY_SINGLE = re.compile(
+    rf"{_EXPIRY_WORD}限?[:]?(?P<end>长期有效|长期|{_DATE})(?![至到~\-—\d]|[./,，]\d)"
+)
 _NUMBER_LABEL = re.compile(r"证号|身份|号码|证件")
 # The certificate number's label (残疾人证号, 证号 — not 身份证号) and the ID's (公民身份号码,
 # 身份证号, 居民身份证): where only the first is printed, an 18-digit run is not an ID.
@@ -524,7 +532,7 @@ def _read_expiry(grid: list[list[_Box]], result: Extraction) -> None:
         if not match:
             result.warn(f"有效期「{joined}」无法识别")
             return
-        text = match.group("end")
+        text = _DATE_COMMA.sub(".", match.group("end"))
         if re.fullmatch(_LOOSE_DATE, text) and not re.fullmatch(_DATE, text):
             text = re.sub(r"\D", "", text)
         try:

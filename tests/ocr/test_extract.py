@@ -436,6 +436,8 @@ def test_an_expiry_year_no_certificate_carries_is_null_with_a_warning():
         ("有效期限 2019:02.87-2029.02.27", "2029-02-27"),
         ("有效期限 2020,02.15-2030.02.15", "2030-02-15"),
         ("有效期限2018-10:17-2028.10.17", "2028-10-17"),
+        ("有效期限 2019;02.87-2029.02.27", "2029-02-27"),
+        ("有效期限 202T.07.T9-2031.07.19", "2031-07-19"),
     ],
 )
 def test_a_range_with_a_misread_start_date_still_gives_its_end(line: str, expected: str):
@@ -502,9 +504,28 @@ def test_a_stray_character_before_a_start_date_never_makes_it_the_end(line: str)
     [
         ("有效期限2021.08.102031.08.10", "2031-08-10"),
         ("有效期限 2021-8-12031-8-1", "2031-08-01"),
+        ("有效期限 2020.10.24.2030.10.24", "2030-10-24"),
+        ("有效期限 2020.10.24,2030.10.24", "2030-10-24"),
     ],
 )
 def test_a_range_that_lost_its_separator_gives_its_end(line: str, expected: str):
+    assert read(f"姓名 张三\n{line}\n").fields["valid_until"] == expected
+
+
+def test_a_range_whose_dash_was_read_as_a_dot_never_gives_its_start():
+    result = read("姓名 张三\n有效期 2020.10.24.2031.10.25\n")
+    assert result.fields["valid_until"] is None
+    assert any("有效期" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("有效期限 2022.07.25-2032,07.25", "2032-07-25"),
+        ("有效期至 2030,05,01", "2030-05-01"),
+    ],
+)
+def test_a_dot_read_as_a_comma_in_the_expiry_date_is_a_dot(line: str, expected: str):
     assert read(f"姓名 张三\n{line}\n").fields["valid_until"] == expected
 
 
