@@ -6,7 +6,7 @@ PP-OCR's learned text detector finds every line wherever it is (``docs/benchmark
 models ship inside the ``rapidocr`` wheel (3.10: PP-OCRv6 small detection and recognition,
 the v2 direction classifier) and are named by path, so nothing is downloaded at run time.
 PP-OCRv6 replaced PP-OCRv4 (``rapidocr-onnxruntime`` 1.4.4) on 2026-12-07: on the held-out
-pages it read more names and expiry dates with no wrong number, at the same CPU
+pages it read more names and expiry dates with no wrong number, at 1.05× the CPU
 (``docs/benchmarks.md``, OCR engine models).
 
 One model session per worker process, created on first use (a lazy singleton, whose models
