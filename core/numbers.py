@@ -77,6 +77,7 @@ MIN_BIRTH_DATE = date(1900, 1, 1)
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
+_ZERO_WEIGHT = ord("0") * sum(ID_WEIGHTS)
 _ASCII_DIGITS = frozenset("0123456789")
 # B, B1, B2, … — the spec lists no B0 or zero-padded forms, so they are rejected, not guessed.
 REISSUE_SUFFIX = re.compile(r"B(?:[1-9][0-9]*)?")
@@ -138,8 +139,9 @@ def id_check_char(first17: str) -> str:
     """
     if len(first17) != ID_LENGTH - 1 or not (first17.isascii() and first17.isdigit()):
         raise NumberError("ID_CHARS", f"计算校验位需要17位数字，收到「{first17}」")
-    # map/mul rather than a generator: this runs twice per row of a 100 000-row import.
-    return ID_CHECK_CHARS[sum(map(mul, map(int, first17), ID_WEIGHTS)) % 11]
+    # Once per ID of every imported row: the ASCII codes weighted in C, less what the code of
+    # "0" adds, is the weighted sum of the digits without 17 calls of int() (half the time).
+    return ID_CHECK_CHARS[(sum(map(mul, first17.encode(), ID_WEIGHTS)) - _ZERO_WEIGHT) % 11]
 
 
 @dataclass(frozen=True)

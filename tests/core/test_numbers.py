@@ -73,6 +73,15 @@ def test_id_check_char_follows_iso_7064_mod_11_2(first17: str, expected: str) ->
     assert id_check_char(first17) == expected
 
 
+def test_id_check_char_equals_the_weighted_sum_of_the_digits_for_every_digit_at_every_place():
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    for place in range(17):
+        for digit in "0123456789":
+            first17 = "14042519800101123"[:place] + digit + "14042519800101123"[place + 1 :]
+            total = sum(int(d) * w for d, w in zip(first17, weights, strict=True))
+            assert id_check_char(first17) == "10X98765432"[total % 11]
+
+
 @pytest.mark.parametrize("bad", ["", "1234567890123456", "140425198001011234", "1404251980010112X"])
 def test_id_check_char_refuses_anything_but_17_digits(bad: str) -> None:
     with pytest.raises(NumberError):
