@@ -82,9 +82,10 @@ _CATEGORY_VALUE = re.compile(
 )
 _GRADE_LABEL = re.compile(r"等级[:]?")
 _GRADE_VALUE = re.compile(r"(IV|III|II|I|[1-4一二三四壹贰叁肆ⅠⅡⅢⅣ])级?")
-# A dot read as a comma (2032,07.25) is still a date: :data:`_DATE_COMMA` makes it a dot.
-_DATE = r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}[./,，-]\d{1,2}[./,，-]\d{1,2}|\d{8}"
-_DATE_COMMA = re.compile(r"(?<=\d)[,，](?=\d)")
+# A dot read as a comma (2032,07.25) or a dash as a tilde (2034~01~24) is still a date:
+# :data:`_MISREAD_SEPARATOR` makes it a dot.
+_DATE = r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}[./,，~-]\d{1,2}[./,，~-]\d{1,2}|\d{8}"
+_MISREAD_SEPARATOR = re.compile(r"(?<=\d)[,，~](?=\d)")
 # An end date that lost one of its separators (203011.11, 2030.1111): with a two-digit month
 # and day the split is not in doubt.  Only after a range's separator, never alone.
 _LOOSE_DATE = r"\d{4}[./-]?\d{2}[./-]?\d{2}"
@@ -532,7 +533,7 @@ def _read_expiry(grid: list[list[_Box]], result: Extraction) -> None:
         if not match:
             result.warn(f"有效期「{joined}」无法识别")
             return
-        text = _DATE_COMMA.sub(".", match.group("end"))
+        text = _MISREAD_SEPARATOR.sub(".", match.group("end"))
         if re.fullmatch(_LOOSE_DATE, text) and not re.fullmatch(_DATE, text):
             text = re.sub(r"\D", "", text)
         try:

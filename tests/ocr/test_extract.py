@@ -523,9 +523,14 @@ def test_a_range_whose_dash_was_read_as_a_dot_never_gives_its_start():
     [
         ("有效期限 2022.07.25-2032,07.25", "2032-07-25"),
         ("有效期至 2030,05,01", "2030-05-01"),
+        ("有效期 2034~01~24", "2034-01-24"),
+        ("有效期限 2024~01~24~2034~01~24", "2034-01-24"),
+        ("有效期限 2024.01.24~2034.01.24", "2034-01-24"),
     ],
 )
-def test_a_dot_read_as_a_comma_in_the_expiry_date_is_a_dot(line: str, expected: str):
+def test_a_separator_misread_as_a_comma_or_tilde_in_the_expiry_date_is_a_dot(
+    line: str, expected: str
+):
     assert read(f"姓名 张三\n{line}\n").fields["valid_until"] == expected
 
 
