@@ -466,3 +466,66 @@ def test_setwise_parse_equals_the_per_row_parse_on_irregular_csv(shape: str) -> 
         lines
     )
     _assert_same(kind, read_table(data.encode(), "r.csv", spec=header_spec(kind)))
+
+
+def _shaped_dates() -> list[str]:
+    """Date texts of every listed form, real days and not, at the edges of years, months
+    and days, with one- and two-digit parts."""
+    texts = []
+    for year in ("0000", "0001", "0999", "1900", "2023", "2024", "2100", "9999"):
+        for month in (0, 1, 2, 4, 9, 10, 12, 13):
+            for day in (0, 1, 9, 28, 29, 30, 31, 32):
+                m, d = f"{month:02d}", f"{day:02d}"
+                texts += [f"{year}{m}{d}", f"{year}年{month}月{day}日", f"{year}年{m}月{d}日"]
+                texts += [f"{year}{sep}{m}{sep}{d}" for sep in "-/."]
+                texts += [f"{year}{sep}{month}{sep}{day}" for sep in "-/."]
+                texts += [f"{year}-{m}/{d}", f"{year}.{month}-{day}"]
+    return texts
+
+
+def test_setwise_dates_equal_parse_date_for_every_form_and_calendar_edge() -> None:
+    rows = [{"姓名": "张三", "公民身份号码": ID, "死亡日期": text} for text in _shaped_dates()]
+    _assert_same("death", read_table(roster_csv("death", rows), "d.csv", spec=header_spec("death")))
+
+
+def _plain_cert_rows() -> list[dict[str, str]]:
+    """Valid cert_base rows in every form a department writes: each category and grade word
+    of core.cells, each date form, 长期 and an empty expiry, reissue suffixes, lower-case x,
+    full-width digits, spaces."""
+    from review.rosters import _CATEGORY_CELLS, _GRADE_CELLS
+
+    categories, grades = list(_CATEGORY_CELLS), list(_GRADE_CELLS)
+    expiries = ["2030年05月01日", "2030年5月1日", "2030.05.01", "2030-05-01", "2030/5/1"]
+    expiries += ["20300501", "长期", "长期有效", "", "２０３０－０５－０１", " 2030-05-01"]
+    ids = [ID, X_ID.lower(), ID.translate(_FW), f"{ID[:6]} {ID[6:14]} {ID[14:]}"]
+    rows = []
+    for i in range(max(len(categories), len(grades), len(expiries)) * len(ids)):
+        number = ids[i % len(ids)]
+        cert = number.upper().translate(str.maketrans("０１２３４５６７８９ＸX", "0123456789XX"))
+        cert = cert.replace(" ", "") + "41" + ("", "B", "B2")[i % 3]
+        rows.append(
+            {
+                "姓名": ("张三", " 李四 ", "")[i % 3],
+                "公民身份号码": number,
+                "残疾人证号": cert.lower() if i % 5 == 0 else cert,
+                "残疾类别": categories[i % len(categories)],
+                "残疾等级": grades[i % len(grades)],
+                "证件状态": ("正常", "注销", "冻结", "正 常")[i % 4],
+                "有效期至": expiries[i % len(expiries)],
+                "户籍区划代码": ("140425", "140425001", "１４０４２５", "140425001002")[i % 4],
+            }
+        )
+    return rows
+
+
+def test_setwise_parse_takes_every_plain_form_without_the_per_row_parser() -> None:
+    from review.rosters import parse_set
+
+    table = read_table(
+        roster_csv("cert_base", _plain_cert_rows()), "c.csv", spec=header_spec("cert_base")
+    )
+    with parse_set("cert_base", table) as parsed:
+        assert parsed.fallback == []
+    by_row = parse_roster_by_row("cert_base", table)
+    assert not by_row.errors
+    assert _typed(parse_roster("cert_base", table)) == _typed(by_row)
