@@ -638,10 +638,15 @@ def _macros(today: date) -> list[str]:
     trimmed_from = _FULLWIDTH + INVISIBLE_CHARS
     space = _class(_WHITESPACE)
     edges = _sql(f"^{space}|{space}$")
-    # The check character from the 17 digits as one BIGINT n: digit i is n // 10^(17-i) % 10.
+    # The check character from the 17 digits as one BIGINT n.  With q_k = n // 10^k, the
+    # digit k places from the right is q_k - 10 q_(k+1), so the weighted sum of the digits is
+    # the sum of q_k times the constant c_k - 10 c_(k-1) (c_k: the weight of that digit):
+    # 16 divisions instead of 17 divisions and 17 remainders.  Taken modulo 11 the
+    # constants are 0 to 10, and the sum stays below 1.2 * 10^18, inside a BIGINT.
+    places = list(reversed(ID_WEIGHTS))
+    factors = [(w - 10 * (places[k - 1] if k else 0)) % 11 for k, w in enumerate(places)]
     weights = " + ".join(
-        f"(n // {10 ** (len(ID_WEIGHTS) - i)} % 10) * {w}"
-        for i, w in enumerate(ID_WEIGHTS, start=1)
+        f"n // {10**k} * {f}" if k else f"n * {f}" for k, f in enumerate(factors) if f
     )
     first, last = (int(f"{day:%Y%m%d}") for day in (MIN_BIRTH_DATE, today))
     return [

@@ -529,3 +529,18 @@ def test_setwise_parse_takes_every_plain_form_without_the_per_row_parser() -> No
     by_row = parse_roster_by_row("cert_base", table)
     assert not by_row.errors
     assert _typed(parse_roster("cert_base", table)) == _typed(by_row)
+
+
+def test_setwise_id_check_character_equals_core_for_every_digit_at_every_place() -> None:
+    first = "14042519800101123"
+    ids = []
+    for place in range(17):
+        for digit in "0123456789":
+            # keep the birth date real: of its places, vary the last digit only
+            if place in range(6, 14) and (place != 13 or digit == "0"):
+                continue
+            stem = first[:place] + digit + first[place + 1 :]
+            good = id_check_char(stem)
+            ids += [stem + good, stem + ("0" if good != "0" else "1")]
+    rows = [{"姓名": "张三", "公民身份号码": number, "死亡日期": "2020-01-01"} for number in ids]
+    _assert_same("death", read_table(roster_csv("death", rows), "d.csv", spec=header_spec("death")))
