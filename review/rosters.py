@@ -77,12 +77,15 @@ __all__ = [
     "KINDS",
     "NAME_HEADER",
     "ROSTERS",
+    "STORED",
     "Column",
     "ParsedRoster",
     "RosterSet",
     "RosterSpec",
     "RowError",
     "Vector",
+    "derived_fields",
+    "evidence_fields",
     "header_spec",
     "iter_roster",
     "parse_roster",
@@ -593,6 +596,9 @@ def _collect(
 #: the kind's fields in :func:`_column_fields` order, then ``ev0``, ``ev1``, … (the evidence
 #: texts of :attr:`RosterSpec.evidence_headers`).
 ACCEPTED = "accepted"
+#: The same rows as a spool file holds them: without :func:`derived_fields`, and with the
+#: evidence columns of :func:`evidence_fields` NULL where they equal their field.
+STORED = "stored"
 
 #: What ``str.strip()`` / ``str.split()`` remove.
 _WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
@@ -965,24 +971,46 @@ def _parse_sql(
     )
 
 
-def _accepted_sql(spec: RosterSpec) -> str:
-    """``CREATE VIEW`` of :data:`ACCEPTED` over ``judged`` (``parsed``'s rows, numbered)."""
-    columns = ['rn AS "row"', "id_number", "name"]
-    evidence = []
-    for n, column in enumerate(spec.columns):
-        vector = column.vector
-        derived = _derived(vector) if vector else {}
-        columns += [
-            f'{derived[name]} AS "{name}"' if name in derived else f'"{name}"'
-            for name in _column_fields(column)
-        ]
-        if vector is not None and vector.form in _TEXT_FIELD:
-            evidence.append(
-                f'coalesce(ev{n}, "{vector.fields[_TEXT_FIELD[vector.form]]}") AS ev{n}'
-            )
-        else:
-            evidence.append(f"ev{n}")
-    return f"CREATE VIEW {ACCEPTED} AS SELECT {', '.join(columns + evidence)} FROM judged WHERE ok"
+def derived_fields(kind: str) -> dict[str, str]:
+    """The fields of a kind that are computed, as SQL over its other fields, rather than
+    stored in :data:`STORED` or a spool file: the parts of a certificate number, a
+    division's county (``_derived``)."""
+    return {
+        name: sql
+        for column in _spec(kind).columns
+        if column.vector is not None
+        for name, sql in _derived(column.vector).items()
+    }
+
+
+def evidence_fields(kind: str) -> dict[str, str]:
+    """``ev{n}`` → the field holding the same text wherever that evidence column of
+    :data:`STORED` or a spool file is NULL (``_TEXT_FIELD``)."""
+    return {
+        f"ev{n}": column.vector.fields[_TEXT_FIELD[column.vector.form]]
+        for n, column in enumerate(_spec(kind).columns)
+        if column.vector is not None and column.vector.form in _TEXT_FIELD
+    }
+
+
+def _views_sql(spec: RosterSpec) -> list[str]:
+    """``CREATE VIEW`` of :data:`STORED` over ``judged`` (``parsed``'s rows, numbered) and of
+    :data:`ACCEPTED` over it."""
+    derived, texts = derived_fields(spec.kind), evidence_fields(spec.kind)
+    names = _accepted_columns(spec)
+    stored = ", ".join(f'"{name}"' for name in names[1:] if name not in derived)
+    accepted = ", ".join(
+        f'{derived[name]} AS "{name}"'
+        if name in derived
+        else f'coalesce({name}, "{texts[name]}") AS {name}'
+        if name in texts
+        else f'"{name}"'
+        for name in names
+    )
+    return [
+        f'CREATE VIEW {STORED} AS SELECT rn AS "row", {stored} FROM judged WHERE ok',
+        f"CREATE VIEW {ACCEPTED} AS SELECT {accepted} FROM {STORED}",
+    ]
 
 
 def _accepted_columns(spec: RosterSpec) -> list[str]:
@@ -1014,14 +1042,16 @@ class RosterSet:
         """Write every accepted row (SQL-accepted and fallback-accepted) as a Parquet file.
 
         ``columns`` names the output columns: ``row``, ``id_number``, ``name``, the kind's
-        fields and ``ev0``, ``ev1``, … (any order, as the engine reads them), each with its
-        type (dates as dates).  Returns the number of rows.
+        fields but :func:`derived_fields`, and ``ev0``, ``ev1``, … (any order, as the engine
+        reads them), each with its type (dates as dates); as in :data:`STORED`, an evidence
+        column of :func:`evidence_fields` may be NULL where it equals its field.  Returns the
+        number of rows.
         """
         spec = _spec(self.kind)
         names = _accepted_columns(spec)
         extra = [item for _, item in self.fallback if isinstance(item, dict)]
         picked = ", ".join(f'"{name}"' for name in columns)
-        query = f"SELECT {picked} FROM {ACCEPTED}"
+        query = f"SELECT {picked} FROM {STORED}"
         if extra:
             self.con.execute(f"CREATE TEMP TABLE accepted_rows AS FROM {ACCEPTED} LIMIT 0")
             headers = spec.evidence_headers
@@ -1067,7 +1097,8 @@ def parse_set(
             kept = _parse_csv(con, table, spec, directory)
             if kept is None:
                 kept = _parse_rows(con, table, spec, directory)
-            con.execute(_accepted_sql(spec))
+            for view in _views_sql(spec):
+                con.execute(view)
             headers = spec.headers
             rejected = con.execute(
                 "SELECT rn, cells FROM judged WHERE NOT ok AND NOT py ORDER BY rn"

@@ -24,6 +24,8 @@ from review.rosters import (
     KINDS,
     ROSTERS,
     RowError,
+    derived_fields,
+    evidence_fields,
     header_spec,
     parse_set,
 )
@@ -145,8 +147,12 @@ def _evidence_columns(kind: str) -> dict[str, str]:
 
 
 def _roster_columns(kind: str) -> dict[str, str]:
+    """The columns of a parsed roster file: its fields but the derived ones (computed when it
+    is loaded, ``review.rosters.derived_fields``), then the evidence texts."""
     evidence = dict.fromkeys(_evidence_columns(kind), "VARCHAR")
-    return {**COMMON_FIELDS, **ROSTERS[kind].fields, **evidence}
+    derived = derived_fields(kind)
+    fields = {name: type_ for name, type_ in ROSTERS[kind].fields.items() if name not in derived}
+    return {**COMMON_FIELDS, **fields, **evidence}
 
 
 def spool_is_current(path: str | os.PathLike[str], kind: str) -> bool:
@@ -170,7 +176,7 @@ def _write_roster_csv(kind: str, rows: Iterable[Mapping[str, Any]], path: Path) 
     Evidence texts are separate columns rather than one JSON document per row: DuckDB builds
     the JSON (in C++) while loading, which is far cheaper than ``json.dumps`` per row here.
     """
-    fields = list({**COMMON_FIELDS, **ROSTERS[kind].fields})
+    fields = list(_roster_columns(kind))[: -len(ROSTERS[kind].evidence_headers)]
     headers = list(_evidence_columns(kind).values())
     count = 0
     with path.open("w", encoding="utf-8", newline="") as fh:
@@ -337,7 +343,9 @@ def _load_roster(
     With ``relevant_only`` only rows about people the run can concern are kept (table
     ``relevant``): departmental lists are mostly about other people, and dropping them on
     load keeps memory and every later join small.  The JSON is built with DuckDB's expression
-    API from the constant header names of the roster spec, so no SQL text is assembled.
+    API from the constant header names of the roster spec; the only SQL text is that of the
+    derived fields, constants of ``review.rosters`` (a ``substr`` costs less here than a
+    stored column costs in the file).
     """
     if path.suffix == ".parquet":
         relation = con.sql(
@@ -348,12 +356,22 @@ def _load_roster(
             _READ_RELEVANT_ROSTER if relevant_only else _READ_ROSTER,
             params={"path": str(path), "columns": _roster_columns(kind)},
         )
+    texts = evidence_fields(kind)
     pairs: list[Any] = []
     for column, header in _evidence_columns(kind).items():
+        given = [duckdb.ColumnExpression(column)]
+        if column in texts:  # NULL where it equals that field (review.rosters.STORED)
+            given.append(duckdb.ColumnExpression(texts[column]))
         pairs += [
             duckdb.ConstantExpression(header),
-            duckdb.CoalesceOperator(duckdb.ColumnExpression(column), duckdb.ConstantExpression("")),
+            duckdb.CoalesceOperator(*given, duckdb.ConstantExpression("")),
         ]
-    fields = [duckdb.ColumnExpression(name) for name in {**COMMON_FIELDS, **ROSTERS[kind].fields}]
+    derived = derived_fields(kind)
+    fields = [
+        duckdb.SQLExpression(derived[name]).alias(name)
+        if name in derived
+        else duckdb.ColumnExpression(name)
+        for name in {**COMMON_FIELDS, **ROSTERS[kind].fields}
+    ]
     raw = duckdb.FunctionExpression("json_object", *pairs).alias("raw")
     relation.project(*fields, raw).create(f"r_{kind}")
