@@ -62,6 +62,34 @@ def test_gbk_csv_whose_chinese_appears_only_late_is_still_gb18030() -> None:
     assert list(table.rows)[-1][1]["姓名"] == "李四"
 
 
+def test_gbk_csv_refused_before_its_chinese_gives_the_error_of_its_own_encoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Read as UTF-8 first, the file is refused (too many rows) before its first GBK byte:
+    # the encoding is then checked, and the error is the one of the file read as GB18030.
+    lines = ["a,b"] + ['"x",1'] * 5 + ["李四,1"]
+    data = ("\n".join(lines) + "\n").encode("gb18030")
+    read_as: list[str] = []
+    real = tabular._read_csv_as
+
+    def spy(*args: object) -> object:
+        read_as.append(str(args[-1]))
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tabular, "_read_csv_as", spy)
+    with pytest.raises(TableError) as caught:
+        read_table(data, "gbk.csv", max_rows=2)
+    assert caught.value.code == "TABLE_TOO_MANY_ROWS"
+    assert read_as == ["utf-8-sig", "gb18030"]
+
+
+def test_a_file_neither_utf8_nor_gb18030_is_refused_as_an_encoding() -> None:
+    data = "姓名,公民身份号码\n".encode() + b"\xff\xff\xff," + ID.encode() + b"\n"
+    with pytest.raises(TableError) as caught:
+        read_table(data, "bad.csv", spec=SPEC)
+    assert caught.value.code == "TABLE_ENCODING"
+
+
 def test_headers_are_stripped_and_unknown_headers_reported_once() -> None:
     data = f" 姓名 ,\u3000公民身份号码,备注,\n张三,{ID},x,\n".encode()
     table = read_table(data, "a.csv", spec=SPEC)
