@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import statistics
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -37,6 +38,7 @@ __all__ = [
     "PageResult",
     "compare_with_record",
     "iter_file",
+    "page_turn",
     "read_file",
     "read_image",
 ]
@@ -46,6 +48,11 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 _GOOD_WORD_CONF = 70.0
 _MIN_GOOD_WORDS = 6
 _MIN_MEAN_CONF = 60.0
+#: A page is turned by what its lines say only when at least this many lines vote
+#: (:func:`page_turn`); RapidOCR reads a line turned a quarter when its box is this many times
+#: taller than wide (``get_rotate_crop_image`` in rapidocr 3.10).
+_MIN_TURN_VOTES = 3
+_TALL = 1.5
 # Zoom into text whose height (as the engine sees it) is below _SMALL_TEXT pixels: enlarge
 # the text's area to _ZOOM_TEXT-pixel characters, at most _ZOOM_MAX_SIDE pixels a side.
 _ZOOM_MIN_CONF = 50.0
@@ -121,6 +128,13 @@ def _recognise(
     rescale = engine_name != "rapidocr"
     prepared = preprocess.prepare(image, rescale=rescale, suppress_red=suppress_red)
     words = ocr_engine.recognise(prepared.image, engine=engine_name)
+    turn = page_turn(words) if detect_orientation else 0
+    if turn:
+        upright = preprocess.turn(prepared.image, turn)
+        retry = _turned(prepared, upright, turn, rescale=rescale, suppress_red=suppress_red)
+        retry_words = ocr_engine.recognise(retry.image, engine=engine_name)
+        if page_turn(retry_words) == 0:
+            prepared, words = retry, retry_words
     prepared, words = _zoom(prepared, words, engine_name)
     if not detect_orientation or not _is_poor(words, engine_name):
         return prepared, words
@@ -129,15 +143,53 @@ def _recognise(
         prepared.notes.append(note)
     if not rotated:
         return prepared, words
-    retry = preprocess.prepare(upright, rescale=rescale, suppress_red=suppress_red)
-    retry.rotated = rotated
-    # The upright page is the first preparation's image turned: map back through both.
-    retry.page_size = prepared.page_size
-    retry.steps[:0] = [*prepared.steps, preprocess.Turn(rotated, prepared.image.size)]
+    retry = _turned(prepared, upright, rotated, rescale=rescale, suppress_red=suppress_red)
     retry_words = ocr_engine.recognise(retry.image, engine=engine_name)
     if _quality(retry_words, engine_name)[0] > _quality(words, engine_name)[0]:
         return _zoom(retry, retry_words, engine_name)
     return prepared, words
+
+
+def _turned(
+    prepared: preprocess.Prepared,
+    upright: Image.Image,
+    rotated: int,
+    *,
+    rescale: bool,
+    suppress_red: bool,
+) -> preprocess.Prepared:
+    """The preparation of ``upright``, ``prepared``'s image turned clockwise by ``rotated``:
+    its boxes map back to the page through both."""
+    retry = preprocess.prepare(upright, rescale=rescale, suppress_red=suppress_red)
+    retry.rotated = rotated
+    retry.page_size = prepared.page_size
+    retry.steps[:0] = [*prepared.steps, preprocess.Turn(rotated, prepared.image.size)]
+    return retry
+
+
+def page_turn(words: list[Word]) -> int:
+    """How far (degrees clockwise) to turn a page that RapidOCR read with its lines turned.
+
+    RapidOCR's direction classifier turns each upside-down line before reading it
+    (:attr:`ocr.words.Word.turned`), and RapidOCR reads a line whose box is at least 1.5×
+    taller than wide after turning it a quarter counter-clockwise.  So an upside-down page
+    comes back as well-read lines in reverse layout, and a page on its side as tall lines,
+    which no label-and-value rule can follow.  The lines of two or more confident characters
+    vote: wide and turned says 180°; tall says 270° (the page lies turned clockwise) or, turned
+    as well, 90°; the page is turned only when more than half the votes agree.
+    """
+    lines = [w for w in words if w.conf >= _GOOD_WORD_CONF and len(w.text.strip()) >= 2]
+    votes = [_vote(line) for line in lines]
+    if len(votes) < _MIN_TURN_VOTES:
+        return 0
+    turn, count = Counter(votes).most_common(1)[0]
+    return turn if count * 2 > len(votes) else 0
+
+
+def _vote(word: Word) -> int:
+    if word.height >= _TALL * word.width:
+        return 90 if word.turned else 270
+    return 180 if word.turned else 0
 
 
 def _zoom(

@@ -35,6 +35,7 @@ __all__ = [
     "noise_level",
     "orient",
     "prepare",
+    "turn",
 ]
 
 #: Rotate a page by 90/180/270° only when Tesseract OSD is at least this confident: turning
@@ -328,9 +329,14 @@ def orient(image: Image.Image) -> tuple[Image.Image, int, str | None]:
     if guess.confidence < OSD_MIN_CONFIDENCE:
         note = f"页面方向不确定（疑似需旋转{guess.rotate}°，置信度{guess.confidence:.1f}），按原方向识别"
         return image, 0, note
-    # OSD's "Rotate" is clockwise; Pillow rotates counter-clockwise.
+    return turn(image, guess.rotate), guess.rotate, None
+
+
+def turn(image: Image.Image, degrees: int) -> Image.Image:
+    """``image`` turned clockwise by ``degrees`` (OSD's and :func:`ocr.pipeline.page_turn`'s
+    sense; Pillow's own is counter-clockwise), on white."""
     fill = 255 if image.mode == "L" else (255, 255, 255)
-    return image.rotate(-guess.rotate, expand=True, fillcolor=fill), guess.rotate, None
+    return image.rotate(-degrees, expand=True, fillcolor=fill)
 
 
 def prepare(

@@ -18,6 +18,7 @@ throughput comes from worker processes.
 
 from __future__ import annotations
 
+import threading
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -56,12 +57,39 @@ def _simplified() -> Any:
     return OpenCC("t2s").convert
 
 
-@cache
-def _session() -> Any:
+#: Per thread, which lines of the last page read the direction classifier turned by 180°.
+_last = threading.local()
+
+
+def _reader() -> type:
+    """RapidOCR that remembers which lines its direction classifier turned.
+
+    Why: the classifier turns each upside-down line before recognising it, so an upside-down
+    page comes back as well-read lines laid out in reverse (values left of their labels, the
+    foot of the page first), and RapidOCR's output keeps no trace of the turn.  The labels
+    are taken where ``run_ocr_steps`` (rapidocr 3.10, ``main.py``) has them, with the same
+    threshold that decided the turn, and aligned to the lines its output keeps (those with
+    text).
+    """
     from rapidocr import RapidOCR  # heavy import: only when this engine is used
 
+    class Reader(RapidOCR):
+        def run_ocr_steps(self, img: Any, op_record: dict[str, Any]) -> Any:
+            det, cls, rec, crops = super().run_ocr_steps(img, op_record)
+            threshold = self.cfg.Cls.cls_thresh
+            labels = cls.cls_res or ()
+            turned = [bool("180" in label and score > threshold) for label, score in labels]
+            texts = rec.txts or ()
+            _last.turned = [t for t, text in zip(turned, texts, strict=False) if text.strip()]
+            return det, cls, rec, crops
+
+    return Reader
+
+
+@cache
+def _session() -> Any:
     models = files("rapidocr") / "models"
-    return RapidOCR(
+    return _reader()(
         params={
             "Global.log_level": "warning",
             "Global.max_side_len": DETECTION_SIDE,
@@ -82,9 +110,11 @@ def _array(image: Image.Image) -> Any:
 
 def recognise(image: Image.Image) -> list[Word]:
     """Every text line on ``image`` as one :class:`Word` (box, text, confidence 0–100)."""
+    _last.turned = []
     result = _session()(_array(image))
     if result.boxes is None:
         return []
+    turned = _last.turned
     words: list[Word] = []
     for index, (box, text, score) in enumerate(
         zip(result.boxes, result.txts, result.scores, strict=True)
@@ -101,6 +131,7 @@ def recognise(image: Image.Image) -> list[Word]:
                 width=max(1, round(max(xs)) - left),
                 height=max(1, round(max(ys)) - top),
                 line=(index + 1, 0, 0),
+                turned=index < len(turned) and turned[index],
             )
         )
     return words

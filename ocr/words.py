@@ -36,7 +36,9 @@ class Word:
     """One recognised word (for chi_sim, often one character) and where it is on the page.
 
     ``conf`` is Tesseract's confidence 0–100; ``line`` identifies the Tesseract text line
-    (block, paragraph, line) the word was assigned to.
+    (block, paragraph, line) the word was assigned to.  ``turned`` says that the engine's
+    direction classifier turned the line by 180° before reading it (RapidOCR): on an
+    upside-down page most lines are, which is how the pipeline knows to turn the page.
     """
 
     text: str
@@ -46,6 +48,7 @@ class Word:
     width: int
     height: int
     line: tuple[int, int, int] = (0, 0, 0)
+    turned: bool = False
 
     @property
     def right(self) -> int:

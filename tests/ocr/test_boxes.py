@@ -169,10 +169,11 @@ def test_a_card_small_on_a_large_page_is_boxed_through_the_zoom():
     assert shows(page, result.boxes["certificate_number"], number[:20])
 
 
-def test_a_page_read_upside_down_is_boxed_on_the_page_as_given():
+@pytest.mark.parametrize("engine", ["tesseract", "rapidocr"])
+def test_a_page_read_upside_down_is_boxed_on_the_page_as_given(engine):
     sample = world.sample(11, layout="card", level="clean")
     turned = sample.image.rotate(180)
-    result = pipeline.read_image(turned, file="x.png", page=1, engine="tesseract")
+    result = pipeline.read_image(turned, file="x.png", page=1, engine=engine)
     number = sample.expected["certificate_number"]
     assert result.fields["certificate_number"] == number
     left, top, right, bottom = result.boxes["certificate_number"]

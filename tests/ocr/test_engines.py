@@ -163,3 +163,21 @@ def test_every_rapidocr_model_runs_on_the_threads_of_ocr_threads(
     for step in steps:
         options = step.session.session.get_session_options()
         assert (options.intra_op_num_threads, options.inter_op_num_threads) == (threads, 1)
+
+
+def test_rapidocr_marks_the_lines_its_direction_classifier_turned():
+    drawn = world.sample(3, layout="card", level="clean")
+    upright = rapid.recognise(drawn.image)
+    upside_down = rapid.recognise(drawn.image.rotate(180))
+    assert not any(word.turned for word in upright)
+    assert sum(word.turned for word in upside_down) > len(upside_down) / 2
+
+
+@pytest.mark.parametrize("degrees", [90, 180, 270])
+def test_a_page_on_its_side_or_upside_down_is_turned_and_read_whole(degrees):
+    drawn = world.sample(600, layout="booklet", level="clean")
+    page = drawn.image.rotate(degrees, expand=True, fillcolor="white")
+    result = pipeline.read_image(page, file="scan.jpg", page=1, engine="rapidocr")
+    # read turned, the values would sit left of their labels and the foot come first
+    assert result.fields == _fields(drawn)
+    assert result.text.index("姓名") < result.text.index(drawn.expected["name"])

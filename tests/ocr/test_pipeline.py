@@ -10,6 +10,7 @@ import pytest
 
 from ocr import pipeline, samples
 from ocr.extract import FIELD_NAMES
+from ocr.words import Word
 
 
 def test_clean_certificate_reads_number_name_category_grade_and_expiry(certificate_result, person):
@@ -66,6 +67,39 @@ def test_upside_down_page_is_turned_and_read(person):
     result = pipeline.read_image(page, file="c.png", page=1)
     assert result.fields["certificate_number"] == person.certificate_number
     assert result.doc_type == "disability_certificate"
+
+
+def _line(text: str, *, turned: bool = False, tall: bool = False, conf: float = 95.0) -> Word:
+    width, height = (40, 200) if tall else (200, 40)
+    return Word(text, conf, 0, 0, width, height, turned=turned)
+
+
+@pytest.mark.parametrize(
+    ("tall", "turned", "degrees"), [(False, True, 180), (True, False, 270), (True, True, 90)]
+)
+def test_a_page_is_turned_as_most_of_its_lines_were(tall, turned, degrees):
+    lines = [_line("姓名林静", tall=tall, turned=turned) for _ in range(3)] + [_line("性别")]
+    assert pipeline.page_turn(lines) == degrees
+
+
+def test_a_page_with_upright_lines_is_not_turned():
+    assert pipeline.page_turn([_line("姓名林静") for _ in range(4)]) == 0
+
+
+def test_a_page_is_not_turned_when_its_lines_are_split():
+    lines = [
+        _line("姓名林静", turned=True),
+        _line("住址"),
+        _line("性别", turned=True),
+        _line("民族"),
+    ]
+    assert pipeline.page_turn(lines) == 0
+
+
+def test_single_characters_and_doubtful_lines_do_not_vote():
+    # a seal's ring letters and noise are turned any way; two lines are too few to say
+    lines = [_line("治", turned=True)] * 5 + [_line("残疾", turned=True, conf=40)] * 5
+    assert pipeline.page_turn(lines + [_line("姓名", turned=True)] * 2) == 0
 
 
 def test_pdf_with_two_pages_gives_one_result_per_page(tmp_path: Path, person):
