@@ -120,12 +120,13 @@ _EXPIRY_STRAY = re.compile(
     rf"(?P<end>长期有效|长期|{_DATE})(?![至到~\-—\d])"
 )
 # A range whose separator was lost (2021.08.102031.08.10) or read as a dot or comma
-# (2020.10.24.2030.10.24): where the split is ambiguous
+# (2020.10.24.2030.10.24), its end's separators sometimes lost with it (2025/10/1520351015):
+# where the split is ambiguous
 # only the reading in which both dates fall on the same day of the year is taken
 # (:func:`_glued`), as a certificate's validity runs for whole years.
 _EXPIRY_GLUED = re.compile(
     rf"{_EXPIRY_WORD}限?[:]?(?P<start>\d{{4}}(?P<s>[./-])\d{{1,2}}(?P=s)\d{{1,2}})[.,，]?"
-    rf"(?P<end>\d{{4}}(?P<e>[./-])\d{{1,2}}(?P=e)\d{{1,2}})(?!\d)"
+    rf"(?P<end>\d{{4}}(?P<e>[./-])\d{{1,2}}(?P=e)\d{{1,2}}|\d{{8}})(?!\d)"
 )
 _EXPIRY_LABEL = re.compile(_EXPIRY_WORD)
 _EXPIRY_BARE = re.compile(rf"{_EXPIRY_WORD}限?[:]?")

@@ -506,6 +506,7 @@ def test_a_stray_character_before_a_start_date_never_makes_it_the_end(line: str)
         ("有效期限 2021-8-12031-8-1", "2031-08-01"),
         ("有效期限 2020.10.24.2030.10.24", "2030-10-24"),
         ("有效期限 2020.10.24,2030.10.24", "2030-10-24"),
+        ("有效期 2025/10/1520351015", "2035-10-15"),
     ],
 )
 def test_a_range_that_lost_its_separator_gives_its_end(line: str, expected: str):
@@ -537,6 +538,8 @@ def test_a_separator_misread_as_a_comma_or_tilde_in_the_expiry_date_is_a_dot(
         "有效期限2021.08.12031.08.10",
         # The dash read as a dot: never the single date 2020-10-24, the range's start.
         "有效期 2020.10.24.2031.10.25",
+        # The end lost its dots too, and falls on another day: 20311025 is not 2021.10.24's.
+        "有效期 2021.10.2420311025",
     ],
 )
 def test_a_range_that_lost_its_separator_is_null_unless_both_dates_fall_on_one_day(line: str):
