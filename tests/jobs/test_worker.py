@@ -40,6 +40,7 @@ from archive.models import (
     Division,
     Document,
     DocumentVersion,
+    Enrolment,
     ImportRecord,
     Person,
     UserProfile,
@@ -164,17 +165,36 @@ def test_a_roster_preview_runs_in_the_worker_and_its_progress_reaches_100(
     assert len(seen) >= 2  # the bar moved on the way
 
 
+def _waiting_for(table: str) -> bool:
+    """Some other session waits for a lock on ``table``."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = %s::regclass", [table]
+        )
+        return cursor.fetchone()[0] > 0
+
+
 def test_an_import_killed_mid_way_writes_nothing_and_is_finished_by_another_worker(
     worker_settings, admin_user, tmp_path
 ):
+    """The test locks the enrolments' table, so the worker is killed inside its transaction,
+    its people already written and the enrolments next, however fast the machine (3 000 rows
+    are imported in a fraction of a second: killed on its first progress report, the worker
+    had sometimes sent its COMMIT already)."""
     sha, filename = _roster(3000)
     log = tmp_path / "workers.log"
+    table = Enrolment._meta.db_table
     first = start_celery_worker(log, "doomed", queues=QUEUE, **BEATS)
+    locker = connection.get_new_connection(connection.get_connection_params())
     try:
+        locker.execute(f"LOCK TABLE {table} IN SHARE MODE")  # psycopg: in a transaction
         job = _submit(ROSTER_IMPORT, admin_user, sha=sha, filename=filename, mode="atomic")
-        assert wait_until(lambda: _state(job).done > 0, 120), log.read_text()[-3000:]
+        assert wait_until(lambda: _waiting_for(table), 120), log.read_text()[-3000:]
+        assert _state(job).done > 0
     finally:
         stop_celery_worker(first, kill=True)
+        locker.rollback()
+        locker.close()
     assert _state(job).state == "running"  # the dead worker could not say otherwise
     assert Person.objects.count() == 0 and not ImportRecord.objects.exists()
 
