@@ -176,8 +176,9 @@ def _write_roster_csv(kind: str, rows: Iterable[Mapping[str, Any]], path: Path) 
     Evidence texts are separate columns rather than one JSON document per row: DuckDB builds
     the JSON (in C++) while loading, which is far cheaper than ``json.dumps`` per row here.
     """
-    fields = list(_roster_columns(kind))[: -len(ROSTERS[kind].evidence_headers)]
-    headers = list(_evidence_columns(kind).values())
+    evidence = _evidence_columns(kind)
+    fields = [name for name in _roster_columns(kind) if name not in evidence]
+    headers = list(evidence.values())
     count = 0
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
