@@ -128,7 +128,8 @@ def _recognise(
     rescale = engine_name != "rapidocr"
     prepared = preprocess.prepare(image, rescale=rescale, suppress_red=suppress_red)
     words = ocr_engine.recognise(prepared.image, engine=engine_name)
-    turn = page_turn(words) if detect_orientation else 0
+    # Tesseract's words carry no direction of their own: OSD below turns its pages.
+    turn = page_turn(words) if detect_orientation and engine_name == "rapidocr" else 0
     if turn:
         upright = preprocess.turn(prepared.image, turn)
         retry = _turned(prepared, upright, turn, rescale=rescale, suppress_red=suppress_red)
