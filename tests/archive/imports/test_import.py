@@ -7,6 +7,7 @@ imported by the other ``test_import_*`` modules.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 from datetime import date, timedelta
 from decimal import Decimal
@@ -875,3 +876,40 @@ def test_progress_that_queries_the_database_between_write_batches_never_runs_ins
     assert result.created == 5 and Person.objects.count() == 5
     writes = [done for stage, done, _ in seen if stage == "write"]
     assert writes == sorted(writes) and writes[-1] == max(total for *_, total in seen)
+
+
+# ---------------------------------------------------------------------------------------------
+# The garbage collector, paused for the length of an import (archive/imports/run.py)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("enabled", [True, False])
+def test_an_import_leaves_the_garbage_collector_as_it_found_it(
+    enabled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bool] = []
+    original = write._Writer.insert
+
+    def insert(self: Any, *args: Any, **kwargs: Any) -> list[int]:
+        seen.append(gc.isenabled())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(write._Writer, "insert", insert)
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        result = run(csv_bytes([roster_row()]))
+        after = gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert counts(result) == (1, 0, 0, 0)
+    assert seen and not any(seen)  # off while the rows are written
+    assert after is enabled
+
+
+@pytest.mark.django_db
+def test_a_whole_file_error_turns_the_garbage_collector_back_on() -> None:
+    assert gc.isenabled()
+    with pytest.raises(TableError):
+        run(b"")
+    assert gc.isenabled()
