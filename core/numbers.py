@@ -113,7 +113,14 @@ def to_halfwidth(text: str) -> str:
     Chinese input methods produce full-width characters that look identical to ASCII ones;
     converting them explicitly (rather than via NFKC) keeps look-alikes such as ``①`` from
     silently becoming digits.
+
+    Every character either table maps lies outside ASCII, so ASCII text (most ID numbers,
+    dates and amounts of a roster) is returned as it is: ``str.translate`` looks each
+    character up in the table, and half a million cells of a 100 000-row roster took half a
+    second there (docs/benchmarks.md, the roster import rows).
     """
+    if text.isascii():
+        return text
     return text.translate(_HALFWIDTH).translate(_INVISIBLE)
 
 

@@ -21,6 +21,7 @@ from core.numbers import (
     normalize_id,
     parse_certificate,
     parse_id,
+    to_halfwidth,
 )
 
 TODAY = date(2026, 11, 30)
@@ -441,3 +442,18 @@ def test_mask_ids_in_masks_every_id_inside_a_file_name() -> None:
     )
     assert mask_ids_in("证号14042519800101123511.pdf") == "证号140425********123511.pdf"
     assert mask_ids_in("花名册2026-11.xlsx 第12345行") == "花名册2026-11.xlsx 第12345行"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("１４０４２５\u3000１９８０ｘ", "140425 1980x"),  # full-width forms and ideographic space
+        ("1404\u200b25\ufeff", "140425"),  # invisible characters dropped
+        ("140425 1980x\t", "140425 1980x\t"),  # ASCII text comes back as it is
+        ("①②", "①②"),  # look-alikes are not digits
+    ],
+)
+def test_halfwidth_converts_full_width_forms_and_leaves_ascii_and_look_alikes_alone(
+    raw: str, expected: str
+) -> None:
+    assert to_halfwidth(raw) == expected
