@@ -116,8 +116,9 @@ def to_halfwidth(text: str) -> str:
 
     Every character either table maps lies outside ASCII, so ASCII text (most ID numbers,
     dates and amounts of a roster) is returned as it is: ``str.translate`` looks each
-    character up in the table, and half a million cells of a 100 000-row roster took half a
-    second there (docs/benchmarks.md, the roster import rows).
+    character up in the table, 0.6 µs for an 18-digit ID against 10 ns for the test, a quarter
+    of a second over the cells of a 100 000-row roster (docs/benchmarks.md, the roster import
+    rows).
     """
     if text.isascii():
         return text
