@@ -111,7 +111,9 @@ def _array(image: Image.Image) -> Any:
 def recognise(image: Image.Image) -> list[Word]:
     """Every text line on ``image`` as one :class:`Word` (box, text, confidence 0–100)."""
     _last.turned = []
-    result = _session()(_array(image))
+    # RapidOCR keeps the steps of its last call (``update_params``): say them every time, or a
+    # page read after :func:`recognise_line` would skip detection.
+    result = _session()(_array(image), use_det=True, use_cls=True, use_rec=True)
     if result.boxes is None:
         return []
     turned = _last.turned
@@ -139,7 +141,7 @@ def recognise(image: Image.Image) -> list[Word]:
 
 def recognise_line(image: Image.Image) -> list[Word]:
     """Read ``image`` as one text line (recognition only, no detection)."""
-    result = _session()(_array(image), use_det=False, use_cls=False)
+    result = _session()(_array(image), use_det=False, use_cls=False, use_rec=True)
     words: list[Word] = []
     for text, score in zip(result.txts or (), result.scores or (), strict=True):
         if str(text).strip():

@@ -173,6 +173,15 @@ def test_rapidocr_marks_the_lines_its_direction_classifier_turned():
     assert sum(word.turned for word in upside_down) > len(upside_down) / 2
 
 
+def test_a_page_read_after_a_single_line_is_still_detected_line_by_line():
+    drawn = world.sample(3, layout="card", level="clean")
+    before = rapid.recognise(drawn.image)
+    rapid.recognise_line(drawn.image.crop((0, 0, drawn.image.width, drawn.image.height // 8)))
+    after = rapid.recognise(drawn.image)
+    assert len(after) == len(before) > 3
+    assert [word.text for word in after] == [word.text for word in before]
+
+
 @pytest.mark.parametrize("degrees", [90, 180, 270])
 def test_a_page_on_its_side_or_upside_down_is_turned_and_read_whole(degrees):
     drawn = world.sample(600, layout="booklet", level="clean")
