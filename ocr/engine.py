@@ -34,6 +34,8 @@ __all__ = [
     "ENGINES",
     "LINE_PSM",
     "NAME_LANGUAGES",
+    "RAPIDOCR",
+    "TESSERACT",
     "EngineError",
     "Orientation",
     "detect_orientation",
@@ -43,9 +45,12 @@ __all__ = [
     "tesseract_recognise",
 ]
 
-ENGINES = ("rapidocr", "tesseract")
+#: The engines' names, as ``OCR_ENGINE`` and ``--engine`` take them.
+RAPIDOCR = "rapidocr"
+TESSERACT = "tesseract"
+ENGINES = (RAPIDOCR, TESSERACT)
 #: Chosen on the held-out generated set (``bench/ocr_bench.py``, ``docs/benchmarks.md``).
-DEFAULT_ENGINE = "rapidocr"
+DEFAULT_ENGINE = RAPIDOCR
 
 DEFAULT_LANGUAGES = "chi_sim+eng"
 #: Page segmentation mode 4, "a single column of text of variable sizes": keeps each row of a
@@ -105,7 +110,7 @@ def engine_name() -> str:
 
 def recognise(image: Image.Image, *, engine: str | None = None) -> list[Word]:
     """Recognise a whole page with ``engine`` (default: the configured one)."""
-    if (engine or engine_name()) == "rapidocr":
+    if (engine or engine_name()) == RAPIDOCR:
         from ocr import rapid
 
         return _guarded(rapid.recognise, image)
@@ -165,7 +170,7 @@ def tesseract_recognise(
 
 def recognise_name(image: Image.Image, *, engine: str | None = None) -> list[Word]:
     """Read a cropped name box as one line of Chinese (see :func:`ocr.extract.name_boxes`)."""
-    if (engine or engine_name()) == "rapidocr":
+    if (engine or engine_name()) == RAPIDOCR:
         from ocr import rapid
 
         return _guarded(rapid.recognise_line, image)

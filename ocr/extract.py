@@ -43,6 +43,7 @@ __all__ = [
     "find_numbers",
     "line_name",
     "name_boxes",
+    "name_in_line",
     "settle_name",
 ]
 
@@ -86,16 +87,18 @@ _GRADE_VALUE = re.compile(r"(IV|III|II|I|[1-4一二三四壹贰叁肆ⅠⅡⅢ�
 # :data:`_MISREAD_SEPARATOR` makes it a dot.
 _DATE = r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}[./,，~-]\d{1,2}[./,，~-]\d{1,2}|\d{8}"
 _MISREAD_SEPARATOR = re.compile(r"(?<=\d)[,，~](?=\d)")
+# One separator misread as another (2029.03/27): the digits are all there, so it is the date.
+_MIXED_SEPARATORS = re.compile(r"(\d{4})[./-](\d{1,2})[./-](\d{1,2})")
 # An end date that lost one of its separators (203011.11, 2030.1111): with a two-digit month
 # and day the split is not in doubt.  Only after a range's separator, never alone.
 _LOOSE_DATE = r"\d{4}[./-]?\d{2}[./-]?\d{2}"
 # The label as printed, with its middle or last character misread (有姓期至, 有双期限,
-# 有效棚至, 有效0限) where a date or 至/限 follows, or with its first lost before 至/限
+# 有效棚至, 有效0限, 有效明长期有效) where a date, 长期 or 至/限 follows, or with its first lost before 至/限
 # (效期至), or its last lost before 限 and a date (有效限2020…): OCR of a fax or under a seal
 # rarely keeps all three.
 _EXPIRY_WORD = (
-    r"(?:有(?:效|[^\d\s至限:：](?=期(?:[至限]|[:：]?\d)))期"
-    r"|有效[^\d\s至限期:：](?=[至限]|[:：]?\d)"
+    r"(?:有(?:效|[^\d\s至限:：](?=期(?:[至限]|[:：]?\d|长期)))期"
+    r"|有效[^\d\s至限期:：](?=[至限]|[:：]?\d|长期)"
     r"|有效\d(?=[至限])"
     r"|有效(?=限[:：]?\d)"
     r"|效期(?=[至限]))"
@@ -328,10 +331,25 @@ def _value_after(grid: list[list[_Box]], label: re.Pattern[str]) -> str | None:
                 return rest
             candidates = [*row[position + 1 : position + 2], _below(grid, index, box)]
             for candidate in candidates:
-                if candidate is not None and not _is_label(candidate.text):
+                if (
+                    candidate is not None
+                    and not _is_label(candidate.text)
+                    and not _seal_letter(candidate, box)
+                ):
                     return _cut_at_label(candidate.text)
             return ""
     return None
+
+
+def _seal_letter(candidate: _Box, label: _Box) -> bool:
+    """A one-character cell off the label's line (:func:`_off_line`): a seal's ring letter
+    (申请人姓名 治 …, the name in the cell below), never the value."""
+    return (
+        len(candidate.text) == 1
+        and candidate.cell is not None
+        and label.cell is not None
+        and _off_line(candidate.cell, label.cell)
+    )
 
 
 def _cut_at_label(value: str) -> str:
@@ -416,15 +434,18 @@ _OFF_LINE_SHIFT = 0.2
 _OFF_LINE_HEIGHT = 0.8
 
 
-def _off_line(stray: Word, line: Word) -> bool:
+def _off_line(stray: Word | Cell, line: Word | Cell) -> bool:
+    height = line.bottom - line.top
     middle = (stray.top + stray.bottom - line.top - line.bottom) / 2
-    return abs(middle) > _OFF_LINE_SHIFT * line.height or stray.height < (
-        _OFF_LINE_HEIGHT * line.height
+    return (
+        abs(middle) > _OFF_LINE_SHIFT * height
+        or stray.bottom - stray.top < _OFF_LINE_HEIGHT * height
     )
 
 
-def line_name(value: str, words: Sequence[Word]) -> tuple[str, float] | None:
-    """The name as one detected line holds it, with that line's confidence, or ``None``.
+def line_name(value: str, words: Sequence[Word]) -> tuple[str, Word] | None:
+    """The name as one detected line holds it, with that line (its confidence is the name's,
+    its box where to read it again), or ``None``.
 
     A line engine (RapidOCR) reads the name inside one line (``姓名林静``), and that line's
     confidence is the name's.  A seal's ring letters (长治市残疾人联合会 bent round the
@@ -434,9 +455,9 @@ def line_name(value: str, words: Sequence[Word]) -> tuple[str, float] | None:
     A name split by the detector into aligned parts is not mistaken for one: its parts sit
     on the line, so nothing is dropped and the value is judged as it is.
     """
-    holding = [w.conf for w in words if value in _SPACE.sub("", w.text)]
+    holding = [w for w in words if value in _SPACE.sub("", w.text)]
     if holding:
-        return value, max(holding)
+        return value, max(holding, key=lambda w: w.conf)
     best: tuple[str, Word] | None = None
     for word in words:
         core = _NAME_LABEL.sub("", _SPACE.sub("", word.text), count=1)
@@ -449,8 +470,14 @@ def line_name(value: str, words: Sequence[Word]) -> tuple[str, float] | None:
     strays = value[:start] + value[start + len(core) :]
     singles = [w for w in words if _off_line(w, line)]
     if all(any(w.text.strip() == char for w in singles) for char in strays):
-        return core, line.conf
+        return core, line
     return None
+
+
+def name_in_line(reading: str) -> str:
+    """The name that a reading of a whole name line holds: without its spaces and the
+    姓名 label before it, as :func:`line_name` takes a line's core."""
+    return _NAME_LABEL.sub("", _SPACE.sub("", to_halfwidth(reading)), count=1)
 
 
 def settle_name(result: Extraction, reading: str, confidences: Sequence[float]) -> None:
@@ -534,7 +561,7 @@ def _read_expiry(grid: list[list[_Box]], result: Extraction) -> None:
         if not match:
             result.warn(f"有效期「{joined}」无法识别")
             return
-        text = _MISREAD_SEPARATOR.sub(".", match.group("end"))
+        text = _MIXED_SEPARATORS.sub(r"\1.\2.\3", _MISREAD_SEPARATOR.sub(".", match.group("end")))
         if re.fullmatch(_LOOSE_DATE, text) and not re.fullmatch(_DATE, text):
             text = re.sub(r"\D", "", text)
         try:

@@ -59,9 +59,16 @@ _ZOOM_MIN_CONF = 50.0
 _SMALL_TEXT = 22
 _ZOOM_TEXT = 40
 _ZOOM_MAX_SIDE = 2400
-#: A RapidOCR line is its own confidence for a name (no second reading: PP-OCR reads a name
-#: in its line better than alone); the lowest line confidence at which a name is accepted.
+#: A RapidOCR line is its own confidence for a name: the lowest line confidence at which a
+#: name is accepted from that one reading.
 RAPID_NAME_MIN_CONFIDENCE = 90.0
+#: Below it, the name's line is cut again twice, with margins of these fractions of its
+#: height (crops the detector did not make), and each cut is read alone; the name is accepted
+#: when both readings hold the same name with at least RAPID_NAME_AGREEING_MIN_CONFIDENCE.
+#: Cut without a margin, the line reads as before, wrong characters included; with one
+#: witness instead of two, one wrong name in 224 came through (docs/ocr.md, "Fields").
+NAME_LINE_MARGINS = (0.1, 0.25)
+RAPID_NAME_AGREEING_MIN_CONFIDENCE = 85.0
 
 
 @dataclass
@@ -103,7 +110,7 @@ def _quality(words: list[Word], engine_name: str) -> tuple[int, float]:
     a bank card's four confident lines (some 40 characters) are a good reading, not the
     "few words" of an upside-down page that Tesseract OSD is then asked about.
     """
-    if engine_name == "rapidocr":
+    if engine_name == ocr_engine.RAPIDOCR:
         good = sum(len(w.text.strip()) for w in words if w.conf >= _GOOD_WORD_CONF)
     else:
         good = sum(1 for word in words if word.conf >= _GOOD_WORD_CONF)
@@ -125,11 +132,11 @@ def _recognise(
     page scaled to its preferred line height; both then get a closer look when the text is
     small on a large page (a card photocopied onto A4: located by its text and cropped).
     """
-    rescale = engine_name != "rapidocr"
+    rescale = engine_name != ocr_engine.RAPIDOCR
     prepared = preprocess.prepare(image, rescale=rescale, suppress_red=suppress_red)
     words = ocr_engine.recognise(prepared.image, engine=engine_name)
     # Tesseract's words carry no direction of their own: OSD below turns its pages.
-    turn = page_turn(words) if detect_orientation and engine_name == "rapidocr" else 0
+    turn = page_turn(words) if detect_orientation and engine_name == ocr_engine.RAPIDOCR else 0
     if turn:
         upright = preprocess.turn(prepared.image, turn)
         retry = _turned(prepared, upright, turn, rescale=rescale, suppress_red=suppress_red)
@@ -203,11 +210,15 @@ def _zoom(
     reading is kept when it has at least as many confident words.
     """
     image = prepared.image
-    seen = min(1.0, _rapid_side() / max(image.size)) if engine_name == "rapidocr" else 1.0
+    seen = min(1.0, _rapid_side() / max(image.size)) if engine_name == ocr_engine.RAPIDOCR else 1.0
     good = [w for w in words if w.conf >= _ZOOM_MIN_CONF]
     # Two confident RapidOCR lines (each a whole line, unlike Tesseract's words) already say
     # whether the text is large enough: a bank card's few lines need no second reading.
-    if engine_name == "rapidocr" and len(good) >= 2 and _text_height(good) * seen >= _SMALL_TEXT:
+    if (
+        engine_name == ocr_engine.RAPIDOCR
+        and len(good) >= 2
+        and _text_height(good) * seen >= _SMALL_TEXT
+    ):
         return prepared, words
     if len(good) < _MIN_GOOD_WORDS:
         # Too little was read to say where the text is: where the ink is, then.
@@ -322,8 +333,8 @@ def _read(
     text = layout_text(words)
     kind = classifier.classify(text)
     found = extract.extract_fields(text, words, doc_type=kind.doc_type, today=today)
-    if name == "rapidocr":
-        _settle_line_name(found, words)
+    if name == ocr_engine.RAPIDOCR:
+        _settle_line_name(found, prepared.image, words)
     else:
         boxes = extract.name_boxes(words)
         if boxes:
@@ -332,18 +343,48 @@ def _read(
     return prepared, words, text, kind, found
 
 
-def _settle_line_name(found: extract.Extraction, words: list[Word]) -> None:
+def _settle_line_name(found: extract.Extraction, image: Image.Image, words: list[Word]) -> None:
     """Keep a RapidOCR name only when the line it was read from is confident
-    (:func:`ocr.extract.line_name`)."""
+    (:func:`ocr.extract.line_name`), or when a second reading of that line agrees."""
     value = found.fields["name"]
     if value is None:
         return
     settled = extract.line_name(value, words)
-    if settled is None or settled[1] < RAPID_NAME_MIN_CONFIDENCE:
-        found.fields["name"] = None
-        found.warn(f"姓名识别不可靠（疑为「{value}」），请人工核对")
-        return
-    found.fields["name"] = settled[0]
+    if settled is not None:
+        name, line = settled
+        if line.conf >= RAPID_NAME_MIN_CONFIDENCE or _line_agrees(image, line, name):
+            found.fields["name"] = name
+            return
+    found.fields["name"] = None
+    found.warn(f"姓名识别不可靠（疑为「{value}」），请人工核对")
+
+
+def _line_agrees(image: Image.Image, line: Word, name: str) -> bool:
+    """Whether ``line``, cut from ``image`` with each margin of :data:`NAME_LINE_MARGINS` and
+    read alone, holds ``name`` every time with at least
+    :data:`RAPID_NAME_AGREEING_MIN_CONFIDENCE`.
+
+    Why: on a blurred or grainy page PP-OCR reads many names right at 75–89 %, and some wrong
+    ones at the same confidence; readings of differently cut images rarely agree on a wrong
+    name (tuning seeds 0–299 and 2 000–2 299: ten names more, none wrong; docs/benchmarks.md).
+    """
+    return all(_reads_as(image, line, margin, name) for margin in NAME_LINE_MARGINS)
+
+
+def _reads_as(image: Image.Image, line: Word, margin: float, name: str) -> bool:
+    pad = max(1, round(margin * line.height))
+    area = (
+        max(0, line.left - pad),
+        max(0, line.top - pad),
+        min(image.width, line.right + pad),
+        min(image.height, line.bottom + pad),
+    )
+    words = ocr_engine.recognise_name(image.crop(area), engine=ocr_engine.RAPIDOCR)
+    return (
+        bool(words)
+        and extract.name_in_line("".join(w.text for w in words)) == name
+        and min(w.conf for w in words) >= RAPID_NAME_AGREEING_MIN_CONFIDENCE
+    )
 
 
 def _worth_retry(text: str, doc_type: str, image: Image.Image) -> bool:

@@ -41,6 +41,24 @@ def test_card_name_category_grade_and_expiry_are_read(card):
     assert result.doc_type == "disability_certificate"
 
 
+def test_a_name_read_below_the_bar_is_kept_when_its_line_read_again_agrees(monkeypatch):
+    drawn = world.sample(234)  # a clean booklet whose name line PP-OCR reads at 86 %
+    assert drawn.layout == "booklet"
+    assert _read(drawn).fields["name"] == drawn.expected["name"]
+    monkeypatch.setattr(pipeline, "RAPID_NAME_AGREEING_MIN_CONFIDENCE", 101.0)
+    doubted = _read(drawn)
+    assert doubted.fields["name"] is None
+    assert f"疑为「{drawn.expected['name']}」" in "".join(doubted.warnings)
+
+
+def test_a_name_below_the_bar_that_its_second_reading_contradicts_is_left_to_a_clerk():
+    drawn = world.sample(59)  # an ID card photographed: 邓 read as 那 at 86 %, then as 邓
+    assert drawn.layout == "id_card"
+    result = _read(drawn)
+    assert result.fields["name"] is None
+    assert any(w.startswith("姓名识别不可靠") for w in result.warnings)
+
+
 def test_booklet_number_in_the_cell_below_its_label_is_read_under_a_red_seal():
     drawn = world.sample(3, layout="booklet", level="clean")
     assert drawn.sealed

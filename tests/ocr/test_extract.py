@@ -14,6 +14,7 @@ from ocr.extract import (
     extract_fields,
     line_name,
     name_boxes,
+    name_in_line,
     settle_name,
 )
 from ocr.words import Word, layout_lines
@@ -399,6 +400,25 @@ def test_a_seal_letter_beside_a_header_row_does_not_join_it_to_the_row_of_values
     assert read("\n".join(lines), words=words).fields["name"] == "程梅平"
 
 
+def test_a_seal_letter_between_the_headers_is_not_the_name_in_the_cell_below():
+    # 申请人姓名  治  公民身份号码: the seal's 治, twice as tall and shifted up, sits where a
+    # value beside its label would be; the name is in the cell below.
+    words = [
+        _line("申请人姓名", 100, 100, 1),
+        Word("治", 99.4, 600, 60, 80, 80, (2, 0, 0)),
+        _line("公民身份号码", 1100, 100, 3),
+        _line("王明福", 100, 230, 4),
+        _line(ID, 1100, 230, 5),
+    ]
+    fields = read("\n".join(layout_lines(words)), words=words).fields
+    assert (fields["name"], fields["id_number"]) == ("王明福", ID)
+
+
+def test_a_one_character_value_on_its_labels_line_is_still_its_value():
+    words = [_line("等级", 100, 100, 1), _line("三", 400, 100, 2), _line("一级", 100, 230, 3)]
+    assert read("\n".join(layout_lines(words)), words=words).fields["grade"] == 3
+
+
 @pytest.mark.parametrize("header", ["HL公民身份号码", "联公民身份号码", "·公民身份号码"])
 def test_a_header_behind_a_stray_character_is_a_label_not_the_name(header: str):
     words = [
@@ -521,9 +541,11 @@ def test_a_range_that_lost_its_separator_gives_its_end(line: str, expected: str)
         ("有效期 2034~01~24", "2034-01-24"),
         ("有效期限 2024~01~24~2034~01~24", "2034-01-24"),
         ("有效期限 2024.01.24~2034.01.24", "2034-01-24"),
+        ("有效期 2029.03/27", "2029-03-27"),
+        ("有效期限 2019-03-27-2029/03.27", "2029-03-27"),
     ],
 )
-def test_a_separator_misread_as_a_comma_or_tilde_in_the_expiry_date_is_a_dot(
+def test_a_separator_misread_as_a_comma_tilde_or_another_separator_in_the_expiry_date_is_a_dot(
     line: str, expected: str
 ):
     result = read(f"姓名 张三\n{line}\n")
@@ -555,6 +577,8 @@ def test_a_range_that_lost_its_separator_is_null_unless_both_dates_fall_on_one_d
         ("有双期限 2020.05.01-2030.05.01", "2030-05-01"),
         ("有效棚至20280711", "2028-07-11"),
         ("效期至2032年07月09日", "2032-07-09"),
+        ("有效明长期有效", "长期"),
+        ("有姓期长期", "长期"),
     ],
 )
 def test_an_expiry_label_with_one_character_misread_or_lost_is_still_found(
@@ -571,9 +595,9 @@ def _box(text: str, conf: float, left: int, top: int, width: int, height: int) -
     return Word(text, conf, left, top, width, height)
 
 
-def test_a_name_read_inside_one_line_takes_that_lines_confidence():
+def test_a_name_read_inside_one_line_comes_with_that_line():
     words = [_box("姓名林静", 99.2, 66, 135, 165, 50)]
-    assert line_name("林静", words) == ("林静", 99.2)
+    assert line_name("林静", words) == ("林静", words[0])
 
 
 def test_a_seals_ring_letters_joined_to_a_name_are_dropped():
@@ -583,9 +607,9 @@ def test_a_seals_ring_letters_joined_to_a_name_are_dropped():
         _box("治", 99.7, 125, 123, 23, 23),
         _box("合", 98.8, 244, 124, 21, 23),
     ]
-    assert line_name("治刘福丽合", words) == ("刘福丽", 99.9)
+    assert line_name("治刘福丽合", words) == ("刘福丽", words[0])
     stamped = [_box("市", 99.9, 187, 115, 24, 26), _box("姓名林静", 99.2, 66, 135, 165, 50)]
-    assert line_name("林静市", stamped) == ("林静", 99.2)
+    assert line_name("林静市", stamped) == ("林静", stamped[1])
 
 
 def test_a_name_split_into_aligned_parts_is_not_cut_short():
@@ -595,6 +619,20 @@ def test_a_name_split_into_aligned_parts_is_not_cut_short():
 
 def test_a_name_no_line_holds_is_none():
     assert line_name("张三", [_box("李四", 99.0, 0, 0, 60, 30)]) is None
+
+
+@pytest.mark.parametrize(
+    ("reading", "name"),
+    [
+        ("姓名 林静", "林静"),
+        ("姓名：林静", "林静"),
+        ("娃名林静", "林静"),
+        ("林 静", "林静"),
+        ("林静市", "林静市"),
+    ],
+)
+def test_the_name_in_a_second_reading_of_its_line_is_the_line_without_its_label(reading, name):
+    assert name_in_line(reading) == name
 
 
 def test_a_dash_or_dot_read_between_the_digits_of_a_number_is_dropped():
