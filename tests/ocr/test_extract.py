@@ -578,6 +578,8 @@ def test_a_range_that_lost_its_separator_is_null_unless_both_dates_fall_on_one_d
         ("有效棚至20280711", "2028-07-11"),
         ("效期至2032年07月09日", "2032-07-09"),
         ("有效明长期有效", "长期"),
+        ("有限 2019.04.11.2029.04.11", "2029-04-11"),
+        ("有效期至2 2028-06-04", "2028-06-04"),
         ("有姓期长期", "长期"),
     ],
 )
@@ -587,8 +589,9 @@ def test_an_expiry_label_with_one_character_misread_or_lost_is_still_found(
     assert read(f"姓名 张三\n{line}\n").fields["valid_until"] == expected
 
 
-def test_a_word_like_the_expiry_label_without_a_date_after_it_is_not_an_expiry():
-    assert read("姓名 张三\n有无期望 2030.05.01\n").fields["valid_until"] is None
+@pytest.mark.parametrize("line", ["有无期望 2030.05.01", "有限公司 2030.05.01", "有限 12号"])
+def test_a_word_like_the_expiry_label_without_a_date_after_it_is_not_an_expiry(line: str):
+    assert read(f"姓名 张三\n{line}\n").fields["valid_until"] is None
 
 
 def _box(text: str, conf: float, left: int, top: int, width: int, height: int) -> Word:
