@@ -78,7 +78,7 @@ class _Writer:
             if ids:
                 pks = pgcopy.next_ids(cursor, table, model._meta.pk.column, len(rows))
             names = ([model._meta.pk.column] if ids else []) + [f.column for f in fields]
-
+            types = pgcopy.column_types(cursor, table, names)
             values = pgcopy.row_values(fields, self.now)
 
             def batch(start: int) -> Iterable[list[Any]]:
@@ -89,7 +89,7 @@ class _Writer:
             # One COPY per batch, progress between them: a progress report queries the job
             # (cancelled?), and no other statement may run on the connection inside a COPY.
             for start in range(0, len(rows), WRITE_BATCH):
-                pgcopy.copy_rows(cursor, table, names, batch(start))
+                pgcopy.copy_rows(cursor, table, names, batch(start), types)
                 self._step(min(WRITE_BATCH, len(rows) - start))
         return pks
 

@@ -48,3 +48,52 @@ def test_a_choices_member_is_copied_as_its_value(db):
         pgcopy.copy_rows(cursor, "copied", ["status"], [[Enrolment.Status.STOPPED]])
         cursor.execute("SELECT status FROM copied")
         assert cursor.fetchall() == [("stopped",)]
+
+
+@pytest.mark.skipif("not pgcopy.enabled()", reason="COPY exists on PostgreSQL only")
+def test_rows_copied_in_binary_read_back_as_written_in_every_column_type(db):
+    from datetime import date
+    from decimal import Decimal
+
+    from psycopg.types.json import Jsonb
+
+    from archive.models import Enrolment
+
+    now = timezone.now()
+    row = [
+        7,
+        10**12,
+        "张三's \\ \t 行",
+        date(2031, 2, 28),
+        now,
+        True,
+        Decimal("812.50"),
+        Jsonb({"a": [1]}),
+    ]
+    columns = ["small", "big", "name", "day", "at", "yes", "amount", "extra"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE typed (small smallint, big bigint, name varchar(64), day date,"
+            " at timestamptz, yes boolean, amount numeric(8, 2), extra jsonb, status varchar(16))"
+        )
+        assert pgcopy.column_types(cursor, "typed", ["day", "extra"]) == [1082, 3802]
+        pgcopy.copy_rows(cursor, "typed", [*columns, "status"], [[*row, Enrolment.Status.STOPPED]])
+        pgcopy.copy_rows(cursor, "typed", columns, [[None] * len(columns)])
+        cursor.execute(f"SELECT {', '.join(columns)}, status FROM typed ORDER BY small")  # noqa: S608
+        written, empty = cursor.fetchall()
+    # Django reads jsonb as its text, for JSONField to decode
+    assert written == (*row[:-1], '{"a": [1]}', "stopped")
+    assert empty == (None,) * (len(columns) + 1)
+
+
+@pytest.mark.skipif("not pgcopy.enabled()", reason="sequences are drawn from on PostgreSQL only")
+def test_keys_drawn_ahead_are_distinct_and_never_given_to_a_later_row(db):
+    from archive.models import ImportRecord
+
+    table, column = ImportRecord._meta.db_table, ImportRecord._meta.pk.column
+    with connection.cursor() as cursor:
+        drawn = pgcopy.next_ids(cursor, table, column, 500)
+        assert pgcopy.next_ids(cursor, table, column, 0) == []
+    assert len(set(drawn)) == 500
+    later = ImportRecord.objects.create(filename="后来.csv", sha256="0" * 64, mode="atomic")
+    assert later.pk > max(drawn)
