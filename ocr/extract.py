@@ -93,10 +93,10 @@ _MIXED_SEPARATORS = re.compile(r"(\d{4})[./-](\d{1,2})[./-](\d{1,2})")
 # and day the split is not in doubt.  Only after a range's separator, never alone.
 _LOOSE_DATE = r"\d{4}[./-]?\d{2}[./-]?\d{2}"
 # The label as printed, with its middle or last character misread (有姓期至, 有双期限,
-# 有效棚至, 有效0限, 有效明长期有效) where a date, 长期 or 至/限 follows, or with its first lost before 至/限
-# (效期至), or its last lost before 限 and a date (有效限2020…), or its middle two before 限
-# and a year (有限 2019.04.11.2029.04.11): OCR of a fax or under a seal rarely keeps all
-# four.
+# 有效棚至, 有效0限, 有效明长期有效) where a date, 长期 or 至/限 follows, or with its first
+# lost before 至/限 (效期至), or its last lost before 限 and a date (有效限2020…), or its
+# middle two before 限 and a year (有限 2019.04.11.2029.04.11): OCR of a fax or under a seal
+# rarely keeps all four.
 _EXPIRY_WORD = (
     r"(?:有(?:效|[^\d\s至限:：](?=期(?:[至限]|[:：]?\d|长期)))期"
     r"|有效[^\d\s至限期:：](?=[至限]|[:：]?\d|长期)"

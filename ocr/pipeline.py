@@ -66,7 +66,8 @@ RAPID_NAME_MIN_CONFIDENCE = 90.0
 #: height (crops the detector did not make), and each cut is read alone; the name is accepted
 #: when both readings hold the same name with at least RAPID_NAME_AGREEING_MIN_CONFIDENCE.
 #: Cut without a margin, the line reads as before, wrong characters included; with one
-#: witness instead of two, one wrong name in 224 came through (docs/ocr.md, "Fields").
+#: witness instead of two, more wrong names came through (docs/benchmarks.md, "OCR names
+#: under the bar").
 NAME_LINE_MARGINS = (0.1, 0.25)
 RAPID_NAME_AGREEING_MIN_CONFIDENCE = 85.0
 
@@ -366,7 +367,7 @@ def _line_agrees(image: Image.Image, line: Word, name: str) -> bool:
 
     Why: on a blurred or grainy page PP-OCR reads many names right at 75–89 %, and some wrong
     ones at the same confidence; readings of differently cut images rarely agree on a wrong
-    name (tuning seeds 0–299 and 2 000–2 299: ten names more, none wrong; docs/benchmarks.md).
+    name (933 named tuning pages: 13 names more and one wrong; docs/benchmarks.md).
     """
     return all(_reads_as(image, line, margin, name) for margin in NAME_LINE_MARGINS)
 
