@@ -480,7 +480,8 @@ def line_name(value: str, words: Sequence[Word]) -> tuple[str, Word] | None:
 
 def name_in_line(reading: str) -> str:
     """The name that a reading of a whole name line holds: without its spaces and the
-    姓名 label before it, as :func:`line_name` takes a line's core."""
+    姓名 label before it, as :func:`line_name` takes a line's core, and in half-width first
+    (so that ``姓名：`` is a label too)."""
     return _NAME_LABEL.sub("", _SPACE.sub("", to_halfwidth(reading)), count=1)
 
 

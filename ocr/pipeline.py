@@ -373,14 +373,8 @@ def _line_agrees(image: Image.Image, line: Word, name: str) -> bool:
 
 
 def _reads_as(image: Image.Image, line: Word, margin: float, name: str) -> bool:
-    pad = max(1, round(margin * line.height))
-    area = (
-        max(0, line.left - pad),
-        max(0, line.top - pad),
-        min(image.width, line.right + pad),
-        min(image.height, line.bottom + pad),
-    )
-    words = ocr_engine.recognise_name(image.crop(area), engine=ocr_engine.RAPIDOCR)
+    crop = _cut(image, [line], margin=margin, least=1)
+    words = ocr_engine.recognise_name(crop, engine=ocr_engine.RAPIDOCR)
     return (
         bool(words)
         and extract.name_in_line("".join(w.text for w in words)) == name
@@ -436,18 +430,24 @@ def _reread_name(image: Image.Image, boxes: list[Word], name: str) -> tuple[str,
 def _crop(image: Image.Image, boxes: list[Word]) -> Image.Image:
     """The area of ``boxes`` with a margin, on a white border (Tesseract needs some paper
     around a line to find it)."""
+    return ImageOps.expand(_cut(image, boxes, margin=0.4, least=4), border=20, fill=255)
+
+
+def _cut(image: Image.Image, boxes: list[Word], *, margin: float, least: int) -> Image.Image:
+    """The area of ``boxes`` on ``image``, widened on every side by ``margin`` times its
+    height (at least ``least`` pixels) and kept inside the image."""
     left = min(w.left for w in boxes)
     top = min(w.top for w in boxes)
     right = max(w.right for w in boxes)
     bottom = max(w.bottom for w in boxes)
-    pad = max(4, round(0.4 * (bottom - top)))
+    pad = max(least, round(margin * (bottom - top)))
     area = (
         max(0, left - pad),
         max(0, top - pad),
         min(image.width, right + pad),
         min(image.height, bottom + pad),
     )
-    return ImageOps.expand(image.crop(area), border=20, fill=255)
+    return image.crop(area)
 
 
 def iter_file(
