@@ -333,12 +333,33 @@ class ElasticsearchBackend:
         return sorted(name for name in found.body if name != current)
 
     def ensure(self, kind: str) -> str:
-        """The index behind the alias, created (with the alias) on first use."""
+        """The index behind the alias, created with the alias on first use.
+
+        The first index has a fixed name (:func:`first_index`) and comes with its alias in one
+        request, so two processes ensuring it at once (a search and the worker's first drain)
+        make one index: the second is refused as existing and reads the alias. With a dated
+        index each, both got the alias and every record was found twice
+        (tests/search/test_rebuild.py)."""
         current = self.current_index(kind)
-        if current is None:
-            current = self.create_index(kind)
-            self.swap(kind, current)
-        return current
+        if current is not None:
+            return current
+        first = first_index(kind)
+        try:
+            self._call(
+                self.client.indices.create,
+                index=first,
+                aliases={alias(kind): {}},
+                **index_body(kind),
+            )
+        except es_exceptions.BadRequestError as error:
+            if _error_type(error) != "resource_already_exists_exception":
+                raise
+            # made meanwhile, with its alias; or left without one (then it is given it again)
+            self._call(
+                self.client.indices.update_aliases,
+                actions=[{"add": {"index": first, "alias": alias(kind)}}],
+            )
+        return self.current_index(kind) or first
 
     def swap(self, kind: str, new_index: str) -> str | None:
         """Points the alias at ``new_index`` in one call; returns the index it left."""
@@ -481,6 +502,17 @@ class ElasticsearchBackend:
             return method(*args, **kwargs)
         except UNAVAILABLE as error:
             raise SearchUnavailable(str(error)) from error
+
+
+def first_index(kind: str) -> str:
+    """The name of the index :meth:`ElasticsearchBackend.ensure` makes for ``kind`` when
+    there is none; a rebuild's indices are dated instead."""
+    return f"{alias(kind)}_first"
+
+
+def _error_type(error: es_exceptions.ApiError) -> str | None:
+    body = error.body if isinstance(error.body, dict) else {}
+    return (body.get("error") or {}).get("type")
 
 
 @cache
