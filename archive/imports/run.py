@@ -30,7 +30,7 @@ from archive.imports.results import (
     Validation,
 )
 from archive.imports.validate import validate_rows
-from archive.imports.write import LATER_TABLES, _lock, _write, analyze
+from archive.imports.write import LATER_TABLES, _lock, _write, analyze, keys_checked_at_the_end
 from archive.models import ImportRecord
 from archive.rulesets import rule_set_on
 from core.tabular import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, read_table
@@ -121,16 +121,17 @@ def apply_validation(
             flagged=len(result.flagged_rows),
             imported_by=actor,
         )
-        people, enrolments = _write(plan, record, today=today, now=now, progress=progress)
-        sync_flags(
-            validation,
-            record,
-            people=people,
-            enrolments=enrolments,
-            known=set(plan.person_pks.values()),
-            now=now,
-        )
-        analyze(plan, LATER_TABLES)
+        with keys_checked_at_the_end(plan) as keys_at_once:
+            people, enrolments = _write(plan, record, today=today, now=now, progress=progress)
+            sync_flags(
+                validation,
+                record,
+                people=people,
+                enrolments=enrolments,
+                known=set(plan.person_pks.values()),
+                now=now,
+            )
+            analyze(plan, LATER_TABLES)
         audit.record(
             request,
             "import",
@@ -146,7 +147,7 @@ def apply_validation(
     result.record_id = record.pk
     result.written = True
     logger.info(
-        "import %s #%s: %s created, %s updated, %s unchanged, %s rejected, %s flagged",
+        "import %s #%s: %s created, %s updated, %s unchanged, %s rejected, %s flagged%s",
         filename,
         record.pk,
         result.created,
@@ -154,6 +155,7 @@ def apply_validation(
         result.unchanged,
         len(result.rejected_rows),
         len(result.flagged_rows),
+        " (keys between its tables checked at once)" if keys_at_once else "",
     )
     return result
 

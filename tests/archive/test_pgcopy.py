@@ -97,3 +97,79 @@ def test_keys_drawn_ahead_are_distinct_and_never_given_to_a_later_row(db):
     assert len(set(drawn)) == 500
     later = ImportRecord.objects.create(filename="后来.csv", sha256="0" * 64, mode="atomic")
     assert later.pk > max(drawn)
+
+
+def _keys_of(tables: list[str]) -> set[tuple[str, str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
+            " FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY(%s::regclass[])",
+            [tables],
+        )
+        return set(cursor.fetchall())
+
+
+def _certificate(person_id: int) -> None:
+    from archive.models import Certificate
+
+    number = "14042519800101123843"
+    Certificate.objects.create(person_id=person_id, number=number, stem=number, category=4, grade=3)
+
+
+def _people_tables() -> list[str]:
+    from archive.models import Certificate, Enrolment, EnrolmentChange, Person
+
+    return [m._meta.db_table for m in (Person, Certificate, Enrolment, EnrolmentChange)]
+
+
+@pytest.mark.skipif("not pgcopy.enabled()", reason="foreign keys are checked so on PostgreSQL")
+def test_keys_between_loaded_tables_are_dropped_in_the_block_and_come_back_as_they_were(db):
+    from tests.archive.conftest import make_person
+
+    tables = _people_tables()
+    before = _keys_of(tables)
+    with pgcopy.keys_checked_at_the_end(tables) as dropped:
+        assert dropped
+        left = _keys_of(tables)
+        # the keys to divisions and users stay; those between the tables go
+        assert {(t, n) for t, n, _ in left} < {(t, n) for t, n, _ in before}
+        assert all("archive_division" in d or "auth_user" in d for _, _, d in left)
+        person = make_person()
+        _certificate(person.pk)
+    assert _keys_of(tables) == before
+    assert person.enrolments.count() == 2
+
+
+@pytest.mark.skipif("not pgcopy.enabled()", reason="foreign keys are checked so on PostgreSQL")
+def test_a_row_whose_key_points_nowhere_fails_the_load_when_the_keys_come_back(db):
+    from django.db import IntegrityError, transaction
+
+    from archive.models import Certificate
+
+    tables = _people_tables()
+    with (
+        pytest.raises(IntegrityError),
+        transaction.atomic(),
+        pgcopy.keys_checked_at_the_end(tables) as dropped,
+    ):
+        assert dropped
+        _certificate(987_654_321)
+    assert not Certificate.objects.filter(person_id=987_654_321).exists()
+
+
+@pytest.mark.skipif("not pgcopy.enabled()", reason="foreign keys are checked so on PostgreSQL")
+def test_a_table_in_use_elsewhere_is_not_waited_for_and_its_keys_stay_checked_row_by_row(db):
+    from django.db import IntegrityError, transaction
+
+    from archive.models import Person
+    from tests.helpers import row_locked
+
+    tables = _people_tables()
+    before = _keys_of(tables)
+    with row_locked(Person(pk=-1)), pgcopy.keys_checked_at_the_end(tables) as dropped:
+        assert not dropped
+        assert _keys_of(tables) == before
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _certificate(987_654_321)
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")

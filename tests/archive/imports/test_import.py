@@ -532,6 +532,39 @@ def test_a_large_import_leaves_the_planner_statistics_of_what_it_wrote(monkeypat
 
 
 @pytest.mark.django_db
+def test_a_load_larger_than_the_archive_checks_its_keys_at_once_and_leaves_them_as_found(
+    monkeypatch, caplog
+) -> None:
+    """On PostgreSQL a load that more than doubles the archive drops the keys between the
+    tables it writes and adds them again at the end (archive.pgcopy.keys_checked_at_the_end);
+    a smaller one, and every import elsewhere, leaves them to be checked row by row."""
+    monkeypatch.setattr(write, "BULK_LOAD_AFTER", 2)
+    keys = "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f'"
+
+    def constraints() -> set[tuple[str, str]]:
+        if connection.vendor != "postgresql":
+            return set()
+        with connection.cursor() as cursor:
+            cursor.execute(keys)
+            return set(cursor.fetchall())
+
+    before = constraints()
+    caplog.set_level("INFO", logger="archive.imports.run")
+    rows = [
+        roster_row(),
+        roster_row(ID_B, 享受护理补贴="是", 残疾人证号=ID_B + "41", 残疾等级="一级"),
+    ]
+    assert counts(run(csv_bytes(rows))) == (2, 0, 0, 0)
+    at_once = "keys between its tables checked at once"
+    assert (at_once in caplog.text) == (connection.vendor == "postgresql")
+    assert constraints() == before
+    assert CaseFile.objects.count() == 2 and Enrolment.objects.count() == 3
+    caplog.clear()
+    assert counts(run(csv_bytes([roster_row(ID_C)]))) == (1, 0, 0, 0)
+    assert at_once not in caplog.text
+
+
+@pytest.mark.django_db
 def test_a_large_import_opens_its_case_files_on_the_statistics_of_the_rows_it_wrote(
     monkeypatch,
 ) -> None:
