@@ -83,15 +83,17 @@ _CATEGORY_VALUE = re.compile(
 )
 _GRADE_LABEL = re.compile(r"等级[:]?")
 _GRADE_VALUE = re.compile(r"(IV|III|II|I|[1-4一二三四壹贰叁肆ⅠⅡⅢⅣ])级?")
-# A dot read as a comma (2032,07.25) or a dash as a tilde (2034~01~24) is still a date:
-# :data:`_MISREAD_SEPARATOR` makes it a dot.
-_DATE = r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}[./,，~-]\d{1,2}[./,，~-]\d{1,2}|\d{8}"
-_MISREAD_SEPARATOR = re.compile(r"(?<=\d)[,，~](?=\d)")
+# A dot read as a comma (2032,07.25) or a colon (2033.06:23), or a dash as a tilde
+# (2034~01~24), is still a date: :data:`_MISREAD_SEPARATOR` makes it a dot.
+_DATE = r"\d{4}年\d{1,2}月\d{1,2}日|\d{4}[./,，~:-]\d{1,2}[./,，~:-]\d{1,2}|\d{8}"
+_MISREAD_SEPARATOR = re.compile(r"(?<=\d)[,，~:](?=\d)")
 # One separator misread as another (2029.03/27): the digits are all there, so it is the date.
 _MIXED_SEPARATORS = re.compile(r"(\d{4})[./-](\d{1,2})[./-](\d{1,2})")
 # An end date that lost one of its separators (203011.11, 2030.1111): with a two-digit month
-# and day the split is not in doubt.  Only after a range's separator, never alone.
+# and day the split is not in doubt.  After a range's separator, or alone as the whole of
+# what follows the label (:data:`_END`): then it is no less certain than eight bare digits.
 _LOOSE_DATE = r"\d{4}[./-]?\d{2}[./-]?\d{2}"
+_END = rf"长期有效|长期|{_DATE}|{_LOOSE_DATE}(?![\d./-])"
 # The label as printed, with its middle or last character misread (有姓期至, 有双期限,
 # 有效棚至, 有效0限, 有效明长期有效) where a date, 长期 or 至/限 follows, or with its first
 # lost before 至/限 (效期至), or its last lost before 限 and a date (有效限2020…), or its
@@ -107,16 +109,19 @@ _EXPIRY_WORD = (
 )
 # A digit read into 至's cell (有效期至2 2028-06-04): no year has five digits, so a digit
 # before a whole date is a stray.
-_EXPIRY_UNTIL = re.compile(rf"{_EXPIRY_WORD}至[:]?\d?(?P<end>长期有效|长期|{_DATE})")
+_EXPIRY_UNTIL = re.compile(rf"{_EXPIRY_WORD}至[:]?\d?(?P<end>{_END})")
+# After a date written in words (…日) a dot or comma can only be the range's dash misread
+# (2023年9月9日.2033年9月9日).
 _EXPIRY_RANGE = re.compile(
-    rf"{_EXPIRY_WORD}限?[:]?(?:{_DATE})[至到~\-—]+(?P<end>长期有效|长期|{_DATE})"
+    rf"{_EXPIRY_WORD}限?[:]?(?:{_DATE})(?:[至到~\-—]+|(?<=日)[.,，、])"
+    rf"(?P<end>长期有效|长期|{_DATE})"
 )
 # A range whose start date is misread (2019:02.87-2029.02.27, 2019;02.87-…, 2020,02.15-…,
-# 2018-10:17-…, 202T.07.T9-…: a digit read as a look-alike letter):
+# 2018-10:17-…, 202T.07.T9-…, 2022:05Q8-…: a digit read as a look-alike letter):
 # the end is still printed whole, and it is what the field holds; it passes the same date
 # and year checks.
 _EXPIRY_GARBLED_START = re.compile(
-    rf"{_EXPIRY_WORD}限?[:]?[0-9.,，:;；/\-年月日{_CONFUSABLE_LETTERS}T]{{6,11}}[至到~\-—]+"
+    rf"{_EXPIRY_WORD}限?[:]?[0-9.,，:;；/\-年月日{_CONFUSABLE_LETTERS}TQD]{{6,11}}[至到~\-—]+"
     rf"(?P<end>{_DATE}|{_LOOSE_DATE})(?!\d)"
 )
 # 至 (or the colon) misread as another character (有效期全2030.10.25): one character between
@@ -124,7 +129,7 @@ _EXPIRY_GARBLED_START = re.compile(
 # (有效期自2020年1月1日起): that date is the start.
 _EXPIRY_STRAY = re.compile(
     rf"{_EXPIRY_WORD}[^\d\s限自从起]"
-    rf"(?P<end>长期有效|长期|{_DATE})(?![至到~\-—\d])"
+    rf"(?P<end>{_END})(?![至到~\-—\d])"
 )
 # A range whose separator was lost (2021.08.102031.08.10) or read as a dot or comma
 # (2020.10.24.2030.10.24), its end's separators sometimes lost with it (2025/10/1520351015):
@@ -140,9 +145,7 @@ _EXPIRY_BARE = re.compile(rf"{_EXPIRY_WORD}限?[:]?")
 # 有效期 followed by one date only (no 至 or range after it): that date is the end.
 # Not when a separator and a digit follow: that date starts a range whose dash was read as a
 # dot (2020.10.24.2030.10.24), and taking it would give the start, a wrong expiry.
-_EXPIRY_SINGLE = re.compile(
-    rf"{_EXPIRY_WORD}限?[:]?(?P<end>长期有效|长期|{_DATE})(?![至到~\-—\d]|[./,，]\d)"
-)
+_EXPIRY_SINGLE = re.compile(rf"{_EXPIRY_WORD}限?[:]?(?P<end>{_END})(?![至到~\-—\d]|[./,，]\d)")
 _NUMBER_LABEL = re.compile(r"证号|身份|号码|证件")
 # The certificate number's label (残疾人证号, 证号 — not 身份证号) and the ID's (公民身份号码,
 # 身份证号, 居民身份证): where only the first is printed, an 18-digit run is not an ID.

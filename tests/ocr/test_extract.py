@@ -506,10 +506,50 @@ def test_a_range_end_that_lost_a_separator_is_read_by_its_two_digit_month_and_da
 
 
 @pytest.mark.parametrize(
-    "line", ["有效期至203011.11", "有效期 2030.1111", "有效期限2020.1.1-2030.111"]
+    ("line", "expected"),
+    [
+        ("有效期至203011.11", "2030-11-11"),
+        ("有效期 2030.1111", "2030-11-11"),
+        ("有效期点 2033 04-10", "2033-04-10"),
+    ],
 )
-def test_a_date_that_lost_a_separator_is_not_read_outside_a_range_or_when_in_doubt(line: str):
+def test_a_lone_date_that_lost_a_separator_is_read_by_its_two_digit_month_and_day(
+    line: str, expected: str
+):
+    assert read(f"姓名 张三\n{line}\n").fields["valid_until"] == expected
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "有效期限2020.1.1-2030.111",  # a one-digit month or day: where the dot was is a guess
+        "有效期 2030.1111.2",  # more digits follow: not the whole date
+        "有效期 2020.1111-",  # a range's start whose end was not read
+    ],
+)
+def test_a_date_that_lost_a_separator_is_not_read_when_in_doubt(line: str):
     assert read(f"姓名 张三\n{line}\n").fields["valid_until"] is None
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("有效期至 2033.06:23", "2033-06-23"),
+        ("有效期 2023年9月9日.2033年9月9日", "2033-09-09"),
+        ("有效期 2023年9月9日，2033年9月9日", "2033-09-09"),
+        ("有效期限 2022:05Q8-2032.05.08", "2032-05-08"),
+    ],
+)
+def test_a_colon_for_a_dot_a_dot_for_a_dash_after_a_date_in_words_and_q_for_zero_still_read(
+    line: str, expected: str
+):
+    result = read(f"姓名 张三\n{line}\n")
+    assert result.fields["valid_until"] == expected
+    assert not any("有效期" in warning for warning in result.warnings)
+
+
+def test_a_dot_after_a_numeric_date_still_starts_a_range_and_is_never_its_end():
+    assert read("姓名 张三\n有效期 2023.09.09.2033\n").fields["valid_until"] is None
 
 
 @pytest.mark.parametrize(
