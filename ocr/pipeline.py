@@ -125,7 +125,11 @@ def _is_poor(words: list[Word], engine_name: str) -> bool:
 
 
 def _recognise(
-    image: Image.Image, *, detect_orientation: bool, engine_name: str, suppress_red: bool = True
+    image: Image.Image,
+    *,
+    detect_orientation: bool,
+    engine_name: str,
+    filters: preprocess.Filters = preprocess.DEFAULT_FILTERS,
 ) -> tuple[preprocess.Prepared, list[Word]]:
     """Prepare and OCR a page; zoom into small text; retry upright (OSD) when poor.
 
@@ -134,13 +138,13 @@ def _recognise(
     small on a large page (a card photocopied onto A4: located by its text and cropped).
     """
     rescale = engine_name != ocr_engine.RAPIDOCR
-    prepared = preprocess.prepare(image, rescale=rescale, suppress_red=suppress_red)
+    prepared = preprocess.prepare(image, rescale=rescale, filters=filters)
     words = ocr_engine.recognise(prepared.image, engine=engine_name)
     # Tesseract's words carry no direction of their own: OSD below turns its pages.
     turn = page_turn(words) if detect_orientation and engine_name == ocr_engine.RAPIDOCR else 0
     if turn:
         upright = preprocess.turn(prepared.image, turn)
-        retry = _turned(prepared, upright, turn, rescale=rescale, suppress_red=suppress_red)
+        retry = _turned(prepared, upright, turn, rescale=rescale, filters=filters)
         retry_words = ocr_engine.recognise(retry.image, engine=engine_name)
         if page_turn(retry_words) == 0:
             prepared, words = retry, retry_words
@@ -152,7 +156,7 @@ def _recognise(
         prepared.notes.append(note)
     if not rotated:
         return prepared, words
-    retry = _turned(prepared, upright, rotated, rescale=rescale, suppress_red=suppress_red)
+    retry = _turned(prepared, upright, rotated, rescale=rescale, filters=filters)
     retry_words = ocr_engine.recognise(retry.image, engine=engine_name)
     if _quality(retry_words, engine_name)[0] > _quality(words, engine_name)[0]:
         return _zoom(retry, retry_words, engine_name)
@@ -165,11 +169,11 @@ def _turned(
     rotated: int,
     *,
     rescale: bool,
-    suppress_red: bool,
+    filters: preprocess.Filters,
 ) -> preprocess.Prepared:
     """The preparation of ``upright``, ``prepared``'s image turned clockwise by ``rotated``:
     its boxes map back to the page through both."""
-    retry = preprocess.prepare(upright, rescale=rescale, suppress_red=suppress_red)
+    retry = preprocess.prepare(upright, rescale=rescale, filters=filters)
     retry.rotated = rotated
     retry.page_size = prepared.page_size
     retry.steps[:0] = [*prepared.steps, preprocess.Turn(rotated, prepared.image.size)]
@@ -284,9 +288,19 @@ def read_image(
     if found.fields["certificate_number"] is None and _worth_retry(text, kind.doc_type, image):
         # A number failed its check (or a certificate shows none): read once more from the
         # unfiltered colours — red print, or a seal the filter turned into a smudge.
-        retry = _read(image, name, detect_orientation, today, suppress_red=False)
+        retry = _read(image, name, detect_orientation, today, preprocess.Filters(False))
         _merge(found, retry[4])
         readings.append(retry[:2])
+    # A name missed on a grainy page: once more with the grain softened, for the name alone
+    # (preprocess.soften says why not for every field).
+    if (
+        found.fields["name"] is None
+        and name == ocr_engine.RAPIDOCR
+        and preprocess.grainy(preprocess.grayscale(image))
+    ):
+        retry = _read(image, name, detect_orientation, today, preprocess.Filters(soften=True))
+        if _take_name(found, retry[4]):
+            readings.append(retry[:2])
     warnings = list(prepared.notes)
     if _is_poor(words, name):
         warnings.append("识别质量较差（页面模糊、倾斜过大或不是文字页面），结果请人工核对")
@@ -325,11 +339,10 @@ def _read(
     name: str,
     detect_orientation: bool,
     today: date | None,
-    *,
-    suppress_red: bool = True,
+    filters: preprocess.Filters = preprocess.DEFAULT_FILTERS,
 ) -> tuple[preprocess.Prepared, list[Word], str, classifier.Classification, extract.Extraction]:
     prepared, words = _recognise(
-        image, detect_orientation=detect_orientation, engine_name=name, suppress_red=suppress_red
+        image, detect_orientation=detect_orientation, engine_name=name, filters=filters
     )
     text = layout_text(words)
     kind = classifier.classify(text)
@@ -411,6 +424,18 @@ def _merge(found: extract.Extraction, retry: extract.Extraction) -> None:
     found.warnings[:] = [
         w for w in found.warnings if "残疾人证号" not in w and not w.startswith("残疾")
     ]
+
+
+def _take_name(found: extract.Extraction, retry: extract.Extraction) -> bool:
+    """The name of a second reading, with the first reading's doubts about it dropped; only
+    when that reading has one and it holds the same ID (if both read one)."""
+    name = retry.fields["name"]
+    first_id, retry_id = found.fields["id_number"], retry.fields["id_number"]
+    if name is None or (first_id and retry_id and first_id != retry_id):
+        return False
+    found.fields["name"] = name
+    found.warnings[:] = [w for w in found.warnings if "姓名" not in w]
+    return True
 
 
 def _reread_name(image: Image.Image, boxes: list[Word], name: str) -> tuple[str, list[float]]:

@@ -59,6 +59,32 @@ def test_a_name_below_the_bar_that_its_second_reading_contradicts_is_left_to_a_c
     assert any(w.startswith("姓名识别不可靠") for w in result.warnings)
 
 
+def test_a_name_missed_on_a_grainy_card_is_read_from_the_page_softened():
+    drawn = world.sample(2217)  # a grainy card: the first reading finds no name
+    assert (drawn.layout, drawn.level) == ("card", "poor")
+    first = pipeline._read(drawn.image, "rapidocr", True, None)
+    assert first[4].fields["name"] is None
+    result = _read(drawn)
+    assert result.fields["name"] == drawn.expected["name"]
+    assert not any("姓名" in warning for warning in result.warnings)
+    assert "name" in result.boxes
+
+
+def test_a_second_reading_gives_its_name_only_when_it_read_the_same_id():
+    from ocr.extract import Extraction
+
+    first = Extraction(warnings=["未能识别姓名", "有效期无法识别"])
+    first.fields["id_number"] = "140425198001011235"
+    other = Extraction()
+    other.fields.update(name="张三", id_number="140425198001011243")
+    assert not pipeline._take_name(first, other)
+    assert first.fields["name"] is None
+    same = Extraction()
+    same.fields.update(name="张三", id_number=None)
+    assert pipeline._take_name(first, same)
+    assert first.fields["name"] == "张三" and first.warnings == ["有效期无法识别"]
+
+
 def test_booklet_number_in_the_cell_below_its_label_is_read_under_a_red_seal():
     drawn = world.sample(3, layout="booklet", level="clean")
     assert drawn.sealed

@@ -24,3 +24,29 @@ def test_ink_box_finds_a_card_photocopied_anywhere_on_a4():
     left, top, right, bottom = preprocess.ink_box(page)
     assert (right - left) * (bottom - top) < 0.4 * page.width * page.height
     assert right - left > 0.2 * page.width
+
+
+def _grainy(gray: Image.Image, amount: int, seed: int = 3) -> Image.Image:
+    import random
+
+    rng = random.Random(seed)
+    noisy = gray.copy()
+    pixels = noisy.load()
+    for y in range(noisy.height):
+        for x in range(noisy.width):
+            pixels[x, y] = max(0, min(255, pixels[x, y] + rng.randint(-amount, amount)))
+    return noisy
+
+
+def test_a_grainy_page_is_softened_only_when_asked_and_a_clean_one_is_not_grainy():
+    clean = preprocess.grayscale(world.sample(7, layout="card", level="clean").image)
+    clean = clean.resize((clean.width // 2, clean.height // 2))
+    assert not preprocess.grainy(clean)
+    grainy = _grainy(clean, 60)
+    assert preprocess.grainy(grainy)
+    assert preprocess.noise_level(preprocess.soften(grainy)) < preprocess.noise_level(grainy) / 2
+    first = preprocess.prepare(grainy, rescale=False)
+    assert not first.denoised
+    assert first.image.tobytes() == preprocess.grayscale(grainy).tobytes()
+    softened = preprocess.prepare(grainy, rescale=False, filters=preprocess.Filters(soften=True))
+    assert softened.denoised and softened.image.size == grainy.size
