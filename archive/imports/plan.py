@@ -26,6 +26,7 @@ from archive.imports.headers import (
     START,
 )
 from archive.imports.results import (
+    RowFlag,
     Validation,
     ValidRow,
 )
@@ -182,6 +183,48 @@ def _load(ids: Sequence[str]) -> _Existing:
             key = (id_of[enrolment["person_id"]], enrolment["subsidy"], enrolment["county_id"])
             existing.enrolments[key] = enrolment
     return existing
+
+
+#: Rows planned and written at a time. A plan holds about 2 KB a row: a province's roster of
+#: a million rows planned at once took 4.2 GB (docs/benchmarks.md, the roster import rows).
+PLAN_ROWS = 100_000
+
+
+def in_parts(validation: Validation, size: int | None = None) -> list[Validation]:
+    """The validated rows in parts of about ``size`` people (:data:`PLAN_ROWS`) to plan and
+    write one after another, each with the flags of its rows.
+
+    Every row of one ID is in the part of its first row: a person's plan reads all of them
+    (the last row's facts, an enrolment per county), and no part then depends on another,
+    so an import in parts writes and counts exactly what one plan would. Rows keep the
+    file's order within a part.
+    """
+    size = size or PLAN_ROWS
+    if len(validation.rows) <= size:
+        return [validation]
+    part_of: dict[str, int] = {}
+    rows: list[list[ValidRow]] = []
+    by_row: dict[int, int] = {}
+    for row in validation.rows:
+        index = part_of.setdefault(row.id_number, len(part_of) // size)
+        if index == len(rows):
+            rows.append([])
+        rows[index].append(row)
+        by_row[row.row] = index
+    flags: list[list[RowFlag]] = [[] for _ in rows]
+    for flag in validation.flags:
+        flags[by_row[flag.row]].append(flag)
+    return [
+        Validation(
+            rows=part,
+            errors=[],
+            notices=[],
+            columns=validation.columns,
+            total=len(part),
+            flags=part_flags,
+        )
+        for part, part_flags in zip(rows, flags, strict=True)
+    ]
 
 
 def _plan(validation: Validation, *, today: date, now: datetime, user_id: int | None) -> _Plan:

@@ -19,7 +19,7 @@ from archive.access import audit, covers
 from archive.imports.counties import load_counties
 from archive.imports.flags import sync_flags
 from archive.imports.headers import match_headers
-from archive.imports.plan import _plan
+from archive.imports.plan import _plan, in_parts
 from archive.imports.results import (
     ATOMIC,
     KIND,
@@ -65,6 +65,18 @@ def _count(result: ImportResult, outcomes: dict[int, str]) -> None:
     result.unchanged = values.count("unchanged")
 
 
+def _in_part(progress: Progress | None, index: int, count: int) -> Progress | None:
+    """The write progress of part ``index`` of ``count`` as progress of the whole import
+    (parts are about the same size: :func:`archive.imports.plan.in_parts`)."""
+    if progress is None or count == 1:
+        return progress
+
+    def report(stage: str, done: int, total: int) -> None:
+        progress(stage, index * total + done, count * total)
+
+    return report
+
+
 def apply_validation(
     validation: Validation,
     *,
@@ -99,39 +111,56 @@ def apply_validation(
         flags=list(validation.flags),
         notices=list(validation.notices),
     )
+    parts = in_parts(validation)
     if dry_run:
         with _collector_paused():
-            _count(result, _plan(validation, today=today, now=now, user_id=actor_id).outcomes)
+            outcomes: dict[int, str] = {}
+            for part in parts:
+                outcomes.update(_plan(part, today=today, now=now, user_id=actor_id).outcomes)
+            _count(result, outcomes)
         return result
     if result.rejected:
         return result
     with _collector_paused(), transaction.atomic():
         _lock()
-        plan = _plan(validation, today=today, now=now, user_id=actor_id)
-        _count(result, plan.outcomes)
         record = ImportRecord.objects.create(
             kind=KIND,
             filename=filename[:255],
             sha256=sha256,
             mode=mode,
-            created=result.created,
-            updated=result.updated,
-            unchanged=result.unchanged,
             rejected=len(result.rejected_rows),
             flagged=len(result.flagged_rows),
             imported_by=actor,
         )
-        with keys_checked_at_the_end(plan) as keys_at_once:
-            people, enrolments = _write(plan, record, today=today, now=now, progress=progress)
-            sync_flags(
-                validation,
-                record,
-                people=people,
-                enrolments=enrolments,
-                known=set(plan.person_pks.values()),
-                now=now,
-            )
-            analyze(plan, LATER_TABLES)
+        plan = _plan(parts[0], today=today, now=now, user_id=actor_id)
+        # The first part stands for the others (a first import brings new people throughout).
+        outcomes, writes = {}, 0
+        with keys_checked_at_the_end(len(plan.new_people) * len(parts)) as keys_at_once:
+            for index, part in enumerate(parts):
+                if index:
+                    plan = _plan(part, today=today, now=now, user_id=actor_id)
+                people, enrolments = _write(
+                    plan,
+                    record,
+                    today=today,
+                    now=now,
+                    progress=_in_part(progress, index, len(parts)),
+                )
+                sync_flags(
+                    part,
+                    record,
+                    people=people,
+                    enrolments=enrolments,
+                    known=set(plan.person_pks.values()),
+                    now=now,
+                )
+                outcomes.update(plan.outcomes)
+                writes += plan.writes
+            analyze(writes, LATER_TABLES)
+        _count(result, outcomes)
+        ImportRecord.objects.filter(pk=record.pk).update(
+            created=result.created, updated=result.updated, unchanged=result.unchanged
+        )
         audit.record(
             request,
             "import",

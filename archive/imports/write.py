@@ -207,7 +207,7 @@ def _write(
     # Every enrolled person has a case file from the moment they are enrolled (bulk writes
     # send no post_save, so the import opens them, set-wise, in its own transaction). Their
     # query joins the tables just written: it must be planned for the rows now in them.
-    analyze(plan, PEOPLE_TABLES)
+    analyze(plan.writes, PEOPLE_TABLES)
     casefiles.open_case_files(
         (row["person_id"], row["county_id"]) for row in new_enrolments if row.get("county_id")
     )
@@ -219,24 +219,23 @@ PEOPLE_TABLES = (Person, Certificate, FamilyStatus, Enrolment, EnrolmentChange)
 LATER_TABLES = (CaseFile, DataFlag)
 
 
-def keys_checked_at_the_end(plan: _Plan) -> AbstractContextManager[bool]:
-    """For a load larger than the archive it joins (a first import, above all), the foreign
-    keys between the tables the import writes checked once each at the end instead of row by
-    row (:func:`pgcopy.keys_checked_at_the_end`, which says what it costs and saves). The
-    tables are then locked for the rest of the import, which no one minds while they hold
-    fewer people than the file brings."""
-    new = len(plan.new_people)
-    if pgcopy.enabled() and new >= BULK_LOAD_AFTER and new >= Person.objects.count():
+def keys_checked_at_the_end(new_people: int) -> AbstractContextManager[bool]:
+    """For a load of ``new_people`` larger than the archive it joins (a first import, above
+    all), the foreign keys between the tables the import writes checked once each at the end
+    instead of row by row (:func:`pgcopy.keys_checked_at_the_end`, which says what it costs
+    and saves). The tables are then locked for the rest of the import, which no one minds
+    while they hold fewer people than the file brings."""
+    if pgcopy.enabled() and new_people >= BULK_LOAD_AFTER and new_people >= Person.objects.count():
         tables = [model._meta.db_table for model in (*PEOPLE_TABLES, *LATER_TABLES)]
         return pgcopy.keys_checked_at_the_end(tables)
     return nullcontext(False)
 
 
-def analyze(plan: _Plan, models: Iterable[Any]) -> None:
+def analyze(writes: int, models: Iterable[Any]) -> None:
     """After a large import on PostgreSQL, the statistics of the tables it wrote
     (:func:`pgcopy.analyze`), so that the statements after it are planned for the rows now
     there: opening the case files, and the next import's lookups. A first import into tables
     that autovacuum had just found empty joined 100 000 case files to them by nested loops
     and took three minutes instead of one second (docs/benchmarks.md, the roster import rows)."""
-    if pgcopy.enabled() and plan.writes >= ANALYZE_AFTER:
+    if pgcopy.enabled() and writes >= ANALYZE_AFTER:
         pgcopy.analyze(models)

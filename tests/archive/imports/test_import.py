@@ -22,6 +22,7 @@ from archive.imports import Counties, RowError, match_headers, validate_rows, wr
 from archive.models import (
     CaseFile,
     Certificate,
+    DataFlag,
     Enrolment,
     EnrolmentChange,
     FamilyStatus,
@@ -562,6 +563,69 @@ def test_a_load_larger_than_the_archive_checks_its_keys_at_once_and_leaves_them_
     caplog.clear()
     assert counts(run(csv_bytes([roster_row(ID_C)]))) == (1, 0, 0, 0)
     assert at_once not in caplog.text
+
+
+def _varied_rows(first_seq: int) -> list[dict[str, Any]]:
+    """Rows whose plans depend on each other's: one person twice (two counties, the last
+    row's facts win), a flagged nursing subsidy without a certificate, a plain row."""
+    a, b, c = (make_id(seq=first_seq + i) for i in range(3))
+    return [
+        roster_row(a),
+        roster_row(b, 残疾人证号="", 残疾类别="", 残疾等级="", 享受护理补贴="是"),
+        roster_row(a, 户籍区划代码=OTHER_COUNTY, 联系电话="13900000000"),
+        roster_row(c),
+    ]
+
+
+def _archive_of(seqs: range) -> list[tuple[Any, ...]]:
+    """What the archive holds for the IDs with these serials, without keys or times: people,
+    enrolments with their changes, flags and case files, each by the ID's serial."""
+    ids = {make_id(seq=seq): index for index, seq in enumerate(seqs)}
+    people = Person.objects.filter(id_number__in=ids)
+    return sorted(
+        [("person", ids[p.id_number], p.name, p.county_id, p.phone) for p in people]
+        + [
+            ("enrolment", ids[e.person.id_number], e.subsidy, e.county_id, e.status,
+             e.changes.count())
+            for e in Enrolment.objects.filter(person__in=people).select_related("person")
+        ]
+        + [
+            ("flag", ids[f.person.id_number], f.code, f.enrolment_id is not None)
+            for f in DataFlag.objects.filter(person__in=people).select_related("person")
+        ]
+        + [
+            ("case file", ids[f.person.id_number], f.county_id, f.completeness)
+            for f in CaseFile.objects.filter(person__in=people).select_related("person")
+        ]
+    )  # fmt: skip
+
+
+def test_rows_of_one_id_stay_in_one_part_with_their_flags_and_the_files_order() -> None:
+    validation = validate(_varied_rows(300) + _varied_rows(310))
+    parts = imports.plan.in_parts(validation, 2)
+    # two people a part, in the order of their first rows: a b | c a' | b' c'
+    assert [[row.row for row in part.rows] for part in parts] == [[2, 3, 4], [5, 6, 8], [7, 9]]
+    assert [[flag.row for flag in part.flags] for part in parts] == [[3, 3], [], [7, 7]]
+    assert imports.plan.in_parts(validation) == [validation]
+
+
+@pytest.mark.django_db
+def test_an_import_in_parts_writes_and_counts_what_one_plan_would(monkeypatch) -> None:
+    """Each person's rows are planned together whatever the part size: a roster of a million
+    rows is planned 100 000 rows at a time (archive.imports.plan.PLAN_ROWS)."""
+    whole = run(csv_bytes(_varied_rows(300)))
+    monkeypatch.setattr(imports.plan, "PLAN_ROWS", 1)
+    progress: list[tuple[str, int, int]] = []
+    parted = run(csv_bytes(_varied_rows(310)), progress=lambda *step: progress.append(step))
+    assert counts(parted) == counts(whole) == (4, 0, 0, 0)  # rows, not people
+    assert _archive_of(range(310, 313)) == _archive_of(range(300, 303))
+    assert len(parted.flagged_rows) == len(whole.flagged_rows) == 1
+    record = ImportRecord.objects.get(pk=parted.record_id)
+    assert (record.created, record.updated, record.unchanged, record.flagged) == (4, 0, 0, 1)
+    writes = [(done, total) for stage, done, total in progress if stage == "write"]
+    assert writes == sorted(writes, key=lambda w: w[0] / w[1]) and writes[-1][0] == writes[-1][1]
+    again = run(csv_bytes(_varied_rows(310)))
+    assert counts(again) == (0, 0, 4, 0)
 
 
 @pytest.mark.django_db
