@@ -65,14 +65,15 @@ def _count(result: ImportResult, outcomes: dict[int, str]) -> None:
     result.unchanged = values.count("unchanged")
 
 
-def _in_part(progress: Progress | None, index: int, count: int) -> Progress | None:
-    """The write progress of part ``index`` of ``count`` as progress of the whole import
-    (parts are about the same size: :func:`archive.imports.plan.in_parts`)."""
-    if progress is None or count == 1:
-        return progress
+def _in_rows(progress: Progress | None, before: int, rows: int, of: int) -> Progress | None:
+    """A part's write progress (records written, of its plan's) as rows of the file: the
+    part holds ``rows`` rows after ``before`` others, of ``of``. The job's bar says 行, and
+    a file written in parts moves on from one part to the next."""
+    if progress is None:
+        return None
 
     def report(stage: str, done: int, total: int) -> None:
-        progress(stage, index * total + done, count * total)
+        progress(stage, before + (rows * done // total if total else rows), of)
 
     return report
 
@@ -139,13 +140,8 @@ def apply_validation(
             for index, part in enumerate(parts):
                 if index:
                     plan = _plan(part, today=today, now=now, user_id=actor_id)
-                people, enrolments = _write(
-                    plan,
-                    record,
-                    today=today,
-                    now=now,
-                    progress=_in_part(progress, index, len(parts)),
-                )
+                step = _in_rows(progress, len(outcomes), len(part.rows), len(validation.rows))
+                people, enrolments = _write(plan, record, today=today, now=now, progress=step)
                 sync_flags(
                     part,
                     record,
