@@ -158,18 +158,47 @@ def test_a_row_whose_key_points_nowhere_fails_the_load_when_the_keys_come_back(d
 
 
 @pytest.mark.skipif("not pgcopy.enabled()", reason="foreign keys are checked so on PostgreSQL")
-def test_a_table_in_use_elsewhere_is_not_waited_for_and_its_keys_stay_checked_row_by_row(db):
+def test_a_table_kept_in_use_elsewhere_is_given_up_and_its_keys_stay_checked_row_by_row(
+    db, monkeypatch, caplog
+):
     from django.db import IntegrityError, transaction
 
     from archive.models import Person
     from tests.helpers import row_locked
 
+    monkeypatch.setattr(pgcopy, "LOCK_WAIT_MS", 100)
+    caplog.set_level("INFO", logger="archive.pgcopy")
     tables = _people_tables()
     before = _keys_of(tables)
     with row_locked(Person(pk=-1)), pgcopy.keys_checked_at_the_end(tables) as dropped:
+        assert "tables in use by" in caplog.text
         assert not dropped
         assert _keys_of(tables) == before
     with pytest.raises(IntegrityError), transaction.atomic():
         _certificate(987_654_321)
         with connection.cursor() as cursor:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+@pytest.mark.skipif("not pgcopy.enabled()", reason="foreign keys are checked so on PostgreSQL")
+def test_a_table_another_transaction_lets_go_of_soon_is_waited_for(db):
+    import threading
+
+    from archive.models import Person
+    from tests.helpers import row_locked
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with row_locked(Person(pk=-1)):
+            held.set()
+            release.wait(0.3)  # a search index reading a case file, say
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    tables = _people_tables()
+    with pgcopy.keys_checked_at_the_end(tables) as dropped:
+        assert dropped
+    holder.join()
+    assert pgcopy.LOCK_WAIT_MS >= 1000  # far above the 0.3 s the other transaction took
