@@ -70,13 +70,13 @@ RAPID_NAME_MIN_CONFIDENCE = 90.0
 #: under the bar").
 NAME_LINE_MARGINS = (0.1, 0.25)
 RAPID_NAME_AGREEING_MIN_CONFIDENCE = 85.0
-#: The pages that print the name beside a 姓名 label (and a page of no known type, which may
-#: be one of them): a commitment letter names the person inside a sentence, a bank card not
-#: at all, so reading them again for a name only costs time (0.97 → 1.53 CPU s per
-#: commitment letter on the held-out pages, docs/benchmarks.md).
+#: The pages that print the name beside a 姓名 label: a commitment letter names the person
+#: inside a sentence, a bank card not at all, and a page of no known type is mostly one that
+#: read as nothing (a photo, a blank), so reading them again for a name only costs time (0.97
+#: → 1.53 CPU s per commitment letter on the held-out pages, docs/benchmarks.md).
 _NAME_LABELLED = frozenset(
     {"disability_certificate", "id_card", "household_register", "application_form"}
-) | {classifier.UNKNOWN}
+)
 
 
 @dataclass
