@@ -12,8 +12,10 @@ made fast without touching the rules:
    force) is passed in.
 2. **Apply** (:func:`apply_validation`, and :func:`import_beneficiaries` which does both): an
    upsert by 公民身份号码 (the person) and by person × subsidy × *current* county of
-   户籍区划代码 (the enrolment), in one transaction.  Existing records are loaded in chunks of
-   :data:`CHUNK` IDs, the differences are computed in Python and written in bulk (COPY on
+   户籍区划代码 (the enrolment), in one transaction, 100 000 people at a time
+   (:func:`~archive.imports.plan.in_parts`).  Existing records are loaded by one query per
+   table with the part's IDs as one parameter, the differences are computed in Python and
+   written in bulk (COPY on
    PostgreSQL, ``bulk_create``/``bulk_update`` elsewhere), because one query per row would
    take minutes for a province-wide roster of 100 000 rows (``bench/import_bench.py``).
    Every enrolled person's case file is opened by one statement in the database
