@@ -177,3 +177,20 @@ def log_in(page, base_url: str, username: str, password: str = "pw-Secret-123") 
     page.locator("#id_password").fill(password)
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(f"{base_url}/admin/")
+
+
+def foreign_keys(tables: list[str] | None = None) -> set[tuple[str, str, str]]:
+    """(table, name, definition) of the PostgreSQL foreign keys of ``tables`` (all when not
+    given): what a bulk load drops and must give back as it was (archive.pgcopy)."""
+    from django.db import connection
+
+    query = (
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
+        " FROM pg_constraint WHERE contype = 'f'"
+    )
+    with connection.cursor() as cursor:
+        if tables is None:
+            cursor.execute(query)
+        else:
+            cursor.execute(query + " AND conrelid = ANY(%s::regclass[])", [tables])
+        return set(cursor.fetchall())

@@ -9,6 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from archive import pgcopy
+from tests.helpers import foreign_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -99,16 +100,6 @@ def test_keys_drawn_ahead_are_distinct_and_never_given_to_a_later_row(db):
     assert later.pk > max(drawn)
 
 
-def _keys_of(tables: list[str]) -> set[tuple[str, str, str]]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
-            " FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY(%s::regclass[])",
-            [tables],
-        )
-        return set(cursor.fetchall())
-
-
 def _certificate(person_id: int) -> None:
     from archive.models import Certificate
 
@@ -127,16 +118,16 @@ def test_keys_between_loaded_tables_are_dropped_in_the_block_and_come_back_as_th
     from tests.archive.conftest import make_person
 
     tables = _people_tables()
-    before = _keys_of(tables)
+    before = foreign_keys(tables)
     with pgcopy.keys_checked_at_the_end(tables) as dropped:
         assert dropped
-        left = _keys_of(tables)
+        left = foreign_keys(tables)
         # the keys to divisions and users stay; those between the tables go
         assert {(t, n) for t, n, _ in left} < {(t, n) for t, n, _ in before}
         assert all("archive_division" in d or "auth_user" in d for _, _, d in left)
         person = make_person()
         _certificate(person.pk)
-    assert _keys_of(tables) == before
+    assert foreign_keys(tables) == before
     assert person.enrolments.count() == 2
 
 
@@ -169,11 +160,11 @@ def test_a_table_kept_in_use_elsewhere_is_given_up_and_its_keys_stay_checked_row
     monkeypatch.setattr(pgcopy, "LOCK_WAIT_MS", 100)
     caplog.set_level("INFO", logger="archive.pgcopy")
     tables = _people_tables()
-    before = _keys_of(tables)
+    before = foreign_keys(tables)
     with row_locked(Person(pk=-1)), pgcopy.keys_checked_at_the_end(tables) as dropped:
         assert "tables in use by" in caplog.text
         assert not dropped
-        assert _keys_of(tables) == before
+        assert foreign_keys(tables) == before
     with pytest.raises(IntegrityError), transaction.atomic():
         _certificate(987_654_321)
         with connection.cursor() as cursor:

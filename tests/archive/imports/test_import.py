@@ -539,15 +539,12 @@ def test_a_load_larger_than_the_archive_checks_its_keys_at_once_and_leaves_them_
     """On PostgreSQL a load that more than doubles the archive drops the keys between the
     tables it writes and adds them again at the end (archive.pgcopy.keys_checked_at_the_end);
     a smaller one, and every import elsewhere, leaves them to be checked row by row."""
-    monkeypatch.setattr(write, "BULK_LOAD_AFTER", 2)
-    keys = "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f'"
+    from tests.helpers import foreign_keys
 
-    def constraints() -> set[tuple[str, str]]:
-        if connection.vendor != "postgresql":
-            return set()
-        with connection.cursor() as cursor:
-            cursor.execute(keys)
-            return set(cursor.fetchall())
+    monkeypatch.setattr(write, "BULK_LOAD_AFTER", 2)
+
+    def constraints() -> set[tuple[str, str, str]]:
+        return foreign_keys() if connection.vendor == "postgresql" else set()
 
     before = constraints()
     caplog.set_level("INFO", logger="archive.imports.run")
