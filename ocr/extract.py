@@ -661,28 +661,56 @@ def extract_fields(
         for problem in unread:
             result.warn(problem)
     else:
-        if category is not None and category != cert.category:
-            result.warn(
-                f"证面残疾类别「{CATEGORIES[category]}」与证号第19位（{cert.category}，"
-                f"{cert.category_name}）不一致，以证号为准"
-            )
-        if grade is not None and grade != cert.grade:
-            result.warn(
-                f"证面残疾等级「{GRADES[grade]}」与证号第20位（{cert.grade}，{cert.grade_name}）"
-                "不一致，以证号为准"
-            )
-        category, grade = cert.category, cert.grade
+        category, grade = _settle_code(result, cert, category, grade)
     result.fields["category"] = category
     result.fields["grade"] = grade
     _read_expiry(grid, result)
 
-    if words and cert is not None:
+    if words and cert is not None and result.fields["certificate_number"] is not None:
         confidence = _number_confidence(words, cert.value)
         if confidence is not None and confidence < _LOW_CONFIDENCE:
             result.warn(f"残疾人证号识别置信度较低（{confidence:.0f}），已通过校验，建议人工核对")
 
     _warn_missing(doc_type, result)
     return result
+
+
+def _settle_code(
+    result: Extraction, cert: CertificateNumber, category: int | None, grade: int | None
+) -> tuple[int | None, int | None]:
+    """Category and grade when the page prints a valid certificate number: the number's 19th
+    and 20th digits, unless the words beside 类别 / 等级 say otherwise.
+
+    Those two digits carry no check character, so a misread one still passes every check:
+    seed 284 of the tuning world read ``…746X13`` as ``…746X33`` beside a 视力残疾 read
+    right. A certificate prints its words and its code from the same record, so when they
+    differ one of the two readings is wrong, and which one cannot be told from the page
+    (seed 195 read 三级 as 二级 beside a right number). A wrong number is far worse than
+    none: the number is then not taken, nor the field in dispute; the other field, which
+    nothing on the page contradicts, and the ID in its first 18 characters, which its check
+    character vouches for, are kept.
+    """
+    category_disputed = category is not None and category != cert.category
+    grade_disputed = grade is not None and grade != cert.grade
+    disputes = []
+    if category_disputed:
+        disputes.append(
+            f"证面残疾类别「{CATEGORIES[category]}」与识别出的证号第19位（{cert.category}，"
+            f"{cert.category_name}）不一致"
+        )
+    if grade_disputed:
+        disputes.append(
+            f"证面残疾等级「{GRADES[grade]}」与识别出的证号第20位（{cert.grade}，"
+            f"{cert.grade_name}）不一致"
+        )
+    if not disputes:
+        return cert.category, cert.grade
+    result.fields["certificate_number"] = None
+    result.warn(f"{'；'.join(disputes)}，其中必有误读，残疾人证号未采用，请人工核对")
+    return (
+        None if category_disputed else cert.category,
+        None if grade_disputed else cert.grade,
+    )
 
 
 def _only_certificate_printed(text: str, doc_type: str | None) -> bool:

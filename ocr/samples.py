@@ -121,11 +121,15 @@ def _centered(draw: ImageDraw.ImageDraw, y: int, width: int, text: str, size: in
     _text(draw, (int((width - length) / 2), y), text, size)
 
 
-def certificate_page(person: SamplePerson, *, reissue_suffix: str = "") -> Image.Image:
+def certificate_page(
+    person: SamplePerson, *, reissue_suffix: str = "", category_in_words: int | None = None
+) -> Image.Image:
     """The data page of a disability certificate (残疾人证), as a clean grayscale scan.
 
     About 300 dpi for a card-sized page, with the title, the labelled fields, a photo box and
     the issuing office, laid out in two columns like the real booklet page.
+    ``category_in_words`` prints another category beside 类别 than the number's 19th digit
+    says: what a misread digit of the number looks like to the reader.
     """
     width, height = 1400, 900
     image = Image.new("L", (width, height), _WHITE)
@@ -140,7 +144,7 @@ def certificate_page(person: SamplePerson, *, reissue_suffix: str = "") -> Image
         (
             390,
             [
-                (80, f"类别  {CATEGORIES[person.category]}"),
+                (80, f"类别  {CATEGORIES[category_in_words or person.category]}"),
                 (620, f"等级  {GRADES[person.grade]}"),
             ],
         ),

@@ -129,11 +129,42 @@ def test_two_different_valid_numbers_on_a_page_give_null():
     assert any("多个" in w for w in result.warnings)
 
 
-def test_label_category_and_grade_disagreeing_with_the_number_warn_and_number_wins():
+def test_a_category_disagreeing_with_the_number_leaves_number_and_category_unread():
+    # The 19th digit carries no check character: …X13 read as …X33 still passes.
+    result = read(certificate_text(category="视力残疾"), doc_type="disability_certificate")
+    assert result.fields["certificate_number"] is None
+    assert result.fields["category"] is None
+    assert result.fields["grade"] == 3
+    assert result.fields["id_number"] == ID
+    assert any("残疾类别" in w and "证号未采用" in w for w in result.warnings)
+    assert not any(w.startswith("未能识别") for w in result.warnings)
+
+
+def test_a_grade_disagreeing_with_the_number_leaves_number_and_grade_unread():
+    result = read(certificate_text(grade="一级"))
+    assert result.fields["certificate_number"] is None
+    assert (result.fields["category"], result.fields["grade"]) == (4, None)
+    assert any("残疾等级「一级」" in w and "第20位" in w for w in result.warnings)
+
+
+def test_category_and_grade_both_disagreeing_are_named_in_one_warning():
     result = read(certificate_text(category="视力残疾", grade="一级"))
-    assert (result.fields["category"], result.fields["grade"]) == (4, 3)
-    assert any("残疾类别" in w and "以证号为准" in w for w in result.warnings)
-    assert any("残疾等级" in w and "以证号为准" in w for w in result.warnings)
+    assert (result.fields["category"], result.fields["grade"]) == (None, None)
+    disputes = [w for w in result.warnings if "证号未采用" in w]
+    assert len(disputes) == 1
+    assert "残疾类别" in disputes[0] and "残疾等级" in disputes[0]
+
+
+def test_a_grade_unread_beside_a_disputed_category_comes_from_the_number():
+    text = certificate_text(category="视力残疾").replace("等级 三级", "等饭 三级")
+    result = read(text)
+    assert (result.fields["category"], result.fields["grade"]) == (None, 3)
+
+
+def test_words_agreeing_with_the_number_keep_it_without_a_warning():
+    result = read(certificate_text(category="肢体残疾", grade="叁级"))
+    assert result.fields["certificate_number"] == CERT
+    assert result.warnings == []
 
 
 @pytest.mark.parametrize(

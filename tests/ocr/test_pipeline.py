@@ -62,6 +62,17 @@ def test_scanner_quality_certificate_still_reads_the_number(degraded, person):
     assert degraded["scanner-quality"].fields["certificate_number"] == person.certificate_number
 
 
+def test_a_number_whose_category_digit_disagrees_with_the_words_is_not_taken(person):
+    other = person.category % 7 + 1
+    page = samples.certificate_page(person, category_in_words=other)
+    result = pipeline.read_image(page, file="c.png", page=1)
+    assert result.fields["certificate_number"] is None
+    assert result.fields["category"] is None
+    assert result.fields["id_number"] == person.id_number
+    assert result.fields["grade"] == person.grade
+    assert any("证号未采用" in w for w in result.warnings)
+
+
 def test_upside_down_page_is_turned_and_read(person):
     page = samples.certificate_page(person).rotate(180)
     result = pipeline.read_image(page, file="c.png", page=1)
