@@ -15,9 +15,9 @@ made fast without touching the rules:
    户籍区划代码 (the enrolment), in one transaction, 100 000 people at a time
    (:func:`~archive.imports.plan.in_parts`).  Existing records are loaded by one query per
    table with the part's IDs as one parameter, the differences are computed in Python and
-   written in bulk (COPY on
-   PostgreSQL, ``bulk_create``/``bulk_update`` elsewhere), because one query per row would
-   take minutes for a province-wide roster of 100 000 rows (``bench/import_bench.py``).
+   written in bulk (COPY on PostgreSQL, ``bulk_create``/``bulk_update`` elsewhere), because
+   one query per row would take minutes for a province-wide roster of 100 000 rows
+   (``bench/import_bench.py``).
    Every enrolled person's case file is opened by one statement in the database
    (``archive.casefiles.open_case_files``), after the written tables' statistics are
    refreshed (a large import on PostgreSQL), so that it is planned for the rows now there.
